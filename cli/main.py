@@ -1,0 +1,18 @@
+"""The `perisai` command."""
+
+from __future__ import annotations
+
+import typer
+
+from cli import db_commands, import_commands
+
+app = typer.Typer(
+    help="perisai-coverage: where Perisai agents reach informal workers, and where they do not.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db_commands.app, name="db")
+app.add_typer(import_commands.app, name="import")
+
+if __name__ == "__main__":
+    app()

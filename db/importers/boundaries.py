@@ -1,0 +1,168 @@
+"""Import administrative boundaries: repair, label, measure and upsert, in one transaction."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from db.importers.bulk import Progress, chunks, copy_to_staging, no_progress
+from db.importers.gisfile import BoundaryFile
+from db.regions import LEVELS, PROVINCE_NAMES, Level
+
+CHUNK = 2000
+
+# Repair only what is invalid, and keep only polygonal parts. method=structure because the
+# commonest defect in the real files is "nested shells": a small part of a MultiPolygon drawn
+# inside another part of the same region. The default (linework) method would punch it out as a
+# hole, losing that area; structure merges it into the part around it.
+_PREPARE = """
+INSERT INTO boundary_ready (n, code, name, had_geometry, was_valid, geom)
+SELECT n, code, name, g IS NOT NULL, g IS NULL OR ST_IsValid(g),
+       CASE WHEN g IS NULL THEN NULL
+            ELSE NULLIF(ST_Multi(ST_CollectionExtract(
+                   CASE WHEN ST_IsValid(g) THEN g ELSE ST_MakeValid(g, 'method=structure') END, 3)),
+                 'MULTIPOLYGON EMPTY'::geometry) END
+FROM (SELECT n, code, name, ST_SetSRID(ST_GeomFromWKB(wkb), 4326) AS g
+      FROM boundary_stage WHERE n BETWEEN :lo AND :hi) s
+"""
+
+_STATS = """
+SELECT count(*) FILTER (WHERE NOT was_valid) AS repaired,
+       coalesce(array_agg(code ORDER BY n) FILTER (WHERE NOT was_valid), '{}') AS repaired_codes,
+       coalesce(array_agg(code ORDER BY n) FILTER (WHERE NOT had_geometry), '{}') AS no_geometry,
+       coalesce(array_agg(code ORDER BY n) FILTER (WHERE had_geometry AND geom IS NULL), '{}') AS emptied
+FROM boundary_ready
+"""
+
+
+def _upsert_sql(level: Level) -> str:
+    parent = level.parent_column
+    parent_insert = f", {parent}" if parent else ""
+    parent_select = f", left(code, {len(level.parent.example)})" if level.parent else ""
+    return f"""
+    INSERT INTO {level.table} AS t (code, name, geom, label_point, area_km2{parent_insert})
+    SELECT code, name, geom, ST_PointOnSurface(geom), ST_Area(geom::geography) / 1e6{parent_select}
+    FROM boundary_ready WHERE n BETWEEN :lo AND :hi
+    ON CONFLICT (code) DO UPDATE SET
+        name = coalesce(EXCLUDED.name, t.name), geom = EXCLUDED.geom,
+        label_point = EXCLUDED.label_point, area_km2 = EXCLUDED.area_km2
+    WHERE (coalesce(EXCLUDED.name, t.name), EXCLUDED.geom) IS DISTINCT FROM (t.name, t.geom)
+    RETURNING (xmax = 0) AS inserted
+    """
+
+
+def _create_ancestors_sql(ancestor: Level) -> str:
+    """Code-only rows for `ancestor`-level regions that the staged rows' codes point into.
+
+    Provinces get their official name from PROVINCE_NAMES: no boundary file is per province.
+    """
+    parent = ancestor.parent_column
+    columns = f"code, name{', ' + parent if parent else ''}"
+    parent_value = f", left(code, {len(ancestor.parent.example)})" if ancestor.parent else ""
+    name = "(SELECT n.name FROM unnest(CAST(:codes AS text[]), CAST(:names AS text[])) AS n(code, name) " \
+           "WHERE n.code = c.code)" if ancestor is Level.PROVINCE else "NULL"
+    return f"""
+    INSERT INTO {ancestor.table} ({columns})
+    SELECT code, {name}{parent_value}
+    FROM (SELECT DISTINCT left(code, {len(ancestor.example)}) AS code FROM boundary_ready) c
+    ON CONFLICT (code) DO NOTHING
+    RETURNING code
+    """
+
+
+@dataclass
+class BoundaryImport:
+    """What an import did, for the summary a planner reads."""
+
+    level: Level
+    features: int
+    inserted: int = 0
+    updated: int = 0
+    repaired: list[str] = field(default_factory=list)
+    without_geometry: list[str] = field(default_factory=list)
+    emptied_by_repair: list[str] = field(default_factory=list)
+    created_parents: dict[Level, list[str]] = field(default_factory=dict)
+    reprojected_from: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def unchanged(self) -> int:
+        return self.features - self.inserted - self.updated
+
+    def lines(self) -> list[str]:
+        out = [
+            f"{self.features} {self.level.value} features in {self.seconds:.1f} s: "
+            f"{self.inserted} new, {self.updated} updated, {self.unchanged} unchanged.",
+        ]
+        if self.reprojected_from:
+            out.append(f"Reprojected from {self.reprojected_from} to WGS84 (EPSG:4326).")
+        out.append(
+            f"Repaired {len(self.repaired)} invalid geometr{'y' if len(self.repaired) == 1 else 'ies'}"
+            " (ST_MakeValid, polygonal parts kept)" + _examples(self.repaired) + "."
+        )
+        if self.without_geometry:
+            out.append(f"{len(self.without_geometry)} feature(s) had no geometry and are stored "
+                       f"without a boundary{_examples(self.without_geometry)}.")
+        if self.emptied_by_repair:
+            out.append(f"{len(self.emptied_by_repair)} geometr(ies) had no polygonal part left after "
+                       f"repair and are stored without a boundary{_examples(self.emptied_by_repair)}.")
+        for level, codes in self.created_parents.items():
+            if codes:
+                out.append(f"Created {len(codes)} {level.value} row(s) known only by code, for "
+                           f"parents missing from the database{_examples(codes)}; import the "
+                           f"{level.value} file to give them names and boundaries.")
+        return out
+
+
+def _examples(codes: list[str], limit: int = 5) -> str:
+    if not codes:
+        return ""
+    more = f", … {len(codes) - limit} more" if len(codes) > limit else ""
+    return f": {', '.join(codes[:limit])}{more}"
+
+
+async def import_boundaries(
+    engine: AsyncEngine, data: BoundaryFile, progress: Progress = no_progress
+) -> BoundaryImport:
+    """Upsert every feature of `data` in one transaction; a failure writes nothing."""
+    started = time.perf_counter()
+    result = BoundaryImport(data.level, len(data), reprojected_from=data.source_crs)
+    async with engine.begin() as conn:
+        await conn.execute(text("SET LOCAL client_min_messages = warning"))
+        await _stage(conn, data, progress)
+        stats = (await conn.execute(text(_STATS))).one()
+        result.repaired = list(stats.repaired_codes)
+        result.without_geometry = list(stats.no_geometry)
+        result.emptied_by_repair = list(stats.emptied)
+        for ancestor in LEVELS[: LEVELS.index(data.level)]:
+            params = {"codes": list(PROVINCE_NAMES), "names": list(PROVINCE_NAMES.values())}
+            sql = text(_create_ancestors_sql(ancestor))
+            created = await conn.execute(sql, params if ancestor is Level.PROVINCE else {})
+            result.created_parents[ancestor] = sorted(created.scalars())
+        upsert = text(_upsert_sql(data.level))
+        for lo, hi in chunks(len(data), CHUNK):
+            rows = (await conn.execute(upsert, {"lo": lo, "hi": hi})).scalars().all()
+            result.inserted += sum(rows)
+            result.updated += len(rows) - sum(rows)
+            progress("saving", hi, len(data))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+async def _stage(conn: AsyncConnection, data: BoundaryFile, progress: Progress) -> None:
+    records = [(i + 1, data.codes[i], data.names[i], data.wkb[i]) for i in range(len(data))]
+    await copy_to_staging(
+        conn, "boundary_stage", "n int PRIMARY KEY, code text, name text, wkb bytea",
+        ("n", "code", "name", "wkb"), records,
+    )
+    await conn.execute(text(
+        "CREATE TEMP TABLE boundary_ready (n int PRIMARY KEY, code text, name text, "
+        "had_geometry bool, was_valid bool, geom geometry(MultiPolygon, 4326)) ON COMMIT DROP"
+    ))
+    prepare = text(_PREPARE)
+    for lo, hi in chunks(len(data), CHUNK):
+        await conn.execute(prepare, {"lo": lo, "hi": hi})
+        progress("repairing", hi, len(data))
