@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -11,6 +12,14 @@ from cli.runtime import console, database_url, friendly_errors, progress_bar, ru
 from db.engine import create_engine
 from db.importers.boundaries import import_boundaries
 from db.importers.gisfile import read_boundary_file
+from db.importers.tables import (
+    load_agents,
+    load_enrollments,
+    load_estimates,
+    read_agents,
+    read_enrollments,
+    read_estimates,
+)
 from db.regions import Level
 
 app = typer.Typer(help="Import boundary files and CSV tables. Each import is one transaction.")
@@ -50,3 +59,43 @@ def boundaries(
 
     for line in run(go()):
         console.print(line)
+
+
+def _load_table(read: Callable[[Path], list[dict[str, Any]]], load: Callable[..., Any], file: Path, *extra: Any) -> None:
+    rows = read(file)
+    config = settings()
+    url = database_url(config)
+    args = [config.secret(a) if a == "nik_key" else a for a in extra]
+
+    async def go() -> list[str]:
+        engine = create_engine(url)
+        try:
+            with progress_bar() as progress:
+                return (await load(engine, rows, *args, progress=progress)).lines()
+        finally:
+            await engine.dispose()
+
+    for line in run(go()):
+        console.print(line)
+
+
+@app.command()
+@friendly_errors
+def agents(file: FileArg) -> None:
+    """Import agents: code, name, phone, home_village_code, lng, lat, reach_m, status, joined_on."""
+    _load_table(read_agents, load_agents, file)
+
+
+@app.command()
+@friendly_errors
+def estimates(file: FileArg) -> None:
+    """Import village estimates: village_code, population, informal_workers, source, year."""
+    _load_table(read_estimates, load_estimates, file)
+
+
+@app.command()
+@friendly_errors
+def enrollments(file: FileArg) -> None:
+    """Import enrollments: nik, name, occupation, village_code, agent_code, programmes,
+    monthly_contribution_idr, enrolled_on, status, last_paid_on. NIKs are stored hashed."""
+    _load_table(read_enrollments, load_enrollments, file, "nik_key")

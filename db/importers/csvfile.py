@@ -1,0 +1,162 @@
+"""Read a CSV file against a declared set of columns, collecting every bad cell with its row number.
+
+Row numbers are those a spreadsheet shows: the header is row 1, the first record row 2.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from db.errors import ImportRejected, Problem
+from db.regions import Level
+
+Parser = Callable[[str], Any]
+
+
+class CellError(ValueError):
+    """Raised by a parser with a reason a planner understands."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    parse: Parser
+    required: bool = True
+    default: Any = None
+
+
+def read_csv(path: Path, columns: list[Column]) -> list[dict[str, Any]]:
+    """Parse every row; raise ImportRejected listing every bad cell (nothing is loaded)."""
+    text = _read_text(path)
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in reader.fieldnames or []]
+    reader.fieldnames = header
+    missing = [c.name for c in columns if c.required and c.name not in header]
+    if missing:
+        raise ImportRejected(
+            f"{path} lacks the column(s) {', '.join(missing)}. Its header is: "
+            f"{', '.join(header) or '(empty)'}. See the README's data formats section."
+        )
+    rows: list[dict[str, Any]] = []
+    problems: list[Problem] = []
+    for number, raw in enumerate(reader, start=2):
+        if None in raw:
+            problems.append(Problem(f"row {number}", None, "has more cells than the header"))
+            continue
+        row = {"_row": number}
+        for column in columns:
+            cell = (raw.get(column.name) or "").strip()
+            if not cell:
+                if column.required:
+                    problems.append(Problem(f"row {number}", column.name, "is empty"))
+                row[column.name] = column.default
+                continue
+            try:
+                row[column.name] = column.parse(cell)
+            except CellError as exc:
+                problems.append(Problem(f"row {number}", column.name, f"{cell!r}: {exc}"))
+        rows.append(row)
+    if problems:
+        raise ImportRejected(f"{path} has {len(problems)} problem(s) and was not imported:", problems)
+    if not rows:
+        raise ImportRejected(f"{path} has a header but no rows; nothing to import.")
+    return rows
+
+
+def _read_text(path: Path) -> str:
+    if not path.exists():
+        raise ImportRejected(f"File not found: {path}. Check the path and try again.")
+    data = path.read_bytes()
+    if path.suffix == ".gz":
+        try:
+            data = gzip.decompress(data)
+        except OSError:
+            raise ImportRejected(f"{path} ends in .gz but is not gzip-compressed.") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImportRejected(
+            f"{path} is not a UTF-8 text CSV file. Save it from your spreadsheet as "
+            "'CSV UTF-8 (comma delimited)' and try again."
+        ) from None
+
+
+def duplicates(rows: list[dict[str, Any]], key: Callable[[dict[str, Any]], Any], what: str) -> list[Problem]:
+    """One problem per row whose key was already seen on an earlier row."""
+    seen: dict[Any, int] = {}
+    problems = []
+    for row in rows:
+        k = key(row)
+        if k in seen:
+            problems.append(Problem(f"row {row['_row']}", what, f"repeats row {seen[k]}"))
+        else:
+            seen[k] = row["_row"]
+    return problems
+
+
+# -- parsers ----------------------------------------------------------------------------------
+
+def text_value(cell: str) -> str:
+    return cell
+
+
+def integer(low: int, high: int) -> Parser:
+    def parse(cell: str) -> int:
+        try:
+            value = int(cell.replace("_", ""))
+        except ValueError:
+            raise CellError("is not a whole number") from None
+        if not low <= value <= high:
+            raise CellError(f"must be between {low:,} and {high:,}")
+        return value
+
+    return parse
+
+
+def number(low: float, high: float) -> Parser:
+    def parse(cell: str) -> float:
+        try:
+            value = float(cell)
+        except ValueError:
+            raise CellError("is not a number (use a dot for decimals)") from None
+        if not low <= value <= high:
+            raise CellError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
+def past_date(cell: str) -> dt.date:
+    try:
+        value = dt.date.fromisoformat(cell)
+    except ValueError:
+        raise CellError("is not a date in YYYY-MM-DD form") from None
+    if value > dt.date.today():
+        raise CellError("is in the future")
+    return value
+
+
+def choice(*allowed: str) -> Parser:
+    def parse(cell: str) -> str:
+        value = cell.lower()
+        if value not in allowed:
+            raise CellError(f"must be one of {', '.join(allowed)}")
+        return value
+
+    return parse
+
+
+def region_code(level: Level) -> Parser:
+    def parse(cell: str) -> str:
+        if not level.pattern.fullmatch(cell):
+            raise CellError(f"is not a {level.value} code like {level.example}")
+        return cell
+
+    return parse
