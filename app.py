@@ -1,0 +1,63 @@
+"""The ASGI application: settings, database engine, routes. Run with `perisai serve`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from strawberry.asgi import GraphQL
+
+from db.embedded import resolve_database_url
+from db.engine import create_engine, create_sessionmaker
+from resolvers.context import Context, build_context
+from schema import build_schema
+from settings import Settings
+
+log = logging.getLogger("perisai")
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    async def get_context(self, request: Any, response: Any) -> Context:
+        return build_context(request, request.app.state.sessions)
+
+
+async def healthz(request: Request) -> Response:
+    try:
+        async with request.app.state.engine.connect() as conn:
+            postgis = await conn.scalar(text("SELECT postgis_lib_version()"))
+    except Exception as exc:  # the point of a health check is to report any failure
+        log.warning("health check failed: %s", exc)
+        return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok", "postgis": postgis})
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the app; the database is resolved at start-up (embedded unless DATABASE_URL is set)."""
+    config = settings or Settings()
+    if config.production:
+        config.secret("jwt_secret")  # fail at start-up, not at the first request
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        url = await run_in_threadpool(
+            resolve_database_url, config.database_url, config.data_dir, config.database_name
+        )
+        app.state.engine = create_engine(url)
+        app.state.sessions = create_sessionmaker(app.state.engine)
+        yield
+        await app.state.engine.dispose()
+
+    graphql = GraphQLApp(
+        build_schema(production=config.production),
+        graphql_ide=None if config.production else "graphiql",
+    )
+    routes = [Route("/graphql", graphql, methods=["GET", "POST"]), Route("/healthz", healthz)]
+    return Starlette(routes=routes, lifespan=lifespan)

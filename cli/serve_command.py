@@ -1,0 +1,27 @@
+"""`perisai serve`: start the database if needed, migrate, and serve the API with uvicorn."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from cli.runtime import console, database_url, friendly_errors, settings
+
+
+@friendly_errors
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (default PERISAI_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default PERISAI_PORT, 8000).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (one per core in production).")] = 1,
+) -> None:
+    """Serve the GraphQL API on /graphql (GraphiQL in development) and /healthz."""
+    config = settings()
+    url = database_url(config)
+    # Workers are separate processes: hand them the resolved URL so none starts a cluster.
+    os.environ["DATABASE_URL"] = url
+    host, port = host or config.host, port or config.port
+    console.print(f"Serving on http://{host}:{port}/graphql")
+    uvicorn.run("app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
