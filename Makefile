@@ -1,0 +1,18 @@
+.PHONY: demo test serve bench lint schema clean
+
+demo: ## Install what is missing, start the embedded database, load demo data, serve on :8000
+	scripts/bootstrap
+	.venv/bin/perisai demo
+	.venv/bin/perisai serve
+
+test: ## Install what is missing and run the whole test suite against a throwaway PostGIS
+	scripts/bootstrap
+	.venv/bin/lint-imports
+	.venv/bin/pytest
+
+serve:
+	.venv/bin/perisai serve
+
+clean: ## Stop the embedded database and remove its data
+	-.venv/bin/perisai db down
+	rm -rf .perisai
