@@ -32,8 +32,12 @@ class Column:
     default: Any = None
 
 
-def read_csv(path: Path, columns: list[Column]) -> list[dict[str, Any]]:
-    """Parse every row; raise ImportRejected listing every bad cell (nothing is loaded)."""
+RowCheck = Callable[[list[dict[str, Any]]], list[Problem]]
+
+
+def read_csv(path: Path, columns: list[Column], check: RowCheck | None = None) -> list[dict[str, Any]]:
+    """Parse every row, then run `check` over the rows whose cells all parsed; raise
+    ImportRejected listing every problem found (nothing is loaded)."""
     text = _read_text(path)
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in reader.fieldnames or []]
@@ -50,7 +54,8 @@ def read_csv(path: Path, columns: list[Column]) -> list[dict[str, Any]]:
         if None in raw:
             problems.append(Problem(f"row {number}", None, "has more cells than the header"))
             continue
-        row = {"_row": number}
+        row: dict[str, Any] = {"_row": number}
+        cell_problems = len(problems)
         for column in columns:
             cell = (raw.get(column.name) or "").strip()
             if not cell:
@@ -62,8 +67,12 @@ def read_csv(path: Path, columns: list[Column]) -> list[dict[str, Any]]:
                 row[column.name] = column.parse(cell)
             except CellError as exc:
                 problems.append(Problem(f"row {number}", column.name, f"{cell!r}: {exc}"))
-        rows.append(row)
+        if len(problems) == cell_problems:
+            rows.append(row)
+    if check:
+        problems += check(rows)
     if problems:
+        problems.sort(key=lambda p: int(p.where.removeprefix("row ")) if p.where.startswith("row ") else 0)
         raise ImportRejected(f"{path} has {len(problems)} problem(s) and was not imported:", problems)
     if not rows:
         raise ImportRejected(f"{path} has a header but no rows; nothing to import.")

@@ -104,13 +104,15 @@ ENROLLMENT_COLUMNS = [
 # -- agents -----------------------------------------------------------------------------------
 
 def read_agents(path: Path) -> list[dict[str, Any]]:
-    rows = read_csv(path, AGENT_COLUMNS)
+    return read_csv(path, AGENT_COLUMNS, _check_agents)
+
+
+def _check_agents(rows: list[dict[str, Any]]) -> list[Problem]:
     problems = duplicates(rows, lambda r: r["code"], "code")
     for row in rows:
         if reason := coordinate_problem(BBox(row["lng"], row["lat"], row["lng"], row["lat"])):
             problems.append(Problem(f"row {row['_row']}", "lng/lat", reason))
-    _reject_if(path, problems)
-    return rows
+    return problems
 
 
 async def load_agents(engine: AsyncEngine, rows: list[dict[str, Any]], progress: Progress = no_progress) -> TableImport:
@@ -149,7 +151,10 @@ RETURNING (xmax = 0)
 # -- estimates --------------------------------------------------------------------------------
 
 def read_estimates(path: Path) -> list[dict[str, Any]]:
-    rows = read_csv(path, ESTIMATE_COLUMNS)
+    return read_csv(path, ESTIMATE_COLUMNS, _check_estimates)
+
+
+def _check_estimates(rows: list[dict[str, Any]]) -> list[Problem]:
     problems = duplicates(rows, lambda r: r["village_code"], "village_code")
     for row in rows:
         where = f"row {row['_row']}"
@@ -157,8 +162,7 @@ def read_estimates(path: Path) -> list[dict[str, Any]]:
             problems.append(Problem(where, "population/informal_workers", "give at least one of the two"))
         elif None not in (row["population"], row["informal_workers"]) and row["informal_workers"] > row["population"]:
             problems.append(Problem(where, "informal_workers", "is larger than the population"))
-    _reject_if(path, problems)
-    return rows
+    return problems
 
 
 async def load_estimates(engine: AsyncEngine, rows: list[dict[str, Any]], progress: Progress = no_progress) -> TableImport:
@@ -185,7 +189,10 @@ async def load_estimates(engine: AsyncEngine, rows: list[dict[str, Any]], progre
 # -- enrollments ------------------------------------------------------------------------------
 
 def read_enrollments(path: Path) -> list[dict[str, Any]]:
-    rows = read_csv(path, ENROLLMENT_COLUMNS)
+    return read_csv(path, ENROLLMENT_COLUMNS, _check_enrollments)
+
+
+def _check_enrollments(rows: list[dict[str, Any]]) -> list[Problem]:
     problems = duplicates(rows, lambda r: (r["nik"], r["enrolled_on"]), "nik/enrolled_on")
     problems += duplicates(
         [r for r in rows if r["status"] == "active"], lambda r: r["nik"], "nik (a second active enrollment)"
@@ -193,8 +200,7 @@ def read_enrollments(path: Path) -> list[dict[str, Any]]:
     for row in rows:
         if row["last_paid_on"] and row["last_paid_on"] < row["enrolled_on"]:
             problems.append(Problem(f"row {row['_row']}", "last_paid_on", "is before enrolled_on"))
-    _reject_if(path, problems)
-    return rows
+    return problems
 
 
 async def load_enrollments(
@@ -295,9 +301,3 @@ async def _reject_unknown(conn: AsyncConnection, stage: str, column: str, table:
             Problem(f"row {n}", column, f"no {table} with code {value!r}; import it first or fix the code")
             for n, value in missing
         ])
-
-
-def _reject_if(path: Path, problems: list[Problem]) -> None:
-    if problems:
-        problems.sort(key=lambda p: int(p.where.split()[-1]) if p.where.split()[-1].isdigit() else 0)
-        raise ImportRejected(f"{path} has {len(problems)} problem(s) and was not imported:", problems)
