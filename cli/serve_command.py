@@ -19,6 +19,8 @@ def serve(
 ) -> None:
     """Serve the GraphQL API on /graphql (GraphiQL in development) and /healthz."""
     config = settings()
+    if config.production:
+        config.secret("jwt_secret")  # refuse to start without it, before touching the database
     url = database_url(config)
     # Workers are separate processes: hand them the resolved URL so none starts a cluster.
     os.environ["DATABASE_URL"] = url

@@ -85,9 +85,9 @@ def find_binaries() -> Binaries:
 
 
 def _candidate_bindirs() -> list[Path]:
-    found: list[Path] = []
     if explicit := os.environ.get("PERISAI_PG_BINDIR"):
-        found.append(Path(explicit))
+        return [Path(explicit)]  # an explicit choice is the only place to look
+    found: list[Path] = []
     debian = sorted(
         Path("/usr/lib/postgresql").glob("*/bin"),
         key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
