@@ -54,3 +54,9 @@ def test_loaded_demo_has_codes_in_99_estimates_agents_and_uncovered_villages(sha
     assert 0 < len(villages) - covered < len(villages) // 2  # some remote villages stay out of reach
     enrollments = fetch(shared_demo_db, "SELECT count(*) AS n, count(DISTINCT participant_id) AS p FROM enrollment")[0]
     assert enrollments["n"] == enrollments["p"] > DEMO_VILLAGES * 10
+
+
+def test_readme_example_village_exists_in_the_default_demo() -> None:
+    region = generate_region(400, np.random.default_rng(7))  # `perisai demo` defaults
+    assert "99.01.01.2001" in region.village_codes
+    assert region.village_names[region.village_codes.index("99.01.01.2001")] == "Kalimulya"
