@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +128,20 @@ def table_counts(url: str) -> dict[str, int]:
     tables = ["province", "regency", "district", "village", "agent", "participant", "enrollment"]
     row = fetch(url, "SELECT " + ", ".join(f"(SELECT count(*) FROM {t}) AS {t}" for t in tables))[0]
     return dict(row)
+
+
+def assert_rejected(
+    invoke: Callable[..., tuple[int, str]], url: str, args: Sequence[str], *fragments: str,
+    snapshot: Callable[[str], object] = table_counts,
+) -> None:
+    """The command fails, says each fragment, shows no traceback, and leaves the data as it was."""
+    before = snapshot(url)
+    code, output = invoke(url, *args)
+    assert code != 0
+    for fragment in fragments:
+        assert fragment in output, output
+    assert "Traceback" not in output
+    assert snapshot(url) == before
 
 
 def free_port() -> int:

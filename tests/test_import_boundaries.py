@@ -15,6 +15,7 @@ from pyogrio.raw import write as write_raw
 from typer.testing import CliRunner
 
 from cli.main import app
+from tests.conftest import assert_rejected as rejected
 from tests.conftest import fetch, require_data, table_counts
 
 runner = CliRunner()
@@ -183,13 +184,7 @@ def seeded(empty_db: str, tmp_path: Path) -> str:
 
 
 def assert_rejected(url: str, args: tuple[str, ...], *fragments: str) -> None:
-    before = table_counts(url)
-    code, output = perisai(url, *args)
-    assert code != 0
-    for fragment in fragments:
-        assert fragment in output, output
-    assert "Traceback" not in output
-    assert table_counts(url) == before
+    rejected(perisai, url, args, *fragments)
 
 
 def test_missing_file(seeded: str) -> None:

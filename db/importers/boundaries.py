@@ -109,8 +109,12 @@ class BoundaryImport:
         if self.emptied_by_repair:
             out.append(f"{len(self.emptied_by_repair)} geometr(ies) had no polygonal part left after "
                        f"repair and are stored without a boundary{_examples(self.emptied_by_repair)}.")
+        provinces = self.created_parents.get(Level.PROVINCE, [])
+        if provinces:
+            out.append(f"Created {len(provinces)} province row(s) with their official names and no "
+                       f"boundary, for parents missing from the database{_examples(provinces)}.")
         for level, codes in self.created_parents.items():
-            if codes:
+            if codes and level is not Level.PROVINCE:
                 out.append(f"Created {len(codes)} {level.value} row(s) known only by code, for "
                            f"parents missing from the database{_examples(codes)}; import the "
                            f"{level.value} file to give them names and boundaries.")
