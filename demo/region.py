@@ -95,9 +95,12 @@ def _assemble(
     r_codes, r_names, r_geoms, d_codes, d_names, d_geoms = [], [], [], [], [], []
     v_codes: list[str] = [""] * len(cells)
     v_names: list[str] = [""] * len(cells)
-    kabupaten, kota = 1, 71
+    cities = {r for r in used_regencies if regency_density[r] >= urban_cut}
+    # Kabupaten are numbered from 01 and kota from 71, unless there are so many kabupaten that
+    # the kota must start after them (at most 99 codes in all).
+    kabupaten, kota = 1, max(71, len(used_regencies) - len(cities) + 1)
     for r in used_regencies:
-        is_city = regency_density[r] >= urban_cut and kota <= 99
+        is_city = r in cities
         number = kota if is_city else kabupaten
         kota, kabupaten = (kota + 1, kabupaten) if is_city else (kota, kabupaten + 1)
         r_code = f"99.{number:02d}"

@@ -60,3 +60,15 @@ def test_readme_example_village_exists_in_the_default_demo() -> None:
     region = generate_region(400, np.random.default_rng(7))  # `perisai demo` defaults
     assert "99.01.01.2001" in region.village_codes
     assert region.village_names[region.village_codes.index("99.01.01.2001")] == "Kalimulya"
+
+
+def test_regency_codes_unique_when_the_province_is_full() -> None:
+    """99 regencies: kabupaten and kota numbers must not collide (kota normally start at 71)."""
+    from demo.region import _assemble
+
+    rng = np.random.default_rng(5)
+    cells = shapely.box(np.arange(99.0), 0, np.arange(99.0) + 1, 1)
+    density = np.linspace(100, 5000, 99)
+    region = _assemble(shapely.box(0, 0, 99, 1), None, cells, density, np.arange(99), np.arange(99), rng)  # type: ignore[arg-type]
+    assert len(region.regency_codes) == 99 == len(set(region.regency_codes))
+    assert all(1 <= int(c[3:]) <= 99 for c in region.regency_codes)
