@@ -116,30 +116,25 @@ def text_value(cell: str) -> str:
     return cell
 
 
-def integer(low: int, high: int) -> Parser:
-    def parse(cell: str) -> int:
+def _ranged(convert: Callable[[str], float], not_a_number: str, low: float | None, high: float | None) -> Parser:
+    def parse(cell: str) -> float:
         try:
-            value = int(cell.replace("_", ""))
+            value = convert(cell)
         except ValueError:
-            raise CellError("is not a whole number") from None
-        if not low <= value <= high:
+            raise CellError(not_a_number) from None
+        if low is not None and high is not None and not low <= value <= high:
             raise CellError(f"must be between {low:,} and {high:,}")
         return value
 
     return parse
 
 
-def number(low: float, high: float) -> Parser:
-    def parse(cell: str) -> float:
-        try:
-            value = float(cell)
-        except ValueError:
-            raise CellError("is not a number (use a dot for decimals)") from None
-        if not low <= value <= high:
-            raise CellError(f"must be between {low} and {high}")
-        return value
+def integer(low: int, high: int) -> Parser:
+    return _ranged(lambda cell: int(cell.replace("_", "")), "is not a whole number", low, high)
 
-    return parse
+
+def number(low: float | None = None, high: float | None = None) -> Parser:
+    return _ranged(float, "is not a number (use a dot for decimals)", low, high)
 
 
 def past_date(cell: str) -> dt.date:

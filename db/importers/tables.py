@@ -74,8 +74,8 @@ AGENT_COLUMNS = [
     Column("phone", _phone, required=False),
     Column("home_village_code", region_code(Level.VILLAGE)),
     # Ranges are checked together below, so that swapped columns get their own message.
-    Column("lng", number(-1e9, 1e9)),
-    Column("lat", number(-1e9, 1e9)),
+    Column("lng", number()),
+    Column("lat", number()),
     Column("reach_m", integer(1, MAX_REACH_M), required=False, default=DEFAULT_REACH_M),
     Column("status", choice("active", "inactive"), required=False, default="active"),
     Column("joined_on", past_date, required=False),
