@@ -18,15 +18,19 @@ from strawberry.asgi import GraphQL
 from db.embedded import resolve_database_url
 from db.engine import create_engine, create_sessionmaker
 from resolvers.context import Context, build_context
-from schema import build_schema
+from schema import Limits, build_schema
 from settings import Settings
 
 log = logging.getLogger("perisai")
 
 
 class GraphQLApp(GraphQL[Context, None]):
+    def __init__(self, *args: Any, jwt_secret: bytes, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.jwt_secret = jwt_secret
+
     async def get_context(self, request: Any, response: Any) -> Context:
-        return build_context(request, request.app.state.sessions)
+        return build_context(request, request.app.state.sessions, self.jwt_secret)
 
 
 async def healthz(request: Request) -> Response:
@@ -42,22 +46,25 @@ async def healthz(request: Request) -> Response:
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the app; the database is resolved at start-up (embedded unless DATABASE_URL is set)."""
     config = settings or Settings()
-    if config.production:
-        config.secret("jwt_secret")  # fail at start-up, not at the first request
+    secret = config.secret("jwt_secret")  # in production a missing secret stops start-up here
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         url = await run_in_threadpool(
             resolve_database_url, config.database_url, config.data_dir, config.database_name
         )
-        app.state.engine = create_engine(url)
+        app.state.engine = create_engine(url, statement_timeout_ms=config.statement_timeout_ms)
         app.state.sessions = create_sessionmaker(app.state.engine)
         yield
         await app.state.engine.dispose()
 
+    limits = Limits(
+        config.max_query_depth, config.max_query_tokens, config.max_query_aliases, config.max_query_cost
+    )
     graphql = GraphQLApp(
-        build_schema(production=config.production),
+        build_schema(production=config.production, limits=limits),
         graphql_ide=None if config.production else "graphiql",
+        jwt_secret=secret,
     )
     routes = [Route("/graphql", graphql, methods=["GET", "POST"]), Route("/healthz", healthz)]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     jwt_secret: SecretStr | None = None
+    statement_timeout_ms: int = Field(default=5_000, gt=0)
+    max_query_depth: int = Field(default=20, gt=0)
+    max_query_tokens: int = Field(default=5_000, gt=0)
+    max_query_aliases: int = Field(default=30, ge=0)
+    max_query_cost: int = Field(default=500_000, gt=0)
     nik_key: SecretStr | None = None
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import db_commands, demo_command, import_commands, serve_command
+from cli import db_commands, demo_command, import_commands, serve_command, token_command
 
 app = typer.Typer(
     help="perisai-coverage: where Perisai agents reach informal workers, and where they do not.",
@@ -15,6 +15,7 @@ app.add_typer(db_commands.app, name="db")
 app.add_typer(import_commands.app, name="import")
 app.command()(demo_command.demo)
 app.command()(serve_command.serve)
+app.command()(token_command.token)
 
 if __name__ == "__main__":
     app()

@@ -13,10 +13,21 @@ def async_url(url: str) -> str:
     raise ValueError(f"DATABASE_URL must start with postgresql://, got {url.split(':', 1)[0]}://…")
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 10, echo: bool = False, statement_timeout_ms: int | None = None
+) -> AsyncEngine:
+    """An engine; with `statement_timeout_ms`, PostgreSQL cancels any statement running longer."""
+    server_settings = {"statement_timeout": str(statement_timeout_ms)} if statement_timeout_ms else {}
     return create_async_engine(
-        async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo
+        async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo,
+        connect_args={"server_settings": server_settings},
     )
+
+
+def is_statement_timeout(error: BaseException) -> bool:
+    """PostgreSQL cancelled the statement (SQLSTATE 57014), e.g. after statement_timeout."""
+    original = getattr(error, "orig", None)
+    return getattr(original, "sqlstate", None) == "57014" or getattr(original, "pgcode", None) == "57014"
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

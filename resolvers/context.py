@@ -9,6 +9,9 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
+from auth.tokens import InvalidToken, bearer, viewer_from_token
+from db.access import Viewer
+from resolvers.errors import Unauthenticated
 from resolvers.loaders import Loaders, make_loaders
 
 
@@ -16,12 +19,32 @@ from resolvers.loaders import Loaders, make_loaders
 class Context:
     request: Request | None
     sessions: async_sessionmaker[AsyncSession]
-    loaders: Loaders
+    caller: Viewer | None
+    auth_problem: str  # why `caller` is None
+    _loaders: Loaders | None = None
+
+    @property
+    def viewer(self) -> Viewer:
+        if self.caller is None:
+            raise Unauthenticated(self.auth_problem)
+        return self.caller
+
+    @property
+    def loaders(self) -> Loaders:
+        """Fresh loaders for every request and caller, so caches never outlive either."""
+        if self._loaders is None:
+            self._loaders = make_loaders(self.sessions, self.viewer)
+        return self._loaders
 
 
 Info = strawberry.Info[Context, Any]
 
 
-def build_context(request: Request | None, sessions: async_sessionmaker[AsyncSession]) -> Context:
-    """Fresh loaders for every request, so caches never outlive it."""
-    return Context(request, sessions, make_loaders(sessions))
+def build_context(request: Request, sessions: async_sessionmaker[AsyncSession], secret: bytes) -> Context:
+    token = bearer(request.headers.get("authorization"))
+    if token is None:
+        return Context(request, sessions, None, "sign in: send `Authorization: Bearer <token>` (see `perisai token`)")
+    try:
+        return Context(request, sessions, viewer_from_token(secret, token), "")
+    except InvalidToken as exc:
+        return Context(request, sessions, None, str(exc))

@@ -6,9 +6,20 @@ from typing import Any, NewType
 
 import strawberry
 
+from resolvers.errors import BadUserInput
+
+
+def _parse(value: Any) -> dict[str, Any]:
+    # Shape checks (types, ranges, rings, vertex count) happen where the argument is used, so the
+    # error can name the argument; here only "is it an object at all".
+    if not isinstance(value, dict):
+        raise BadUserInput('a GeoJSON geometry must be an object like {"type": "Point", "coordinates": [110.4, -7.8]}')
+    return value
+
+
 GeoJSON = strawberry.scalar(
     NewType("GeoJSON", dict[str, Any]),
     description="A GeoJSON geometry object (RFC 7946): longitude first, WGS 84.",
     serialize=lambda value: value,
-    parse_value=lambda value: value,
+    parse_value=_parse,
 )

@@ -1,35 +1,81 @@
-"""Village lookups."""
+"""Villages: lookups by code, lists per district, and the villages within an agent's reach."""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
+from typing import Any
 
-import orjson
-from sqlalchemy import text
+from geoalchemy2 import Geography
+from sqlalchemy import BigInteger, ColumnElement, Row, Select, String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.access import Viewer, agent_visible, region_visible
+from db.filters import ListFilter, common, distance_to, reaches, spatial
+from db.models import Agent, Village
+from db.queries.paging import Listing, Slice, Window, count_rows, fetch_slices
+from db.queries.regions import label_point
 from db.records import VillageRecord
-
-# 7 decimals is about 1 cm: enough for any boundary, and half the digits of a raw double.
-_VILLAGES_BY_CODES = text("""
-    SELECT code, name, district_code, ST_AsGeoJSON(geom, 7) AS geometry,
-           ST_AsGeoJSON(label_point, 7) AS label_point, area_km2, population, informal_workers,
-           estimate_source, estimate_year
-    FROM village WHERE code = ANY(:codes)
-""")
+from db.regions import Level
 
 
-async def villages_by_codes(session: AsyncSession, codes: Sequence[str]) -> list[VillageRecord]:
-    """Villages whose code is in `codes` (any order; unknown codes are simply absent)."""
-    rows = (await session.execute(_VILLAGES_BY_CODES, {"codes": list(codes)})).all()
-    return [
-        VillageRecord(
-            r.code, r.name, r.district_code, _json(r.geometry), _json(r.label_point), r.area_km2,
-            r.population, r.informal_workers, r.estimate_source, r.estimate_year,
+class VillagesOf(enum.Enum):
+    ALL = "all"  # parents: [None]
+    DISTRICT = "district"  # parents: district codes
+    AGENT_REACH = "agent_reach"  # parents: agent ids; villages whose label point the agent reaches
+
+
+def _record(row: Row[Any]) -> VillageRecord:
+    return VillageRecord(
+        row.code, row.name, row.district_code, row.area_km2, label_point(row), row.population,
+        row.informal_workers, row.estimate_source, row.estimate_year,
+    )
+
+
+def _base(viewer: Viewer, filter: ListFilter) -> Select[Any]:
+    return select(
+        Village.code.label("code"), Village.name.label("name"), Village.district_code.label("district_code"),
+        Village.area_km2.label("area_km2"),
+        func.ST_X(Village.label_point).label("lon"), func.ST_Y(Village.label_point).label("lat"),
+        Village.population.label("population"), Village.informal_workers.label("informal_workers"),
+        Village.estimate_source.label("estimate_source"), Village.estimate_year.label("estimate_year"),
+    ).where(
+        region_visible(viewer, Level.VILLAGE, Village.code),
+        common(filter, Village.code, Village.name),
+        spatial(filter, Village.geom, Village.label_point),
+    )
+
+
+def _listing(viewer: Viewer, filter: ListFilter, of: VillagesOf) -> Listing[VillageRecord]:
+    stmt = _base(viewer, filter)
+    if of is VillagesOf.AGENT_REACH:
+        # Ordered by distance from the agent, which each edge exposes.
+        stmt = stmt.join(Agent, reaches(Agent.location, Agent.reach_m, Village.label_point)).where(
+            agent_visible(viewer)
         )
-        for r in rows
-    ]
+        distance = func.ST_Distance(cast(Agent.location, Geography), cast(Village.label_point, Geography))
+        return Listing(stmt, (distance, Village.code), _record, distance, Agent.id, BigInteger())
+    distance = distance_to(filter, Village.label_point)
+    keys = (Village.code,) if distance is None else (distance, Village.code)
+    if of is VillagesOf.DISTRICT:
+        return Listing(stmt, keys, _record, distance, Village.district_code, String())
+    return Listing(stmt, keys, _record, distance)
 
 
-def _json(value: str | None) -> dict[str, object] | None:
-    return orjson.loads(value) if value is not None else None
+async def villages_by_codes(session: AsyncSession, viewer: Viewer, codes: Sequence[str]) -> list[VillageRecord]:
+    """Visible villages whose code is in `codes` (unknown or hidden ones are absent)."""
+    stmt = _base(viewer, ListFilter()).where(Village.code.in_(list(codes)))
+    return [_record(r) for r in (await session.execute(stmt)).all()]
+
+
+async def village_pages(
+    session: AsyncSession, viewer: Viewer, of: VillagesOf, parents: Sequence[Any], filter: ListFilter,
+    window: Window,
+) -> dict[Any, Slice[VillageRecord]]:
+    return await fetch_slices(session, _listing(viewer, filter, of), parents, window)
+
+
+async def village_counts(
+    session: AsyncSession, viewer: Viewer, of: VillagesOf, parents: Sequence[Any], filter: ListFilter
+) -> dict[Any, int]:
+    return await count_rows(session, _listing(viewer, filter, of), parents)

@@ -1,0 +1,1 @@
+"""Bearer tokens: issuing them (CLI) and turning them into a `db.access.Viewer` (app, maps)."""

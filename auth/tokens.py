@@ -1,0 +1,88 @@
+"""JWT bearer tokens (HS256, PyJWT) carrying a role and, for managers, a region scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import jwt
+
+from db.access import Role, Viewer
+from db.regions import Level
+
+ALGORITHM = "HS256"
+ISSUER = "perisai-coverage"
+_DURATION = re.compile(r"^(\d+)([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+class InvalidToken(Exception):
+    """The token cannot be used; the message says why and what to do."""
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """`90s`, `30m`, `8h`, `7d` → timedelta."""
+    match = _DURATION.fullmatch(text.strip())
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"duration {text!r} is not like 30m, 8h or 7d")
+    return dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def check_claims(role: Role, scope: tuple[str, ...], agent_code: str | None) -> None:
+    """Raise ValueError unless the role's required claims are present and well-formed."""
+    for code in scope:
+        if Level.of_code(code) is None:
+            raise ValueError(f"scope {code!r} is not a region code like 34, 34.71, 34.71.01 or 34.71.01.1001")
+    if role is Role.MANAGER and not scope:
+        raise ValueError("a manager token needs at least one region code in its scope")
+    if role is not Role.MANAGER and scope:
+        raise ValueError(f"only manager tokens carry a scope, not {role.value}")
+    if role is Role.AGENT and not agent_code:
+        raise ValueError("an agent token needs the agent's code")
+    if role is not Role.AGENT and agent_code:
+        raise ValueError(f"only agent tokens name an agent, not {role.value}")
+
+
+def issue(
+    secret: bytes, *, subject: str, role: Role, scope: tuple[str, ...] = (), agent_code: str | None = None,
+    ttl: dt.timedelta = dt.timedelta(hours=8), now: dt.datetime | None = None,
+) -> str:
+    check_claims(role, scope, agent_code)
+    issued = now or dt.datetime.now(dt.UTC)
+    claims: dict[str, object] = {
+        "iss": ISSUER, "sub": subject, "role": role.value, "iat": issued, "exp": issued + ttl,
+    }
+    if scope:
+        claims["scope"] = list(scope)
+    if agent_code:
+        claims["agent"] = agent_code
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def viewer_from_token(secret: bytes, token: str) -> Viewer:
+    """Verify signature, expiry and issuer, then the role's claims; raise InvalidToken."""
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], issuer=ISSUER,
+            options={"require": ["exp", "iat", "iss", "sub", "role"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise InvalidToken("the token has expired; ask for a new one") from exc
+    except jwt.InvalidTokenError as exc:
+        raise InvalidToken(f"the token is not valid ({exc}); send `Authorization: Bearer <token>`") from exc
+    try:
+        role = Role(claims["role"])
+        scope = tuple(str(code) for code in claims.get("scope", []))
+        agent_code = claims.get("agent")
+        check_claims(role, scope, agent_code)
+    except (ValueError, TypeError) as exc:
+        raise InvalidToken(f"the token's claims are not usable: {exc}") from exc
+    return Viewer(str(claims["sub"]), role, scope, agent_code)
+
+
+def bearer(header: str | None) -> str | None:
+    """The token in an `Authorization: Bearer …` header, or None."""
+    if not header:
+        return None
+    kind, _, token = header.partition(" ")
+    return token.strip() if kind.lower() == "bearer" and token.strip() else None

@@ -1,0 +1,34 @@
+"""`perisai token`: print a signed bearer token (for development, scripts and tests)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from auth.tokens import issue, parse_duration
+from cli.runtime import console, friendly_errors, settings
+from db.access import Role
+
+
+@friendly_errors
+def token(
+    role: Annotated[Role, typer.Option(help="admin, planner, manager or agent.")],
+    scope: Annotated[
+        list[str] | None, typer.Option(help="Region code a manager may see (repeat for several), e.g. 34.71.")
+    ] = None,
+    agent: Annotated[str | None, typer.Option(help="The agent's code, for --role agent.")] = None,
+    subject: Annotated[str | None, typer.Option(help="Who the token is for (default: the role).")] = None,
+    ttl: Annotated[str, typer.Option(help="Lifetime: 30m, 8h, 7d.")] = "8h",
+) -> None:
+    """Print a token signed with PERISAI_JWT_SECRET. Send it as `Authorization: Bearer <token>`."""
+    try:
+        lifetime = parse_duration(ttl)
+        signed = issue(
+            settings().secret("jwt_secret"), subject=subject or agent or role.value, role=role,
+            scope=tuple(code.strip() for code in scope or ()), agent_code=agent, ttl=lifetime,
+        )
+    except ValueError as exc:
+        console.print(f"[bold red]Error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    print(signed)

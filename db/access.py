@@ -1,0 +1,110 @@
+"""Who is asking, and the SQL predicates that limit every statement to what they may see.
+
+Scoping is applied in SQL, never by filtering fetched rows in Python, so `totalCount`, cursors and
+`node(id)` can never reveal a row outside the caller's scope.
+
+- admin: everything.
+- planner: every row; personal fields (participant names and NIK digits, agent phones) are
+  refused by the API layer.
+- manager: rows inside one or more region codes (`34.71` covers `34.71`, `34.71.01`, …);
+  agents by their home village, enrollments and participants by their village.
+- agent: its own profile, the villages whose label point lies within its reach or that are its
+  home village, the regions containing those villages, and its own enrollments and their
+  participants.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from geoalchemy2 import Geography
+from sqlalchemy import ColumnElement, Select, bindparam, cast, false, func, or_, select, true
+
+from db.models import Agent, Enrollment, Village
+from db.regions import Level
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    PLANNER = "planner"
+    MANAGER = "manager"
+    AGENT = "agent"
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The authenticated caller: a token's subject, role and (for managers) region scope."""
+
+    subject: str
+    role: Role
+    scope: tuple[str, ...] = ()  # region codes, managers only
+    agent_code: str | None = None  # agents only
+
+    @property
+    def sees_personal_data(self) -> bool:
+        return self.role is not Role.PLANNER
+
+
+def code_within(column: ColumnElement[str], code: str) -> ColumnElement[bool]:
+    """`column` is `code` or lies below it in the hierarchy (`34.71` → `34.71.01.1001`).
+
+    Callers pass only validated region codes (digits and dots), rendered as literals so the
+    LIKE prefix stays a constant the planner can match to the text_pattern_ops indexes even
+    under a generic prepared-statement plan.
+    """
+    value = bindparam(None, code, literal_execute=True)
+    prefix = bindparam(None, code + ".%", literal_execute=True)
+    return or_(column == value, column.like(prefix))
+
+
+def own_agent_id(viewer: Viewer) -> ColumnElement[int]:
+    return select(Agent.id).where(Agent.code == viewer.agent_code).scalar_subquery()
+
+
+def _agent_village_codes(viewer: Viewer, level: Level) -> Select[tuple[str]]:
+    """Codes (cut to `level`) of the villages an agent may see: in its reach or its home."""
+    width = {Level.PROVINCE: 2, Level.REGENCY: 5, Level.DISTRICT: 8, Level.VILLAGE: 13}[level]
+    reach = func.ST_DWithin(
+        cast(Agent.location, Geography), cast(Village.label_point, Geography), Agent.reach_m
+    )
+    return (
+        select(func.left(Village.code, width))
+        .join(Agent, Agent.code == viewer.agent_code)
+        .where(or_(Village.code == Agent.home_village_code, reach))
+    )
+
+
+def _scoped(viewer: Viewer, column: ColumnElement[str]) -> ColumnElement[bool]:
+    if viewer.role in (Role.ADMIN, Role.PLANNER):
+        return true()
+    if viewer.role is Role.MANAGER and viewer.scope:
+        return or_(*(code_within(column, code) for code in viewer.scope))
+    return false()
+
+
+def region_visible(viewer: Viewer, level: Level, code: ColumnElement[str]) -> ColumnElement[bool]:
+    """Whether the region (province … village) with this code column may be read."""
+    if viewer.role is Role.AGENT:
+        return code.in_(_agent_village_codes(viewer, level))
+    return _scoped(viewer, code)
+
+
+def agent_visible(viewer: Viewer) -> ColumnElement[bool]:
+    if viewer.role is Role.AGENT:
+        return Agent.code == viewer.agent_code
+    return _scoped(viewer, Agent.home_village_code)
+
+
+def enrollment_visible(viewer: Viewer) -> ColumnElement[bool]:
+    if viewer.role is Role.AGENT:
+        return Enrollment.agent_id == own_agent_id(viewer)
+    return _scoped(viewer, Enrollment.village_code)
+
+
+def participant_visible(viewer: Viewer, participant_id: ColumnElement[int], village_code: ColumnElement[str]) -> ColumnElement[bool]:
+    if viewer.role is Role.AGENT:
+        return participant_id.in_(
+            select(Enrollment.participant_id).where(Enrollment.agent_id == own_agent_id(viewer))
+        )
+    return _scoped(viewer, village_code)

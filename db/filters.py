@@ -1,0 +1,89 @@
+"""List filters as plain values (hashable, so DataLoaders can batch on them), and their SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from geoalchemy2 import Geography
+from sqlalchemy import ColumnElement, and_, cast, func, literal, true
+
+from db.access import code_within
+from db.rules import MAX_REACH_M
+
+
+@dataclass(frozen=True, slots=True)
+class Near:
+    lng: float
+    lat: float
+    radius_m: float
+
+
+@dataclass(frozen=True, slots=True)
+class ListFilter:
+    """Conditions on a list; each list applies the ones that make sense for its rows."""
+
+    region_code: str | None = None
+    name_contains: str | None = None
+    status: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    intersects: str | None = None  # validated GeoJSON text, WGS84
+    near: Near | None = None
+
+
+NO_FILTER = ListFilter()
+
+
+def point_geography(near: Near) -> ColumnElement[object]:
+    return cast(func.ST_SetSRID(func.ST_MakePoint(literal(near.lng), literal(near.lat)), 4326), Geography)
+
+
+def spatial(
+    filter: ListFilter, shape: ColumnElement[object], point: ColumnElement[object]
+) -> ColumnElement[bool]:
+    """bbox and intersects test `shape` (a boundary or a point); near tests `point` in metres.
+
+    Each predicate is written so PostGIS can use the GiST index on the column: the literal side
+    is built once, the column side is the bare column (or its geography cast, for which an
+    expression index exists).
+    """
+    conditions: list[ColumnElement[bool]] = []
+    if filter.bbox is not None:
+        conditions.append(func.ST_Intersects(shape, func.ST_MakeEnvelope(*map(literal, filter.bbox), 4326)))
+    if filter.intersects is not None:
+        area = func.ST_SetSRID(func.ST_GeomFromGeoJSON(literal(filter.intersects)), 4326)
+        conditions.append(func.ST_Intersects(shape, area))
+    if filter.near is not None:
+        conditions.append(
+            func.ST_DWithin(cast(point, Geography), point_geography(filter.near), literal(filter.near.radius_m))
+        )
+    return and_(true(), *conditions)
+
+
+def distance_to(filter: ListFilter, point: ColumnElement[object]) -> ColumnElement[float] | None:
+    """Geodesic metres from `point` to the `near` centre, or None without `near`."""
+    if filter.near is None:
+        return None
+    return func.ST_Distance(cast(point, Geography), point_geography(filter.near))
+
+
+def common(filter: ListFilter, code: ColumnElement[str], name: ColumnElement[str] | None) -> ColumnElement[bool]:
+    """regionCode (a prefix of the hierarchy) and nameContains (case-insensitive)."""
+    conditions: list[ColumnElement[bool]] = []
+    if filter.region_code is not None:
+        conditions.append(code_within(code, filter.region_code))
+    if filter.name_contains is not None and name is not None:
+        conditions.append(name.icontains(filter.name_contains, autoescape=True))
+    return and_(true(), *conditions)
+
+
+def reaches(agent_location: ColumnElement[Any], reach_m: ColumnElement[int], point: ColumnElement[Any]) -> ColumnElement[bool]:
+    """The agent's reach circle (geodesic) contains `point`.
+
+    The first ST_DWithin uses the largest reach allowed, a constant, so the GiST index on the
+    agents' geography can find candidates; the second applies each agent's own reach.
+    """
+    agent_point, target = cast(agent_location, Geography), cast(point, Geography)
+    return and_(
+        func.ST_DWithin(agent_point, target, MAX_REACH_M), func.ST_DWithin(agent_point, target, reach_m)
+    )

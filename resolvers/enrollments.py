@@ -1,0 +1,27 @@
+"""Enrollments and participants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from db.filters import NO_FILTER, ListFilter
+from db.queries.enrollments import EnrollmentsOf
+from db.records import EnrollmentRecord, ParticipantRecord
+from resolvers.context import Info
+from resolvers.pagination import Page, PageArgs, connection, key_types
+
+
+async def enrollment_or_none(info: Info, id: int) -> EnrollmentRecord | None:
+    return await info.context.loaders.enrollment.load((None, id))
+
+
+async def participant_or_none(info: Info, id: int) -> ParticipantRecord | None:
+    return await info.context.loaders.participant.load((None, id))
+
+
+async def enrollments(
+    info: Info, of: EnrollmentsOf, parent: Any, filter: ListFilter = NO_FILTER, page: PageArgs = PageArgs()
+) -> Page[EnrollmentRecord]:
+    loaders = info.context.loaders
+    keys = key_types(int, by_distance=filter.near is not None)
+    return await connection(loaders.enrollment_pages, loaders.enrollment_counts, of, parent, filter, page, keys)

@@ -1,0 +1,187 @@
+"""Provinces, regencies, districts and villages, linked both ways along the code hierarchy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry import relay
+
+from db.queries.agents import AgentsOf
+from db.queries.enrollments import EnrollmentsOf
+from db.queries.villages import VillagesOf
+from db.records import RegionRecord, VillageRecord
+from db.regions import Level
+from resolvers import agents, enrollments, regions
+from resolvers.context import Info
+from schema.connection import Connection
+from schema.inputs import FIRST, LAST, AgentFilter, EnrollmentFilter, RegionFilter, page, plain
+from schema.scalars import GeoJSON
+
+if TYPE_CHECKING:
+    from schema.agents import Agent
+    from schema.enrollments import Enrollment
+
+AgentType = Annotated["Agent", strawberry.lazy("schema.agents")]
+EnrollmentType = Annotated["Enrollment", strawberry.lazy("schema.enrollments")]
+Region = RegionRecord | VillageRecord
+
+SIMPLIFY = "Tolerance in metres for topology-preserving simplification (0: full detail)."
+PRECISION = "Decimal digits kept in coordinates (6 ≈ 10 cm)."
+
+
+@strawberry.interface(description="An administrative region identified by its Kemendagri code.")
+class AdministrativeRegion(relay.Node):
+    code: str = strawberry.field(description="Kemendagri code, e.g. 34, 34.71, 34.71.01, 34.71.01.1001.")
+    name: str | None = strawberry.field(description="Official name; null when known only by code.")
+    area_km2: float | None = strawberry.field(description="Geodesic area in km².")
+
+    @strawberry.field(description="A point guaranteed inside the boundary (ST_PointOnSurface), GeoJSON.")
+    def label_point(self, root: strawberry.Parent[Region], precision: int = 7) -> GeoJSON | None:
+        return regions.point(root.label_point, precision)
+
+    @strawberry.field(description="The boundary as a GeoJSON MultiPolygon.")
+    async def geometry(
+        self, root: strawberry.Parent[Region], info: Info,
+        simplify_m: Annotated[float, strawberry.argument(description=SIMPLIFY)] = 0,
+        precision: Annotated[int, strawberry.argument(description=PRECISION)] = 7,
+    ) -> GeoJSON | None:
+        return await regions.boundary(info, root.level, root.code, simplify_m, precision)
+
+    @classmethod
+    def resolve_id(cls, root: Region, *, info: Info) -> str:
+        return root.code
+
+
+async def _regions_by_code(info: Info, level: Level, ids: Iterable[str]) -> list[Any]:
+    loaders = info.context.loaders
+    if level is Level.VILLAGE:
+        return await loaders.village.load_many([(None, code) for code in ids])
+    return await loaders.region.load_many([(level, code) for code in ids])
+
+
+@strawberry.type(description="A province (provinsi).")
+class Province(AdministrativeRegion):
+    @strawberry.field(description="Regencies and cities of this province.")
+    async def regencies(
+        self, root: strawberry.Parent[RegionRecord], info: Info, filter: RegionFilter | None = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
+    ) -> Connection[Regency]:
+        return await regions.regions(info, Level.REGENCY, root.code, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+
+    @classmethod
+    def is_type_of(cls, obj: Any, info: Any) -> bool:
+        return isinstance(obj, RegionRecord) and obj.level is Level.PROVINCE
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
+        return await _regions_by_code(info, Level.PROVINCE, node_ids)
+
+
+@strawberry.type(description="A regency (kabupaten) or city (kota).")
+class Regency(AdministrativeRegion):
+    @strawberry.field
+    async def province(self, root: strawberry.Parent[RegionRecord], info: Info) -> Province | None:
+        return await regions.parent_region(info, Level.PROVINCE, root.parent_code)  # type: ignore[return-value]
+
+    @strawberry.field(description="Districts of this regency.")
+    async def districts(
+        self, root: strawberry.Parent[RegionRecord], info: Info, filter: RegionFilter | None = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
+    ) -> Connection[District]:
+        return await regions.regions(info, Level.DISTRICT, root.code, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+
+    @classmethod
+    def is_type_of(cls, obj: Any, info: Any) -> bool:
+        return isinstance(obj, RegionRecord) and obj.level is Level.REGENCY
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
+        return await _regions_by_code(info, Level.REGENCY, node_ids)
+
+
+@strawberry.type(description="A district (kecamatan).")
+class District(AdministrativeRegion):
+    @strawberry.field
+    async def regency(self, root: strawberry.Parent[RegionRecord], info: Info) -> Regency | None:
+        return await regions.parent_region(info, Level.REGENCY, root.parent_code)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def province(self, root: strawberry.Parent[RegionRecord], info: Info) -> Province | None:
+        return await regions.parent_region(info, Level.PROVINCE, root.code[:2])  # type: ignore[return-value]
+
+    @strawberry.field(description="Villages of this district.")
+    async def villages(
+        self, root: strawberry.Parent[RegionRecord], info: Info, filter: RegionFilter | None = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
+    ) -> Connection[Village]:
+        return await regions.villages(info, VillagesOf.DISTRICT, root.code, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+
+    @strawberry.field(description="Agents whose home village is in this district.")
+    async def agents(
+        self, root: strawberry.Parent[RegionRecord], info: Info, filter: AgentFilter | None = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
+    ) -> Connection[AgentType]:
+        return await agents.agents(info, AgentsOf.DISTRICT, root.code, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+
+    @classmethod
+    def is_type_of(cls, obj: Any, info: Any) -> bool:
+        return isinstance(obj, RegionRecord) and obj.level is Level.DISTRICT
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
+        return await _regions_by_code(info, Level.DISTRICT, node_ids)
+
+
+@strawberry.type(description="A village (desa, or kelurahan when urban), the smallest administrative region.")
+class Village(AdministrativeRegion):
+    population: int | None
+    informal_workers: int | None = strawberry.field(
+        description="Estimated informal workers (BPU potential); null when there is no estimate."
+    )
+    estimate_source: str | None
+    estimate_year: int | None
+
+    @strawberry.field
+    async def district(self, root: strawberry.Parent[VillageRecord], info: Info) -> District | None:
+        return await regions.parent_region(info, Level.DISTRICT, root.district_code)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def regency(self, root: strawberry.Parent[VillageRecord], info: Info) -> Regency | None:
+        return await regions.parent_region(info, Level.REGENCY, root.code[:5])  # type: ignore[return-value]
+
+    @strawberry.field
+    async def province(self, root: strawberry.Parent[VillageRecord], info: Info) -> Province | None:
+        return await regions.parent_region(info, Level.PROVINCE, root.code[:2])  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="Active agents whose reach circle (geodesic, on the WGS 84 ellipsoid) contains this "
+        "village's label point, nearest first; each edge gives the distance."
+    )
+    async def agents_in_reach(
+        self, root: strawberry.Parent[VillageRecord], info: Info, filter: AgentFilter | None = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
+    ) -> Connection[AgentType]:
+        return await agents.agents(info, AgentsOf.VILLAGE_REACH, root.code, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+
+    @strawberry.field(description="Enrollments recorded in this village.")
+    async def enrollments(
+        self, root: strawberry.Parent[VillageRecord], info: Info, filter: EnrollmentFilter | None = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
+    ) -> Connection[EnrollmentType]:
+        return await enrollments.enrollments(info, EnrollmentsOf.VILLAGE, root.code, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+
+    @classmethod
+    def is_type_of(cls, obj: Any, info: Any) -> bool:
+        return isinstance(obj, VillageRecord)
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
+        return await _regions_by_code(info, Level.VILLAGE, node_ids)
