@@ -55,6 +55,10 @@ SERVER_SETTINGS = {
     "random_page_cost": "1.1",
     "jit": "off",
     "max_wal_size": "'2GB'",
+    # Statement statistics: what the API really sends (tests count statements; benchmarks and
+    # operators read it). Utility statements (BEGIN, SET) are not counted.
+    "shared_preload_libraries": "'pg_stat_statements'",
+    "pg_stat_statements.track_utility": "off",
 }
 
 
@@ -219,7 +223,7 @@ class EmbeddedCluster:
         if _port_in_use(int(str(self.info()["port"]))):
             info = self.info() | {"port": free_port()}
             (self.data_dir / INFO_FILE).write_text(json.dumps(info))
-            self._write_conf()
+        self._write_conf()  # every start, so clusters made by older versions get current settings
         log = self.data_dir / "server.log"
         out = self._run(
             [bins.bindir / "pg_ctl", "-D", self.data_dir, "-l", log, "-w", "-t", "120", "start"]

@@ -8,6 +8,7 @@ from db.filters import NO_FILTER, ListFilter
 from db.queries.enrollments import EnrollmentsOf
 from db.records import EnrollmentRecord, ParticipantRecord
 from resolvers.context import Info
+from resolvers.errors import Forbidden
 from resolvers.pagination import Page, PageArgs, connection, key_types
 
 
@@ -22,6 +23,9 @@ async def participant_or_none(info: Info, id: int) -> ParticipantRecord | None:
 async def enrollments(
     info: Info, of: EnrollmentsOf, parent: Any, filter: ListFilter = NO_FILTER, page: PageArgs = PageArgs()
 ) -> Page[EnrollmentRecord]:
+    if filter.name_contains is not None and not info.context.viewer.sees_personal_data:
+        raise Forbidden("searching by participant name uses personal data, which your role cannot see",
+                        field="filter.nameContains")
     loaders = info.context.loaders
     keys = key_types(int, by_distance=filter.near is not None)
     return await connection(loaders.enrollment_pages, loaders.enrollment_counts, of, parent, filter, page, keys)

@@ -8,6 +8,7 @@ test that writes starts from a known state in about a tenth of a second.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import shutil
 import socket
@@ -17,6 +18,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,8 @@ import httpx
 import pytest
 from pytest_postgresql.janitor import DatabaseJanitor
 
+from auth.tokens import issue
+from db.access import Role
 from db.embedded import EmbeddedCluster
 from db.engine import create_engine
 from db.migrate import upgrade
@@ -150,22 +154,34 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(shared_demo_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of a real uvicorn server (subprocess, loopback) over the shared demo database."""
+JWT_SECRET = "test-secret-for-signing-tokens-0123456789"
+
+
+def token(role: str = "admin", *scope: str, agent: str | None = None, ttl: dt.timedelta = dt.timedelta(hours=1)) -> str:
+    """A token signed with the test servers' secret."""
+    return issue(
+        JWT_SECRET.encode(), subject=f"test-{role}", role=Role(role), scope=scope, agent_code=agent, ttl=ttl
+    )
+
+
+@contextmanager
+def running_server(database_url: str, workdir: Path, **env: str) -> Iterator[str]:
+    """Base URL of a real uvicorn server (subprocess, loopback) over `database_url`."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": shared_demo_db, "PERISAI_ENV": "test",
-           "PERISAI_DATA_DIR": str(tmp_path_factory.mktemp("unused") / "pgdata")}
-    log = tmp_path_factory.mktemp("server") / "server.log"
+    environment = {
+        **os.environ, "DATABASE_URL": database_url, "PERISAI_ENV": "test", "PERISAI_JWT_SECRET": JWT_SECRET,
+        "PERISAI_DATA_DIR": str(workdir / "unused-pgdata"), **env,
+    }
+    log = workdir / f"server-{port}.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "app:create_app", "--factory", "--host", "127.0.0.1",
-             "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT,
+             "--port", str(port)], env=environment, stdout=out, stderr=subprocess.STDOUT, cwd=workdir,
         )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and proc.poll() is None:
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
@@ -177,3 +193,34 @@ def server(shared_demo_db: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(shared_demo_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server over the module's shared demo database."""
+    with running_server(shared_demo_db, tmp_path_factory.mktemp("server")) as base:
+        yield base
+
+
+def post(server: str, query: str, variables: dict[str, Any] | None = None, *, auth: str | None = "admin") -> dict[str, Any]:
+    """POST a GraphQL document; `auth` is a token, a role name (admin/planner) or None."""
+    headers = {}
+    if auth is not None:
+        bearer = token(auth) if auth in ("admin", "planner") else auth
+        headers["authorization"] = f"Bearer {bearer}"
+    response = httpx.post(
+        f"{server}/graphql", json={"query": query, "variables": variables or {}}, headers=headers, timeout=60
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def data(server: str, query: str, variables: dict[str, Any] | None = None, *, auth: str | None = "admin") -> dict[str, Any]:
+    """The `data` of a request that must succeed."""
+    body = post(server, query, variables, auth=auth)
+    assert "errors" not in body, body["errors"]
+    return dict(body["data"])
+
+
+def error_codes(body: dict[str, Any]) -> list[str]:
+    return [e["extensions"]["code"] for e in body.get("errors", [])]
