@@ -18,11 +18,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from geoalchemy2 import Geography
-from sqlalchemy import ColumnElement, Select, bindparam, cast, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, false, func, or_, select, true
 
 from db.models import Agent, Enrollment, Village
 from db.regions import Level
+from db.spatial import geography
 
 
 class Role(enum.StrEnum):
@@ -66,7 +66,7 @@ def _agent_village_codes(viewer: Viewer, level: Level) -> Select[tuple[str]]:
     """Codes (cut to `level`) of the villages an agent may see: in its reach or its home."""
     width = {Level.PROVINCE: 2, Level.REGENCY: 5, Level.DISTRICT: 8, Level.VILLAGE: 13}[level]
     reach = func.ST_DWithin(
-        cast(Agent.location, Geography), cast(Village.label_point, Geography), Agent.reach_m
+        geography(Agent.location), geography(Village.label_point), Agent.reach_m
     )
     return (
         select(func.left(Village.code, width))

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from geoalchemy2 import Geography
-from sqlalchemy import ColumnElement, and_, cast, func, literal, true
+from sqlalchemy import ColumnElement, and_, func, literal, true
 
 from db.access import code_within
 from db.rules import MAX_REACH_M
+from db.spatial import geography
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ NO_FILTER = ListFilter()
 
 
 def point_geography(near: Near) -> ColumnElement[object]:
-    return cast(func.ST_SetSRID(func.ST_MakePoint(literal(near.lng), literal(near.lat)), 4326), Geography)
+    return geography(func.ST_SetSRID(func.ST_MakePoint(literal(near.lng), literal(near.lat)), 4326))
 
 
 def spatial(
@@ -55,7 +55,7 @@ def spatial(
         conditions.append(func.ST_Intersects(shape, area))
     if filter.near is not None:
         conditions.append(
-            func.ST_DWithin(cast(point, Geography), point_geography(filter.near), literal(filter.near.radius_m))
+            func.ST_DWithin(geography(point), point_geography(filter.near), literal(filter.near.radius_m))
         )
     return and_(true(), *conditions)
 
@@ -64,7 +64,7 @@ def distance_to(filter: ListFilter, point: ColumnElement[object]) -> ColumnEleme
     """Geodesic metres from `point` to the `near` centre, or None without `near`."""
     if filter.near is None:
         return None
-    return func.ST_Distance(cast(point, Geography), point_geography(filter.near))
+    return func.ST_Distance(geography(point), point_geography(filter.near))
 
 
 def common(filter: ListFilter, code: ColumnElement[str], name: ColumnElement[str] | None) -> ColumnElement[bool]:
@@ -83,7 +83,7 @@ def reaches(agent_location: ColumnElement[Any], reach_m: ColumnElement[int], poi
     The first ST_DWithin uses the largest reach allowed, a constant, so the GiST index on the
     agents' geography can find candidates; the second applies each agent's own reach.
     """
-    agent_point, target = cast(agent_location, Geography), cast(point, Geography)
+    agent_point, target = geography(agent_location), geography(point)
     return and_(
         func.ST_DWithin(agent_point, target, MAX_REACH_M), func.ST_DWithin(agent_point, target, reach_m)
     )

@@ -8,28 +8,36 @@ from collections.abc import Iterator
 
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
-from strawberry.relay.types import GlobalIDValueError
+from strawberry.relay.types import GlobalIDValueError, InvalidGlobalIDError
 
 from resolvers.errors import ApiError, BadUserInput
 
 log = logging.getLogger("perisai.api")
 
 
+def _chain(error: GraphQLError) -> list[BaseException]:
+    """The error and the errors it wraps (graphql-core nests them when coercing arguments)."""
+    chain: list[BaseException] = [error]
+    while isinstance(chain[-1], GraphQLError) and chain[-1].original_error is not None:
+        chain.append(chain[-1].original_error)
+    return chain
+
+
 def _code(error: GraphQLError) -> str | None:
     """The code a client may see, or None when the error must be masked."""
-    existing = (error.extensions or {}).get("code")
-    original = error.original_error
-    if isinstance(original, ApiError):
-        return original.code
-    if existing:
-        return str(existing)
-    if isinstance(original, GlobalIDValueError):
-        return BadUserInput.code
-    if isinstance(error, GraphQLSyntaxError) or original is None and error.message.startswith("Syntax Error"):
+    chain = _chain(error)
+    for link in chain:
+        if isinstance(link, ApiError):
+            return link.code
+        if isinstance(link, GraphQLError) and (link.extensions or {}).get("code"):
+            return str(link.extensions["code"])  # type: ignore[index]
+        if isinstance(link, (GlobalIDValueError, InvalidGlobalIDError)):
+            return BadUserInput.code
+    if isinstance(error, GraphQLSyntaxError):
         return "QUERY_TOO_COMPLEX" if "tokens" in error.message else "GRAPHQL_PARSE_FAILED"
-    if original is None:
-        return "GRAPHQL_VALIDATION_FAILED"  # document or variable problems found by graphql-core
-    return None
+    if not isinstance(chain[-1], GraphQLError):
+        return None  # an exception from our code or a library: mask it
+    return "GRAPHQL_VALIDATION_FAILED"  # document or variable problems found by graphql-core
 
 
 def _masked(error: GraphQLError) -> GraphQLError:
@@ -46,7 +54,7 @@ def _coded(error: GraphQLError) -> GraphQLError:
     if code is None:
         return _masked(error)
     error.extensions = {**(error.extensions or {}), "code": code}
-    original = error.original_error
+    original = _chain(error)[-1]
     if isinstance(original, ApiError) and original.field:
         error.extensions["field"] = original.field
     return error

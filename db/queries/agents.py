@@ -6,15 +6,15 @@ import enum
 from collections.abc import Sequence
 from typing import Any
 
-from geoalchemy2 import Geography
-from sqlalchemy import ColumnElement, Row, Select, String, cast, func, select, true
+from sqlalchemy import BigInteger, ColumnElement, Row, Select, String, cast, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.access import Viewer, agent_visible
 from db.filters import ListFilter, common, distance_to, reaches, spatial
 from db.models import Agent, AgentStatus, Village
-from db.queries.paging import Listing, Slice, Window, count_rows, fetch_slices
+from db.queries.paging import Listing, Slice, Window, count_rows, fetch_slices, one_of
 from db.records import AgentRecord, LonLat
+from db.spatial import geography
 
 
 class AgentsOf(enum.Enum):
@@ -48,13 +48,13 @@ def _base(viewer: Viewer, filter: ListFilter) -> Select[Any]:
     )
 
 
-def _listing(viewer: Viewer, filter: ListFilter, of: AgentsOf) -> Listing[AgentRecord]:
+def listing(viewer: Viewer, filter: ListFilter, of: AgentsOf) -> Listing[AgentRecord]:
     stmt = _base(viewer, filter)
     if of is AgentsOf.VILLAGE_REACH:
         stmt = stmt.join(Village, reaches(Agent.location, Agent.reach_m, Village.label_point)).where(
             Agent.status == AgentStatus.ACTIVE
         )
-        distance = func.ST_Distance(cast(Agent.location, Geography), cast(Village.label_point, Geography))
+        distance = func.ST_Distance(geography(Agent.location), geography(Village.label_point))
         return Listing(stmt, (distance, Agent.id), _record, distance, Village.code, String())
     distance = distance_to(filter, Agent.location)
     keys = (Agent.id,) if distance is None else (distance, Agent.id)
@@ -64,12 +64,12 @@ def _listing(viewer: Viewer, filter: ListFilter, of: AgentsOf) -> Listing[AgentR
 
 
 async def agents_by_ids(session: AsyncSession, viewer: Viewer, ids: Sequence[int]) -> list[AgentRecord]:
-    stmt = _base(viewer, ListFilter()).where(Agent.id.in_(list(ids)))
+    stmt = _base(viewer, ListFilter()).where(one_of(Agent.id, ids, BigInteger()))
     return [_record(r) for r in (await session.execute(stmt)).all()]
 
 
 async def agents_by_codes(session: AsyncSession, viewer: Viewer, codes: Sequence[str]) -> list[AgentRecord]:
-    stmt = _base(viewer, ListFilter()).where(Agent.code.in_(list(codes)))
+    stmt = _base(viewer, ListFilter()).where(one_of(Agent.code, codes, String()))
     return [_record(r) for r in (await session.execute(stmt)).all()]
 
 
@@ -77,10 +77,10 @@ async def agent_pages(
     session: AsyncSession, viewer: Viewer, of: AgentsOf, parents: Sequence[Any], filter: ListFilter,
     window: Window,
 ) -> dict[Any, Slice[AgentRecord]]:
-    return await fetch_slices(session, _listing(viewer, filter, of), parents, window)
+    return await fetch_slices(session, listing(viewer, filter, of), parents, window)
 
 
 async def agent_counts(
     session: AsyncSession, viewer: Viewer, of: AgentsOf, parents: Sequence[Any], filter: ListFilter
 ) -> dict[Any, int]:
-    return await count_rows(session, _listing(viewer, filter, of), parents)
+    return await count_rows(session, listing(viewer, filter, of), parents)

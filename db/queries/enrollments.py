@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.access import Viewer, enrollment_visible, participant_visible
 from db.filters import ListFilter, common, distance_to, spatial
 from db.models import Enrollment, EnrollmentStatus, Participant, Village
-from db.queries.paging import Listing, Slice, Window, count_rows, fetch_slices
+from db.queries.paging import Listing, Slice, Window, count_rows, fetch_slices, one_of
 from db.records import EnrollmentRecord, ParticipantRecord
 
 
@@ -54,7 +54,7 @@ def _base(viewer: Viewer, filter: ListFilter) -> Select[Any]:
     return stmt
 
 
-def _listing(viewer: Viewer, filter: ListFilter, of: EnrollmentsOf) -> Listing[EnrollmentRecord]:
+def listing(viewer: Viewer, filter: ListFilter, of: EnrollmentsOf) -> Listing[EnrollmentRecord]:
     stmt = _base(viewer, filter)
     distance = distance_to(filter, Village.label_point)
     keys = (Enrollment.id,) if distance is None else (distance, Enrollment.id)
@@ -70,7 +70,7 @@ def _listing(viewer: Viewer, filter: ListFilter, of: EnrollmentsOf) -> Listing[E
 
 
 async def enrollments_by_ids(session: AsyncSession, viewer: Viewer, ids: Sequence[int]) -> list[EnrollmentRecord]:
-    stmt = _base(viewer, ListFilter()).where(Enrollment.id.in_(list(ids)))
+    stmt = _base(viewer, ListFilter()).where(one_of(Enrollment.id, ids, BigInteger()))
     return [_record(r) for r in (await session.execute(stmt)).all()]
 
 
@@ -78,13 +78,13 @@ async def enrollment_pages(
     session: AsyncSession, viewer: Viewer, of: EnrollmentsOf, parents: Sequence[Any], filter: ListFilter,
     window: Window,
 ) -> dict[Any, Slice[EnrollmentRecord]]:
-    return await fetch_slices(session, _listing(viewer, filter, of), parents, window)
+    return await fetch_slices(session, listing(viewer, filter, of), parents, window)
 
 
 async def enrollment_counts(
     session: AsyncSession, viewer: Viewer, of: EnrollmentsOf, parents: Sequence[Any], filter: ListFilter
 ) -> dict[Any, int]:
-    return await count_rows(session, _listing(viewer, filter, of), parents)
+    return await count_rows(session, listing(viewer, filter, of), parents)
 
 
 async def participants_by_ids(
@@ -93,6 +93,6 @@ async def participants_by_ids(
     stmt = select(
         Participant.id, Participant.nik_last4, Participant.name, Participant.village_code, Participant.occupation
     ).where(
-        Participant.id.in_(list(ids)), participant_visible(viewer, Participant.id, Participant.village_code)
+        one_of(Participant.id, ids, BigInteger()), participant_visible(viewer, Participant.id, Participant.village_code)
     )
     return [ParticipantRecord(*r) for r in (await session.execute(stmt)).all()]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import String, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.access import Viewer, region_visible
 from db.models import District, Province, Regency, Village
+from db.queries.paging import one_of
 from db.regions import Level
 
 MODELS = {Level.PROVINCE: Province, Level.REGENCY: Regency, Level.DISTRICT: District, Level.VILLAGE: Village}
@@ -32,6 +33,6 @@ async def boundaries(
     if simplify_m > 0:
         geom = func.ST_SimplifyPreserveTopology(geom, literal(simplify_m / METRES_PER_DEGREE))
     stmt = select(model.code, func.ST_AsGeoJSON(geom, literal(precision))).where(
-        model.code.in_(list(codes)), model.geom.is_not(None), region_visible(viewer, level, model.code)
+        one_of(model.code, codes, String()), model.geom.is_not(None), region_visible(viewer, level, model.code)
     )
     return {code: text for code, text in (await session.execute(stmt)).all()}

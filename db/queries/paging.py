@@ -86,9 +86,14 @@ def _slice(items: list[Item[R]], window: Window) -> Slice[R]:
     return Slice(kept, len(items) > window.limit)
 
 
-async def fetch_slice(session: AsyncSession, listing: Listing[R], window: Window) -> Slice[R]:
+def page_statement(listing: Listing[R], window: Window) -> Select[Any]:
+    """The statement `fetch_slice` sends (public so tests can EXPLAIN it)."""
     stmt, order = _bounded(listing, window)
-    rows = (await session.execute(stmt.order_by(*order).limit(window.limit + 1))).all()
+    return stmt.order_by(*order).limit(window.limit + 1)
+
+
+async def fetch_slice(session: AsyncSession, listing: Listing[R], window: Window) -> Slice[R]:
+    rows = (await session.execute(page_statement(listing, window))).all()
     return _slice([_item(listing, r) for r in rows], window)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.access import Viewer, region_visible
 from db.filters import ListFilter, common, distance_to, spatial
 from db.models import District, Province, Regency
-from db.queries.paging import Listing, Slice, Window, count_rows, fetch_slices
+from db.queries.paging import Listing, Slice, Window, count_rows, fetch_slices, one_of
 from db.records import LonLat, RegionRecord
 from db.regions import Level
 
@@ -24,7 +24,7 @@ def label_point(row: Row[Any]) -> LonLat | None:
     return LonLat(row.lon, row.lat) if row.lon is not None else None
 
 
-def _listing(viewer: Viewer, level: Level, filter: ListFilter, *, by_parent: bool) -> Listing[RegionRecord]:
+def listing(viewer: Viewer, level: Level, filter: ListFilter, *, by_parent: bool) -> Listing[RegionRecord]:
     model = MODELS[level]
     parent: ColumnElement[Any] = getattr(model, level.parent_column) if level.parent_column else null()
     stmt = select(
@@ -52,9 +52,9 @@ async def regions_by_codes(
     session: AsyncSession, viewer: Viewer, level: Level, codes: Sequence[str]
 ) -> list[RegionRecord]:
     """Visible regions of one level whose code is in `codes` (unknown ones are absent)."""
-    listing = _listing(viewer, level, ListFilter(), by_parent=False)
-    rows = (await session.execute(listing.select.where(MODELS[level].code.in_(list(codes))))).all()
-    return [listing.to_record(r) for r in rows]
+    lookup = listing(viewer, level, ListFilter(), by_parent=False)
+    rows = (await session.execute(lookup.select.where(one_of(MODELS[level].code, codes, String())))).all()
+    return [lookup.to_record(r) for r in rows]
 
 
 async def region_pages(
@@ -62,11 +62,11 @@ async def region_pages(
     filter: ListFilter, window: Window,
 ) -> dict[str | None, Slice[RegionRecord]]:
     """A page of the regions of `level` under each parent code, or of all of them (parents [None])."""
-    return await fetch_slices(session, _listing(viewer, level, filter, by_parent=by_parent), parents, window)
+    return await fetch_slices(session, listing(viewer, level, filter, by_parent=by_parent), parents, window)
 
 
 async def region_counts(
     session: AsyncSession, viewer: Viewer, level: Level, by_parent: bool, parents: Sequence[str | None],
     filter: ListFilter,
 ) -> dict[str | None, int]:
-    return await count_rows(session, _listing(viewer, level, filter, by_parent=by_parent), parents)
+    return await count_rows(session, listing(viewer, level, filter, by_parent=by_parent), parents)

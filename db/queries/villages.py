@@ -6,17 +6,17 @@ import enum
 from collections.abc import Sequence
 from typing import Any
 
-from geoalchemy2 import Geography
 from sqlalchemy import BigInteger, ColumnElement, Row, Select, String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.access import Viewer, agent_visible, region_visible
 from db.filters import ListFilter, common, distance_to, reaches, spatial
 from db.models import Agent, Village
-from db.queries.paging import Listing, Slice, Window, count_rows, fetch_slices
+from db.queries.paging import Listing, Slice, Window, count_rows, fetch_slices, one_of
 from db.queries.regions import label_point
 from db.records import VillageRecord
 from db.regions import Level
+from db.spatial import geography
 
 
 class VillagesOf(enum.Enum):
@@ -46,14 +46,14 @@ def _base(viewer: Viewer, filter: ListFilter) -> Select[Any]:
     )
 
 
-def _listing(viewer: Viewer, filter: ListFilter, of: VillagesOf) -> Listing[VillageRecord]:
+def listing(viewer: Viewer, filter: ListFilter, of: VillagesOf) -> Listing[VillageRecord]:
     stmt = _base(viewer, filter)
     if of is VillagesOf.AGENT_REACH:
         # Ordered by distance from the agent, which each edge exposes.
         stmt = stmt.join(Agent, reaches(Agent.location, Agent.reach_m, Village.label_point)).where(
             agent_visible(viewer)
         )
-        distance = func.ST_Distance(cast(Agent.location, Geography), cast(Village.label_point, Geography))
+        distance = func.ST_Distance(geography(Agent.location), geography(Village.label_point))
         return Listing(stmt, (distance, Village.code), _record, distance, Agent.id, BigInteger())
     distance = distance_to(filter, Village.label_point)
     keys = (Village.code,) if distance is None else (distance, Village.code)
@@ -64,7 +64,7 @@ def _listing(viewer: Viewer, filter: ListFilter, of: VillagesOf) -> Listing[Vill
 
 async def villages_by_codes(session: AsyncSession, viewer: Viewer, codes: Sequence[str]) -> list[VillageRecord]:
     """Visible villages whose code is in `codes` (unknown or hidden ones are absent)."""
-    stmt = _base(viewer, ListFilter()).where(Village.code.in_(list(codes)))
+    stmt = _base(viewer, ListFilter()).where(one_of(Village.code, codes, String()))
     return [_record(r) for r in (await session.execute(stmt)).all()]
 
 
@@ -72,10 +72,10 @@ async def village_pages(
     session: AsyncSession, viewer: Viewer, of: VillagesOf, parents: Sequence[Any], filter: ListFilter,
     window: Window,
 ) -> dict[Any, Slice[VillageRecord]]:
-    return await fetch_slices(session, _listing(viewer, filter, of), parents, window)
+    return await fetch_slices(session, listing(viewer, filter, of), parents, window)
 
 
 async def village_counts(
     session: AsyncSession, viewer: Viewer, of: VillagesOf, parents: Sequence[Any], filter: ListFilter
 ) -> dict[Any, int]:
-    return await count_rows(session, _listing(viewer, filter, of), parents)
+    return await count_rows(session, listing(viewer, filter, of), parents)

@@ -1,0 +1,212 @@
+"""Filters (region code, name, status, bbox, intersects, near) and geometry options.
+
+Expected results come from Shapely and pyproj on geometries read straight from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+import shapely
+from pyproj import Geod
+from shapely.geometry import box, mapping, shape
+from sqlalchemy.dialects import postgresql
+
+from db.access import Role, Viewer
+from db.filters import ListFilter, Near
+from db.queries import agents as agent_queries
+from db.queries import villages as village_queries
+from db.queries.paging import Window, page_statement
+from tests.conftest import data, error_codes, fetch, post
+
+GEOD = Geod(ellps="WGS84")
+VILLAGES = """query($f: RegionFilter) { villages(filter: $f, first: 500) {
+    totalCount edges { distanceM node { code } } } }"""
+AGENTS = """query($f: AgentFilter) { agents(filter: $f, first: 500) {
+    totalCount edges { distanceM node { code status } } } }"""
+
+
+@pytest.fixture(scope="module")
+def villages(shared_demo_db: str) -> list[dict[str, Any]]:
+    rows = fetch(shared_demo_db, "SELECT code, name, ST_AsBinary(geom) g, ST_X(label_point) x, ST_Y(label_point) y FROM village")
+    return [{**dict(r), "shape": shapely.from_wkb(r["g"])} for r in rows]
+
+
+def listed(result: dict[str, Any]) -> list[str]:
+    return [e["node"]["code"] for e in result["edges"]]
+
+
+def test_region_code_at_every_level(server: str, villages: list[dict[str, Any]]) -> None:
+    sample = villages[len(villages) // 2]["code"]
+    for prefix in (sample[:2], sample[:5], sample[:8], sample):
+        result = data(server, VILLAGES, {"f": {"regionCode": prefix}})["villages"]
+        expected = sorted(v["code"] for v in villages if v["code"] == prefix or v["code"].startswith(prefix + "."))
+        assert listed(result) == expected and result["totalCount"] == len(expected)
+    assert data(server, VILLAGES, {"f": {"regionCode": "98"}})["villages"]["totalCount"] == 0
+
+
+def test_name_contains_is_case_insensitive_and_literal(server: str, villages: list[dict[str, Any]]) -> None:
+    name = villages[0]["name"]
+    part = name[1:4].upper()
+    expected = sorted(v["code"] for v in villages if part.lower() in v["name"].lower())
+    assert listed(data(server, VILLAGES, {"f": {"nameContains": part}})["villages"]) == expected
+    assert data(server, VILLAGES, {"f": {"nameContains": "%"}})["villages"]["totalCount"] == 0  # not a wildcard
+
+
+def test_status_filter(server: str, shared_demo_db: str) -> None:
+    counts = {r["status"]: r["n"] for r in fetch(shared_demo_db, "SELECT status::text, count(*) n FROM agent GROUP BY 1")}
+    for status in ("ACTIVE", "INACTIVE"):
+        result = data(server, AGENTS, {"f": {"status": status}})["agents"]
+        assert result["totalCount"] == counts.get(status.lower(), 0)
+        assert {e["node"]["status"] for e in result["edges"]} <= {status}
+    assert counts.get("inactive", 0) > 0
+
+
+def test_bbox_matches_shapely(server: str, villages: list[dict[str, Any]]) -> None:
+    xs = sorted(v["x"] for v in villages)
+    ys = sorted(v["y"] for v in villages)
+    area = [xs[len(xs) // 3], ys[len(ys) // 3], xs[2 * len(xs) // 3], ys[2 * len(ys) // 3]]
+    expected = sorted(v["code"] for v in villages if v["shape"].intersects(box(*area)))
+    result = data(server, VILLAGES, {"f": {"bbox": area}})["villages"]
+    assert listed(result) == expected and 0 < len(expected) < len(villages)
+
+
+def test_intersects_matches_shapely(server: str, villages: list[dict[str, Any]]) -> None:
+    centre = villages[0]["shape"].centroid
+    triangle = shapely.Polygon([(centre.x, centre.y), (centre.x + 0.2, centre.y + 0.02), (centre.x + 0.05, centre.y + 0.2)])
+    expected = sorted(v["code"] for v in villages if v["shape"].intersects(triangle))
+    result = data(server, VILLAGES, {"f": {"intersects": mapping(triangle)}})["villages"]
+    assert listed(result) == expected and len(expected) > 1
+    line = {"type": "LineString", "coordinates": [[centre.x, centre.y], [centre.x + 0.3, centre.y]]}
+    expected_line = sorted(v["code"] for v in villages if v["shape"].intersects(shape(line)))
+    assert listed(data(server, VILLAGES, {"f": {"intersects": line}})["villages"]) == expected_line
+
+
+def test_near_orders_by_geodesic_distance(server: str, villages: list[dict[str, Any]]) -> None:
+    centre = villages[7]
+    radius = 15_000.0
+    distances = {v["code"]: GEOD.inv(centre["x"], centre["y"], v["x"], v["y"])[2] for v in villages}
+    expected = sorted((d, c) for c, d in distances.items() if d <= radius)
+    result = data(server, VILLAGES, {"f": {"near": {"lng": centre["x"], "lat": centre["y"], "radiusM": radius}}})["villages"]
+    assert listed(result) == [c for _, c in expected] and result["totalCount"] == len(expected) > 3
+    for edge, (distance, _) in zip(result["edges"], expected):
+        assert edge["distanceM"] == pytest.approx(distance, abs=0.01)
+    page = data(server, """query($f: RegionFilter) { villages(filter: $f, first: 2) { pageInfo { endCursor } } }""",
+                {"f": {"near": {"lng": centre["x"], "lat": centre["y"], "radiusM": radius}}})["villages"]
+    rest = data(server, """query($f: RegionFilter, $a: String) { villages(filter: $f, first: 500, after: $a) {
+        edges { node { code } } } }""", {"f": {"near": {"lng": centre["x"], "lat": centre["y"], "radiusM": radius}},
+                                         "a": page["pageInfo"]["endCursor"]})["villages"]
+    assert listed(rest) == [c for _, c in expected][2:]
+
+
+def test_agents_near_and_enrollments_by_area(server: str, shared_demo_db: str, villages: list[dict[str, Any]]) -> None:
+    agents = fetch(shared_demo_db, "SELECT code, ST_X(location) x, ST_Y(location) y FROM agent")
+    lng, lat = agents[0]["x"], agents[0]["y"]
+    expected = sorted((GEOD.inv(lng, lat, a["x"], a["y"])[2], a["code"]) for a in agents)
+    expected = [c for d, c in expected if d <= 20_000]
+    near = data(server, AGENTS, {"f": {"near": {"lng": lng, "lat": lat, "radiusM": 20_000}}})["agents"]
+    assert listed(near) == expected
+    district = fetch(shared_demo_db, "SELECT ST_AsBinary(geom) g FROM district ORDER BY code LIMIT 1")[0]
+    # Shrunk a little so that villages merely touching the outline do not hinge on rounding.
+    area = shapely.from_wkb(district["g"]).buffer(-0.001).simplify(0.0005)
+    per_village = {r["village_code"]: r["n"] for r in fetch(
+        shared_demo_db, "SELECT village_code, count(*) n FROM enrollment GROUP BY 1")}
+    expected = sum(per_village.get(v["code"], 0) for v in villages if v["shape"].intersects(area))
+    result = data(server, "query($f: EnrollmentFilter) { enrollments(filter: $f) { totalCount } }",
+                  {"f": {"intersects": mapping(area)}})
+    assert result["enrollments"]["totalCount"] == expected > 0
+
+
+BAD_FILTERS = [
+    ({"regionCode": "34-71"}, "filter.regionCode", "not a region code"),
+    ({"nameContains": "  "}, "filter.nameContains", "1 to 100"),
+    ({"bbox": [110, -8, 111]}, "filter.bbox", "[minLng, minLat, maxLng, maxLat]"),
+    ({"bbox": [111, -8, 110, -7]}, "filter.bbox", "minLng must be below maxLng"),
+    ({"bbox": [-8, 110, -7, 111]}, "filter.bbox", "latitude 110"),
+    ({"near": {"lng": 110, "lat": -8, "radiusM": 0}}, "filter.near.radiusM", "above 0"),
+    ({"near": {"lng": 200, "lat": -8, "radiusM": 10}}, "filter.near", "longitude 200"),
+    ({"intersects": {"type": "Polygon", "coordinates": [[[110, -8], [111, -8], [111, -7], [110, -7.5]]]}},
+     "filter.intersects", "not closed"),
+    ({"intersects": {"type": "Polygon", "coordinates": [[[110, -8], [111, -8], [110, -8]]]}},
+     "filter.intersects", "at least 4 positions"),
+    ({"intersects": {"type": "Circle", "coordinates": [110, -8]}}, "filter.intersects", "type must be one of"),
+    ({"intersects": {"type": "Point", "coordinates": [110, -95]}}, "filter.intersects", "latitude -95"),
+    ({"intersects": {"type": "Point", "coordinates": ["110", -8]}}, "filter.intersects", "position"),
+    ({"intersects": {"type": "Polygon", "coordinates": [[[110, -8], [111, -7], [111, -8], [110, -7], [110, -8]]]}},
+     "filter.intersects", "Self-intersection"),
+    ({"intersects": {"type": "MultiPoint", "coordinates": [[110 + i * 1e-5, -8] for i in range(100_001)]}},
+     "filter.intersects", "100001 vertices"),
+]
+
+
+@pytest.mark.parametrize("filter, field, message", BAD_FILTERS)
+def test_bad_filters_are_bad_user_input_naming_the_field(server: str, filter: dict, field: str, message: str) -> None:
+    body = post(server, VILLAGES, {"f": filter})
+    assert error_codes(body) == ["BAD_USER_INPUT"], body
+    assert body["errors"][0]["extensions"]["field"] == field and message in body["errors"][0]["message"]
+
+
+def test_geojson_scalar_rejects_non_objects(server: str) -> None:
+    body = post(server, VILLAGES, {"f": {"intersects": "POLYGON((0 0, 1 0, 1 1, 0 0))"}})
+    assert error_codes(body) == ["BAD_USER_INPUT"]
+    assert "GeoJSON geometry must be an object" in body["errors"][0]["message"]
+
+
+def test_simplified_geometry_is_lighter_valid_and_close(server: str, villages: list[dict[str, Any]]) -> None:
+    query = """query($c: String!, $s: Float!, $p: Int!) { village(code: $c) { geometry(simplifyM: $s, precision: $p) } }"""
+    village = max(villages, key=lambda v: shapely.get_num_coordinates(v["shape"]))
+    full = shape(data(server, query, {"c": village["code"], "s": 0, "p": 7})["village"]["geometry"])
+    light = data(server, query, {"c": village["code"], "s": 500, "p": 4})["village"]["geometry"]
+    simplified = shape(light)
+    assert simplified.is_valid and shapely.get_num_coordinates(simplified) < shapely.get_num_coordinates(full)
+    assert full.hausdorff_distance(simplified) < 500 / 111_320 * 1.05 + 1e-4  # tolerance in degrees, plus rounding
+    coordinates = json.dumps(light["coordinates"])
+    assert all(len(n.split(".")[1]) <= 4 for n in coordinates.replace("[", " ").replace("]", " ").replace(",", " ").split() if "." in n)
+    for bad, field in [({"s": -1, "p": 7}, "simplifyM"), ({"s": 0, "p": 16}, "precision")]:
+        body = post(server, query, {"c": village["code"], **bad})
+        assert error_codes(body) == ["BAD_USER_INPUT"] and body["errors"][0]["extensions"]["field"] == field
+
+
+def _plan(url: str, statement: Any) -> str:
+    """EXPLAIN of a statement with sequential scans disabled: an index scan appears only if the
+    predicate can use the index at all."""
+    sql = str(statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+
+    async def go() -> str:
+        import asyncpg
+
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute("SET enable_seqscan = off")
+            rows = await conn.fetch("EXPLAIN " + sql)
+            return "\n".join(r[0] for r in rows)
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize("filter, index", [
+    (ListFilter(bbox=(128.0, -7.0, 128.5, -6.5)), "village_geom_idx"),
+    (ListFilter(intersects='{"type": "Point", "coordinates": [128.1, -6.6]}'), "village_geom_idx"),
+    (ListFilter(near=Near(128.1, -6.6, 5000)), "village_label_point_geog_idx"),
+    (ListFilter(region_code="99.01"), "village_code_pattern_idx"),
+])
+def test_village_filters_use_their_indexes(shared_demo_db: str, filter: ListFilter, index: str) -> None:
+    viewer = Viewer("test", Role.ADMIN)
+    statement = page_statement(village_queries.listing(viewer, filter, village_queries.VillagesOf.ALL), Window(100))
+    assert index in _plan(shared_demo_db, statement)
+
+
+def test_agent_filters_and_manager_scope_use_their_indexes(shared_demo_db: str) -> None:
+    manager = Viewer("test", Role.MANAGER, ("99.01",))
+    near = agent_queries.listing(manager, ListFilter(near=Near(128.1, -6.6, 5000)), agent_queries.AgentsOf.ALL)
+    plan = _plan(shared_demo_db, page_statement(near, Window(100)))
+    assert "agent_location_geog_idx" in plan or "agent_home_village_code_pattern_idx" in plan
+    bbox = agent_queries.listing(Viewer("t", Role.ADMIN), ListFilter(bbox=(128.0, -7.0, 128.5, -6.5)), agent_queries.AgentsOf.ALL)
+    assert "agent_location_idx" in _plan(shared_demo_db, page_statement(bbox, Window(100)))
+    scoped = agent_queries.listing(manager, ListFilter(), agent_queries.AgentsOf.ALL)
+    assert "agent_home_village_code_pattern_idx" in _plan(shared_demo_db, page_statement(scoped, Window(100)))
