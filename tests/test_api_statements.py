@@ -1,0 +1,78 @@
+"""No N+1: a deep nested query sends a fixed number of SQL statements, however many rows it returns.
+
+Statements are counted by PostgreSQL itself (pg_stat_statements, loaded by the embedded cluster),
+so this counts what the server really sent, not what the code believes it sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from db.embedded import EmbeddedCluster
+from db.engine import create_engine
+from demo.build import build_demo
+from tests.conftest import NIK_KEY, _clone, data, fetch, running_server
+
+VILLAGES = 600
+# Pages of provinces, regencies, districts, villages, agents in reach and enrollments (first: 0
+# still asks for one row, to answer hasNextPage); counts of villages, agents in reach and
+# enrollments. One statement per list and per count, whatever the number of rows.
+STATEMENT_BOUND = 9
+
+DEEP = """query($regencies: Int!, $districts: Int!) { provinces(first: 1) { edges { node { code
+    regencies(first: $regencies) { edges { node { code
+      districts(first: $districts) { edges { node { code
+        villages(first: 40) { totalCount edges { node { code
+          agentsInReach(first: 5) { totalCount edges { distanceM node { code reachM } } }
+          enrollments(first: 0) { totalCount } } } } } } } } } } } } } }"""
+
+
+@pytest.fixture(scope="module")
+def large_db(cluster: EmbeddedCluster, templates: dict[str, str]) -> Iterator[str]:
+    for url in _clone(cluster, templates["empty"]):
+        async def load() -> None:
+            engine = create_engine(url)
+            try:
+                await build_demo(engine, villages=VILLAGES, seed=11, nik_key=NIK_KEY)
+            finally:
+                await engine.dispose()
+
+        asyncio.run(load())
+        fetch(url, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        yield url
+
+
+def statements(url: str) -> list[tuple[str, int]]:
+    """Statements on this database's tables since the last reset (catalog queries excluded)."""
+    rows = fetch(url, r"""SELECT query, calls FROM pg_stat_statements
+        WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND query ~ '\m(province|regency|district|village|agent|enrollment|participant)\M'
+          AND query !~ 'pg_stat_statements'""")
+    return [(r["query"], r["calls"]) for r in rows]
+
+
+def counted(server: str, url: str, regencies: int, districts: int) -> tuple[int, int]:
+    """(statements sent, villages returned) for the deep query over that many regions."""
+    sizes = {"regencies": regencies, "districts": districts}
+    data(server, DEEP, sizes)  # warm up: connections and type codecs
+    fetch(url, "SELECT pg_stat_statements_reset()")
+    result = data(server, DEEP, sizes)
+    villages = sum(
+        len(d["node"]["villages"]["edges"])
+        for p in result["provinces"]["edges"] for r in p["node"]["regencies"]["edges"]
+        for d in r["node"]["districts"]["edges"]
+    )
+    return sum(calls for _, calls in statements(url)), villages
+
+
+def test_deep_nested_query_statement_count_does_not_grow_with_rows(large_db: str, tmp_path: Path) -> None:
+    with running_server(large_db, tmp_path) as server:
+        small, few = counted(server, large_db, 1, 2)
+        large, many = counted(server, large_db, 10, 30)
+    assert many == VILLAGES and many > 10 * few  # every village against a few dozen
+    assert large == small, statements(large_db)
+    assert large <= STATEMENT_BOUND, statements(large_db)
