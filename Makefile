@@ -13,6 +13,9 @@ test: ## Install what is missing and run the whole test suite against a throwawa
 serve:
 	.venv/bin/perisai serve
 
+schema: ## Write the GraphQL SDL to schema.graphql (a test fails when it is out of date)
+	.venv/bin/python -c 'from schema import schema; print(schema.as_str())' > schema.graphql
+
 clean: ## Stop the embedded database and remove its data
 	-.venv/bin/perisai db down
 	rm -rf .perisai

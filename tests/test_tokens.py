@@ -1,0 +1,57 @@
+"""`perisai token` and token verification."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+
+import jwt
+import pytest
+
+from auth.tokens import InvalidToken, issue, parse_duration, viewer_from_token
+from db.access import Role
+
+SECRET = "cli-test-secret-cli-test-secret-0123456789"
+
+
+def perisai_token(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PERISAI_JWT_SECRET": SECRET}
+    return subprocess.run([sys.executable, "-m", "cli.main", "token", *args], env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_cli_prints_a_manager_token_with_scope_and_lifetime() -> None:
+    result = perisai_token("--role", "manager", "--scope", "34.71", "--scope", "34.02", "--ttl", "8h")
+    assert result.returncode == 0, result.stderr
+    claims = jwt.decode(result.stdout.strip(), SECRET, algorithms=["HS256"], issuer="perisai-coverage")
+    assert (claims["role"], claims["scope"]) == ("manager", ["34.71", "34.02"])
+    assert claims["exp"] - claims["iat"] == 8 * 3600
+    viewer = viewer_from_token(SECRET.encode(), result.stdout.strip())
+    assert viewer.role is Role.MANAGER and viewer.scope == ("34.71", "34.02")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--role", "manager"], "needs at least one region code"),
+    (["--role", "manager", "--scope", "34-71"], "not a region code"),
+    (["--role", "agent"], "needs the agent's code"),
+    (["--role", "planner", "--scope", "34"], "only manager tokens carry a scope"),
+    (["--role", "admin", "--ttl", "forever"], "not like 30m, 8h or 7d"),
+    (["--role", "boss"], "'boss' is not one of"),
+])
+def test_cli_refuses_incomplete_tokens(args: list[str], message: str) -> None:
+    result = perisai_token(*args)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_tokens_expire_and_are_bound_to_the_secret() -> None:
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+    old = issue(SECRET.encode(), subject="a", role=Role.ADMIN, ttl=dt.timedelta(hours=1), now=past)
+    with pytest.raises(InvalidToken, match="expired"):
+        viewer_from_token(SECRET.encode(), old)
+    fresh = issue(SECRET.encode(), subject="a", role=Role.AGENT, agent_code="AG-000001")
+    with pytest.raises(InvalidToken, match="not valid"):
+        viewer_from_token(b"another-secret-another-secret-0123", fresh)
+    assert viewer_from_token(SECRET.encode(), fresh).agent_code == "AG-000001"
+    assert parse_duration("90s") == dt.timedelta(seconds=90) and parse_duration("7d") == dt.timedelta(days=7)
