@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import strawberry
@@ -11,6 +12,7 @@ from strawberry.schema.config import StrawberryConfig
 from schema.errors import ErrorCodes
 from schema.limits import QueryCost, depth_and_aliases
 from schema.query import Query
+from schema.scalars import SCALARS
 from schema.signin import RequireSignIn
 
 
@@ -23,16 +25,18 @@ class Limits:
 
 
 def build_schema(*, production: bool, limits: Limits = Limits()) -> strawberry.Schema:
-    extensions: list[SchemaExtension | type[SchemaExtension]] = [
-        ErrorCodes(),
-        MaxTokensLimiter(max_token_count=limits.max_tokens),
+    # Factories, not instances: an extension keeps per-request state, so each request needs its own.
+    extensions: list[Callable[[], SchemaExtension]] = [
+        ErrorCodes,
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         *depth_and_aliases(limits.max_depth, limits.max_aliases),
-        RequireSignIn(),
-        QueryCost(limits.max_cost),
+        RequireSignIn,
+        lambda: QueryCost(limits.max_cost),
     ]
     if production:
-        extensions.append(DisableIntrospection())
-    return strawberry.Schema(query=Query, extensions=extensions, config=StrawberryConfig(auto_camel_case=True))
+        extensions.append(DisableIntrospection)
+    config = StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS)
+    return strawberry.Schema(query=Query, extensions=extensions, config=config)
 
 
 schema = build_schema(production=False)

@@ -8,7 +8,7 @@ page size multiplied by the page sizes of the connections around it, so
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from graphql import (
@@ -65,10 +65,10 @@ def tagged(extension: AddValidationRules) -> AddValidationRules:
     return extension
 
 
-def depth_and_aliases(max_depth: int, max_aliases: int) -> list[SchemaExtension]:
+def depth_and_aliases(max_depth: int, max_aliases: int) -> list[Callable[[], SchemaExtension]]:
     return [
-        tagged(QueryDepthLimiter(max_depth=max_depth)),
-        tagged(MaxAliasesLimiter(max_alias_count=max_aliases)),
+        lambda: tagged(QueryDepthLimiter(max_depth=max_depth)),
+        lambda: tagged(MaxAliasesLimiter(max_alias_count=max_aliases)),
     ]
 
 

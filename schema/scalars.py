@@ -1,4 +1,4 @@
-"""Custom scalars."""
+"""Custom scalars (mapped in the schema config: `SCALARS`)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any, NewType
 import strawberry
 
 from resolvers.errors import BadUserInput
+
+GeoJSON = NewType("GeoJSON", dict[str, Any])
 
 
 def _parse(value: Any) -> dict[str, Any]:
@@ -17,9 +19,11 @@ def _parse(value: Any) -> dict[str, Any]:
     return value
 
 
-GeoJSON = strawberry.scalar(
-    NewType("GeoJSON", dict[str, Any]),
-    description="A GeoJSON geometry object (RFC 7946): longitude first, WGS 84.",
-    serialize=lambda value: value,
-    parse_value=_parse,
-)
+SCALARS = {
+    GeoJSON: strawberry.scalar(
+        name="GeoJSON",
+        description="A GeoJSON geometry object (RFC 7946): longitude first, WGS 84.",
+        serialize=lambda value: value,
+        parse_value=_parse,
+    )
+}
