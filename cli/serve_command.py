@@ -26,4 +26,6 @@ def serve(
     os.environ["DATABASE_URL"] = url
     host, port = host or config.host, port or config.port
     console.print(f"Serving on http://{host}:{port}/graphql")
+    if not config.production:
+        console.print("Every request needs a token: `.venv/bin/perisai token --role admin` prints one.")
     uvicorn.run("app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")

@@ -1,0 +1,57 @@
+"""The README's examples run as written against the default demo (400 villages, seed 7)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from db.embedded import EmbeddedCluster
+from db.engine import create_engine
+from demo.build import build_demo
+from tests.conftest import NIK_KEY, _clone, data, running_server, token
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def examples() -> list[tuple[str, str]]:
+    """(token spec, query) of every ```graphql block; the first line is `# as: role [scope]`."""
+    blocks = re.findall(r"```graphql\n(.*?)```", README.read_text(), flags=re.S)
+    return [(re.match(r"# as: (.+)\n", b).group(1), b) for b in blocks]  # type: ignore[union-attr]
+
+
+@pytest.fixture(scope="module")
+def default_demo(cluster: EmbeddedCluster, templates: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    for url in _clone(cluster, templates["empty"]):
+        async def load() -> None:
+            engine = create_engine(url)
+            try:
+                await build_demo(engine, villages=400, seed=7, nik_key=NIK_KEY)  # what `perisai demo` loads
+            finally:
+                await engine.dispose()
+
+        asyncio.run(load())
+        with running_server(url, tmp_path_factory.mktemp("readme")) as server:
+            yield server
+
+
+def test_there_are_three_examples() -> None:
+    assert [spec.split()[0] for spec, _ in examples()] == ["admin", "planner", "manager"]
+
+
+@pytest.mark.parametrize("spec, query", examples(), ids=lambda v: v.split()[0] if len(v) < 40 else "")
+def test_readme_example_runs_and_finds_rows(default_demo: str, spec: str, query: str) -> None:
+    role, *scope = spec.split()
+    result = data(default_demo, query, auth=token(role, *scope))
+    lists = re.findall(r'"totalCount": (\d+)', str(result).replace("'", '"'))
+    assert lists and int(lists[0]) > 0, result
+
+
+def test_curl_example_village_exists(default_demo: str) -> None:
+    curl = re.search(r'village\(code: \\"([\d.]+)\\"\)', README.read_text())
+    assert curl is not None
+    village = data(default_demo, "query($c: String!) { village(code: $c) { name geometry } }", {"c": curl.group(1)})
+    assert village["village"]["name"] == "Kalimulya" and village["village"]["geometry"]
