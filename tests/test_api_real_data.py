@@ -51,6 +51,7 @@ def test_real_geometry_and_simplification(diy: tuple[str, dict]) -> None:
     assert edges
     for edge in edges:
         original = villages[edge["node"]["code"]]
+        assert edge["node"]["full"]["type"] == edge["node"]["light"]["type"] == "MultiPolygon"
         full, light = shape(edge["node"]["full"]), shape(edge["node"]["light"])
         assert full.area == pytest.approx(original.area, rel=1e-6)
         assert light.is_valid and shapely.get_num_coordinates(light) <= shapely.get_num_coordinates(full)

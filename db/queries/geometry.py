@@ -31,7 +31,8 @@ async def boundaries(
     model = MODELS[level]
     geom = model.geom
     if simplify_m > 0:
-        geom = func.ST_SimplifyPreserveTopology(geom, literal(simplify_m / METRES_PER_DEGREE))
+        # GEOS returns a Polygon for a one-part MultiPolygon; ST_Multi keeps the documented type.
+        geom = func.ST_Multi(func.ST_SimplifyPreserveTopology(geom, literal(simplify_m / METRES_PER_DEGREE)))
     stmt = select(model.code, func.ST_AsGeoJSON(geom, literal(precision))).where(
         one_of(model.code, codes, String()), model.geom.is_not(None), region_visible(viewer, level, model.code)
     )
