@@ -274,3 +274,29 @@ def test_agent_nested_reach_lists_show_only_itself(server: str, field_agent: dic
         assert edge["node"]["district"]["code"] == edge["node"]["code"][:8]
     regions = data(server, "{ provinces { edges { node { code regencies { totalCount } } } } }", auth=auth)
     assert [e["node"]["code"] for e in regions["provinces"]["edges"]] == sorted({c[:2] for c in field_agent["visible"]})
+
+
+def test_agent_filters_and_forged_cursors_stay_inside_its_reach(
+    server: str, shared_demo_db: str, field_agent: dict[str, Any]
+) -> None:
+    auth = token("agent", agent=field_agent["code"])
+    query = """query($f: RegionFilter, $a: String) { villages(filter: $f, after: $a, first: 500) {
+        totalCount edges { node { code } } } }"""
+    whole = data(server, query, {"f": {"regionCode": "99"}}, auth=auth)["villages"]
+    assert set(codes(whole)) == field_agent["visible"] and whole["totalCount"] == len(field_agent["visible"])
+    forged = data(server, query, {"a": cursor("00")}, auth=auth)["villages"]
+    assert set(codes(forged)) == field_agent["visible"]
+    low = fetch(shared_demo_db, "SELECT min(id) - 1 AS id FROM enrollment")[0]["id"]
+    page = data(server, """query($a: String) { enrollments(first: 500, after: $a) { totalCount
+        edges { node { agent { code } } } } }""", {"a": cursor(low)}, auth=auth)["enrollments"]
+    assert {e["node"]["agent"]["code"] for e in page["edges"]} == {field_agent["code"]}
+    assert page["totalCount"] == field_agent["enrollments"]
+
+
+def test_planner_cannot_reach_personal_data_through_node(server: str, shared_demo_db: str) -> None:
+    participant = fetch(shared_demo_db, "SELECT id FROM participant ORDER BY id LIMIT 1")[0]["id"]
+    global_id = base64.b64encode(f"Participant:{participant}".encode()).decode()
+    body = post(server, "query($id: ID!) { node(id: $id) { ... on Participant { occupation name } } }",
+                {"id": global_id}, auth="planner")
+    assert error_codes(body) == ["FORBIDDEN"]
+    assert body["data"]["node"] is None  # `name` is non-null, so the refusal nulls the whole node
