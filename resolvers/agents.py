@@ -34,3 +34,17 @@ async def agents(
     by_distance = filter.near is not None or of is AgentsOf.VILLAGE_REACH
     keys = key_types(int, by_distance=by_distance)
     return await connection(loaders.agent_pages, loaders.agent_counts, of, parent, filter, page, keys)
+
+
+async def district_agents(info: Info, code: str, filter: ListFilter, page: PageArgs) -> Page[AgentRecord]:
+    """Agents whose home village lies in the district."""
+    return await agents(info, AgentsOf.DISTRICT, code, filter, page)
+
+
+async def agents_in_reach(info: Info, village_code: str, filter: ListFilter, page: PageArgs) -> Page[AgentRecord]:
+    """Active agents whose reach contains the village's label point, nearest first."""
+    return await agents(info, AgentsOf.VILLAGE_REACH, village_code, filter, page)
+
+
+async def all_agents(info: Info, filter: ListFilter, page: PageArgs) -> Page[AgentRecord]:
+    return await agents(info, AgentsOf.ALL, None, filter, page)

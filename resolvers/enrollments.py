@@ -29,3 +29,19 @@ async def enrollments(
     loaders = info.context.loaders
     keys = key_types(int, by_distance=filter.near is not None)
     return await connection(loaders.enrollment_pages, loaders.enrollment_counts, of, parent, filter, page, keys)
+
+
+async def village_enrollments(info: Info, code: str, filter: ListFilter, page: PageArgs) -> Page[EnrollmentRecord]:
+    return await enrollments(info, EnrollmentsOf.VILLAGE, code, filter, page)
+
+
+async def agent_enrollments(info: Info, agent_id: int, filter: ListFilter, page: PageArgs) -> Page[EnrollmentRecord]:
+    return await enrollments(info, EnrollmentsOf.AGENT, agent_id, filter, page)
+
+
+async def participant_enrollments(info: Info, participant_id: int, filter: ListFilter, page: PageArgs) -> Page[EnrollmentRecord]:
+    return await enrollments(info, EnrollmentsOf.PARTICIPANT, participant_id, filter, page)
+
+
+async def all_enrollments(info: Info, filter: ListFilter, page: PageArgs) -> Page[EnrollmentRecord]:
+    return await enrollments(info, EnrollmentsOf.ALL, None, filter, page)

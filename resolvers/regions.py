@@ -73,3 +73,16 @@ def point(location: LonLat | None, precision: int) -> GeoJSON | None:
         return None
     geometry_options(0, precision)
     return {"type": "Point", "coordinates": [round(location.lon, precision), round(location.lat, precision)]}
+
+
+async def district_villages(info: Info, code: str, filter: ListFilter, page: PageArgs) -> Page[VillageRecord]:
+    return await villages(info, VillagesOf.DISTRICT, code, filter, page)
+
+
+async def villages_in_reach(info: Info, agent_id: int, filter: ListFilter, page: PageArgs) -> Page[VillageRecord]:
+    """Villages whose label point the agent reaches, nearest first."""
+    return await villages(info, VillagesOf.AGENT_REACH, agent_id, filter, page)
+
+
+async def all_villages(info: Info, filter: ListFilter, page: PageArgs) -> Page[VillageRecord]:
+    return await villages(info, VillagesOf.ALL, None, filter, page)

@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry import relay
 
-from db.queries.enrollments import EnrollmentsOf
-from db.queries.villages import VillagesOf
 from db.records import AgentRecord
 from resolvers import agents, enrollments, regions
 from resolvers.context import Info
@@ -59,7 +57,7 @@ class Agent(relay.Node):
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
     ) -> Connection[VillageType]:
-        return await regions.villages(info, VillagesOf.AGENT_REACH, root.id, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+        return await regions.villages_in_reach(info, root.id, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
 
     @strawberry.field(description="Enrollments this agent recorded.")
     async def enrollments(
@@ -67,7 +65,7 @@ class Agent(relay.Node):
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
     ) -> Connection[EnrollmentType]:
-        return await enrollments.enrollments(info, EnrollmentsOf.AGENT, root.id, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+        return await enrollments.agent_enrollments(info, root.id, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
 
     @classmethod
     def resolve_id(cls, root: AgentRecord, *, info: Info) -> str:

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry import relay
 
-from db.queries.enrollments import EnrollmentsOf
 from db.records import EnrollmentRecord, ParticipantRecord
 from resolvers import agents, enrollments, regions
 from resolvers.context import Info
@@ -48,7 +47,7 @@ class Participant(relay.Node):
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
     ) -> Connection[Enrollment]:
-        return await enrollments.enrollments(info, EnrollmentsOf.PARTICIPANT, root.id, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+        return await enrollments.participant_enrollments(info, root.id, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
 
     @classmethod
     def resolve_id(cls, root: ParticipantRecord, *, info: Info) -> str:

@@ -7,9 +7,6 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
-from db.queries.agents import AgentsOf
-from db.queries.enrollments import EnrollmentsOf
-from db.queries.villages import VillagesOf
 from db.regions import Level
 from resolvers import agents, enrollments, regions
 from resolvers.context import Info
@@ -72,7 +69,7 @@ class Query:
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
     ) -> Connection[Village]:
-        return await regions.villages(info, VillagesOf.ALL, None, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+        return await regions.all_villages(info, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
 
     @strawberry.field(description="Agents, by id (by distance with `near`).")
     async def agents(
@@ -80,7 +77,7 @@ class Query:
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
     ) -> Connection[Agent]:
-        return await agents.agents(info, AgentsOf.ALL, None, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+        return await agents.all_agents(info, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
 
     @strawberry.field(description="Enrollments, by id (by distance with `near`).")
     async def enrollments(
@@ -88,4 +85,4 @@ class Query:
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
     ) -> Connection[Enrollment]:
-        return await enrollments.enrollments(info, EnrollmentsOf.ALL, None, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+        return await enrollments.all_enrollments(info, plain(filter), page(first, after, last, before))  # type: ignore[return-value]

@@ -8,9 +8,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry import relay
 
-from db.queries.agents import AgentsOf
-from db.queries.enrollments import EnrollmentsOf
-from db.queries.villages import VillagesOf
 from db.records import RegionRecord, VillageRecord
 from db.regions import Level
 from resolvers import agents, enrollments, regions
@@ -119,7 +116,7 @@ class District(AdministrativeRegion):
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
     ) -> Connection[Village]:
-        return await regions.villages(info, VillagesOf.DISTRICT, root.code, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+        return await regions.district_villages(info, root.code, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
 
     @strawberry.field(description="Agents whose home village is in this district.")
     async def agents(
@@ -127,7 +124,7 @@ class District(AdministrativeRegion):
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
     ) -> Connection[AgentType]:
-        return await agents.agents(info, AgentsOf.DISTRICT, root.code, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+        return await agents.district_agents(info, root.code, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Any) -> bool:
@@ -168,7 +165,7 @@ class Village(AdministrativeRegion):
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
     ) -> Connection[AgentType]:
-        return await agents.agents(info, AgentsOf.VILLAGE_REACH, root.code, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+        return await agents.agents_in_reach(info, root.code, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
 
     @strawberry.field(description="Enrollments recorded in this village.")
     async def enrollments(
@@ -176,7 +173,7 @@ class Village(AdministrativeRegion):
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
     ) -> Connection[EnrollmentType]:
-        return await enrollments.enrollments(info, EnrollmentsOf.VILLAGE, root.code, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+        return await enrollments.village_enrollments(info, root.code, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Any) -> bool:

@@ -130,11 +130,7 @@ def test_manager_nested_fields_stay_inside_scope(
                 assert enrollment["node"]["village"]["code"] == node["code"]
                 assert enrollment["node"]["participant"]["name"]
         seen_agents |= set(codes(district["node"]["agents"]))
-    assert seen_agents <= expected_agents and codes_in_scope(seen_agents, expected_agents)
-
-
-def codes_in_scope(seen: set[str], expected: set[str]) -> bool:
-    return bool(seen) and seen <= expected
+    assert seen_agents and seen_agents <= expected_agents
 
 
 def test_manager_totals_filters_and_lists_count_only_the_scope(
