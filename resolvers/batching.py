@@ -8,7 +8,7 @@ the same group, so a nested level of any width costs one statement.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -52,6 +52,3 @@ def grouped_loader(
 
     return DataLoader(load)
 
-
-def by_key(records: Sequence[Any], key: Callable[[Any], K]) -> dict[K, Any]:
-    return {key(r): r for r in records}

@@ -75,16 +75,21 @@ def templates(cluster: EmbeddedCluster) -> dict[str, str]:
     cluster.ensure_database("tpl_empty")
     upgrade(cluster.url("tpl_empty"))
     _janitor(cluster, "tpl_demo", "tpl_empty").init()
-    asyncio.run(_load_demo(cluster.url("tpl_demo")))
+    load_demo(cluster.url("tpl_demo"))
     return {"empty": "tpl_empty", "demo": "tpl_demo"}
 
 
-async def _load_demo(url: str) -> None:
-    engine = create_engine(url)
-    try:
-        await build_demo(engine, villages=DEMO_VILLAGES, seed=7, nik_key=NIK_KEY)
-    finally:
-        await engine.dispose()
+def load_demo(url: str, villages: int = DEMO_VILLAGES, seed: int = 7) -> None:
+    """Load a demo into the database at `url` (as `perisai demo --villages N --seed S` would)."""
+
+    async def go() -> None:
+        engine = create_engine(url)
+        try:
+            await build_demo(engine, villages=villages, seed=seed, nik_key=NIK_KEY)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
 
 
 def _clone(cluster: EmbeddedCluster, template: str) -> Iterator[str]:

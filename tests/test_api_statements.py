@@ -6,16 +6,13 @@ so this counts what the server really sent, not what the code believes it sent.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from db.embedded import EmbeddedCluster
-from db.engine import create_engine
-from demo.build import build_demo
-from tests.conftest import NIK_KEY, _clone, data, fetch, running_server
+from tests.conftest import _clone, data, fetch, load_demo, running_server
 
 VILLAGES = 600
 # Pages of provinces, regencies, districts, villages, agents in reach and enrollments (first: 0
@@ -34,14 +31,7 @@ DEEP = """query($regencies: Int!, $districts: Int!) { provinces(first: 1) { edge
 @pytest.fixture(scope="module")
 def large_db(cluster: EmbeddedCluster, templates: dict[str, str]) -> Iterator[str]:
     for url in _clone(cluster, templates["empty"]):
-        async def load() -> None:
-            engine = create_engine(url)
-            try:
-                await build_demo(engine, villages=VILLAGES, seed=11, nik_key=NIK_KEY)
-            finally:
-                await engine.dispose()
-
-        asyncio.run(load())
+        load_demo(url, villages=VILLAGES, seed=11)
         fetch(url, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         yield url
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,9 +9,7 @@ from pathlib import Path
 import pytest
 
 from db.embedded import EmbeddedCluster
-from db.engine import create_engine
-from demo.build import build_demo
-from tests.conftest import NIK_KEY, _clone, data, running_server, token
+from tests.conftest import _clone, data, load_demo, running_server, token
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -26,14 +23,7 @@ def examples() -> list[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def default_demo(cluster: EmbeddedCluster, templates: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     for url in _clone(cluster, templates["empty"]):
-        async def load() -> None:
-            engine = create_engine(url)
-            try:
-                await build_demo(engine, villages=400, seed=7, nik_key=NIK_KEY)  # what `perisai demo` loads
-            finally:
-                await engine.dispose()
-
-        asyncio.run(load())
+        load_demo(url, villages=400, seed=7)  # what `perisai demo` loads
         with running_server(url, tmp_path_factory.mktemp("readme")) as server:
             yield server
 
