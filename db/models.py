@@ -142,7 +142,7 @@ class Enrollment(Base):
     __tablename__ = "enrollment"
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
-    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), index=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"))
     village_code: Mapped[str] = mapped_column(ForeignKey("village.code"), index=True)
     programmes: Mapped[list[Programme]] = mapped_column(
         ARRAY(Enum(Programme, name="programme", values_callable=lambda e: [m.value for m in e]))
@@ -160,4 +160,18 @@ class Enrollment(Base):
         Index("enrollment_one_active_per_participant", "participant_id", unique=True,
               postgresql_where=text("status = 'active'")),
         Index("enrollment_participant_enrolled_on", "participant_id", "enrolled_on", unique=True),
+        Index("enrollment_agent_enrolled_on_idx", "agent_id", "enrolled_on"),
     )
+
+
+class AgentReach(Base):
+    """The coverage table: an agent whose reach covers a village's label point (any agent status).
+
+    Maintained by database triggers (migration 0003) in the same transaction as any agent or
+    village change; never written by application code.
+    """
+
+    __tablename__ = "agent_reach"
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id", ondelete="CASCADE"), primary_key=True)
+    village_code: Mapped[str] = mapped_column(ForeignKey("village.code", ondelete="CASCADE"), primary_key=True)
+    distance_m: Mapped[float]

@@ -1,0 +1,126 @@
+"""The coverage table (agent_reach) equals an independent pyproj computation, and stays exact.
+
+Every change goes through plain SQL on purpose: the triggers must keep the table right whoever
+writes (importers, mutations, psql).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from tests.conftest import fetch
+from tests.oracle import GEOD, OAgent, OVillage, reach_pairs
+
+
+def _agents(url: str) -> list[OAgent]:
+    rows = fetch(url, "SELECT id, ST_X(location) x, ST_Y(location) y, reach_m, status::text s FROM agent")
+    return [OAgent(r["id"], r["x"], r["y"], r["reach_m"], r["s"] == "active") for r in rows]
+
+
+def _villages(url: str, prefix: str = "") -> list[OVillage]:
+    rows = fetch(url, "SELECT code, ST_X(label_point) x, ST_Y(label_point) y, informal_workers iw FROM village "
+                      "WHERE code LIKE $1 || '%'", prefix)
+    return [OVillage(r["code"], r["x"], r["y"], r["iw"], 0) for r in rows]
+
+
+def _table(url: str) -> dict[tuple[int, str], float]:
+    return {(r["agent_id"], r["village_code"]): r["distance_m"]
+            for r in fetch(url, "SELECT agent_id, village_code, distance_m FROM agent_reach")}
+
+
+def _assert_equal_to_oracle(url: str) -> None:
+    expected = reach_pairs(_villages(url), _agents(url))
+    table = _table(url)
+    assert expected, "the demo should have agents reaching villages"
+    assert set(table) == set(expected)
+    assert max(abs(table[k] - expected[k]) for k in expected) < 0.01
+
+
+def test_demo_coverage_table_equals_pyproj(demo_db: str) -> None:
+    _assert_equal_to_oracle(demo_db)
+
+
+def _run(url: str, *statements: str) -> None:
+    async def go() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            async with conn.transaction():
+                for sql in statements:
+                    await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+def test_moves_reach_changes_deletes_and_village_changes_keep_it_exact(demo_db: str) -> None:
+    agent_ids = [r["id"] for r in fetch(demo_db, "SELECT id FROM agent ORDER BY id LIMIT 4")]
+    _run(demo_db,
+         f"UPDATE agent SET location = ST_Translate(location, 0.03, -0.02) WHERE id = {agent_ids[0]}",
+         f"UPDATE agent SET reach_m = 50000 WHERE id = {agent_ids[1]}",
+         f"UPDATE agent SET status = 'inactive' WHERE id = {agent_ids[2]}",  # no pair changes
+         f"DELETE FROM enrollment WHERE agent_id = {agent_ids[3]}",
+         f"DELETE FROM agent WHERE id = {agent_ids[3]}")
+    _assert_equal_to_oracle(demo_db)
+    _run(demo_db, "UPDATE village SET label_point = ST_Translate(label_point, 0.01, 0.01) "
+                  "WHERE code IN (SELECT code FROM village ORDER BY code LIMIT 30)")
+    _assert_equal_to_oracle(demo_db)
+
+
+def test_a_move_is_visible_inside_its_own_transaction(demo_db: str) -> None:
+    """No stale window: the same transaction that moves an agent already reads the new pairs."""
+    agent = fetch(demo_db, "SELECT id, home_village_code FROM agent WHERE reach_m < 6000 ORDER BY id LIMIT 1")[0]
+    far = fetch(demo_db, "SELECT code, ST_X(label_point) x, ST_Y(label_point) y FROM village v "
+                         "WHERE NOT EXISTS (SELECT 1 FROM agent_reach r WHERE r.village_code = v.code "
+                         "AND r.agent_id = $1) ORDER BY code DESC LIMIT 1", agent["id"])[0]
+
+    async def moved_then_rolled_back() -> bool:
+        conn = await asyncpg.connect(demo_db)
+        try:
+            tx = conn.transaction()
+            await tx.start()
+            await conn.execute("UPDATE agent SET location = ST_SetSRID(ST_MakePoint($1, $2), 4326) WHERE id = $3",
+                               far["x"], far["y"], agent["id"])
+            reached = await conn.fetchval("SELECT EXISTS (SELECT 1 FROM agent_reach WHERE agent_id = $1 "
+                                          "AND village_code = $2)", agent["id"], far["code"])
+            await tx.rollback()
+            return bool(reached)
+        finally:
+            await conn.close()
+
+    assert asyncio.run(moved_then_rolled_back())
+    # …and the rollback took the pairs back with it.
+    assert not fetch(demo_db, "SELECT 1 FROM agent_reach WHERE agent_id = $1 AND village_code = $2",
+                     agent["id"], far["code"])
+    _assert_equal_to_oracle(demo_db)
+
+
+@pytest.mark.parametrize(("offset_m", "reached"), [(-1.0, True), (1.0, False)])
+def test_an_agent_one_metre_inside_or_outside_its_reach(demo_db: str, offset_m: float, reached: bool) -> None:
+    """The boundary is geodesic: placed with Geod.fwd at reach ± 1 m, in four directions."""
+    village = fetch(demo_db, "SELECT code, ST_X(label_point) x, ST_Y(label_point) y FROM village ORDER BY code LIMIT 1")[0]
+    agent_id = fetch(demo_db, "SELECT id FROM agent ORDER BY id LIMIT 1")[0]["id"]
+    for azimuth in (0, 90, 180, 270):
+        reach = 7300
+        lng, lat, _ = GEOD.fwd(village["x"], village["y"], azimuth, reach + offset_m)
+        _run(demo_db, f"UPDATE agent SET reach_m = {reach}, location = ST_SetSRID(ST_MakePoint({lng!r}, {lat!r}), 4326) "
+                      f"WHERE id = {agent_id}")
+        found = fetch(demo_db, "SELECT distance_m FROM agent_reach WHERE agent_id = $1 AND village_code = $2",
+                      agent_id, village["code"])
+        assert bool(found) is reached, azimuth
+        if found:
+            assert found[0]["distance_m"] == pytest.approx(reach + offset_m, abs=0.01)
+
+
+def test_a_new_village_gets_its_pairs(demo_db: str) -> None:
+    district = fetch(demo_db, "SELECT code FROM district ORDER BY code LIMIT 1")[0]["code"]
+    _run(demo_db, f"""
+        INSERT INTO village (code, name, district_code, geom, label_point)
+        SELECT '{district}.9999', 'Baru', '{district}', geom, ST_Translate(label_point, 0.001, 0)
+        FROM village WHERE code = (SELECT min(code) FROM village)
+    """)
+    _assert_equal_to_oracle(demo_db)
+    assert fetch(demo_db, f"SELECT 1 FROM agent_reach WHERE village_code = '{district}.9999'")
