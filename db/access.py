@@ -18,11 +18,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, bindparam, false, func, or_, select, true
+from sqlalchemy import ColumnElement, CompoundSelect, bindparam, false, func, or_, select, true, union
 
-from db.models import Agent, Enrollment, Village
+from db.models import Agent, AgentReach, Enrollment
 from db.regions import Level
-from db.spatial import geography
 
 
 class Role(enum.StrEnum):
@@ -62,17 +61,16 @@ def own_agent_id(viewer: Viewer) -> ColumnElement[int]:
     return select(Agent.id).where(Agent.code == viewer.agent_code).scalar_subquery()
 
 
-def _agent_village_codes(viewer: Viewer, level: Level) -> Select[tuple[str]]:
+def _agent_village_codes(viewer: Viewer, level: Level) -> CompoundSelect:
     """Codes (cut to `level`) of the villages an agent may see: in its reach or its home."""
     width = {Level.PROVINCE: 2, Level.REGENCY: 5, Level.DISTRICT: 8, Level.VILLAGE: 13}[level]
-    reach = func.ST_DWithin(
-        geography(Agent.location), geography(Village.label_point), Agent.reach_m
+    home = select(func.left(Agent.home_village_code, width)).where(Agent.code == viewer.agent_code)
+    in_reach = (
+        select(func.left(AgentReach.village_code, width))
+        .join(Agent, Agent.id == AgentReach.agent_id)
+        .where(Agent.code == viewer.agent_code)
     )
-    return (
-        select(func.left(Village.code, width))
-        .join(Agent, Agent.code == viewer.agent_code)
-        .where(or_(Village.code == Agent.home_village_code, reach))
-    )
+    return union(home, in_reach)
 
 
 def _scoped(viewer: Viewer, column: ColumnElement[str]) -> ColumnElement[bool]:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, literal, true
 
 from db.access import code_within
-from db.rules import MAX_REACH_M
 from db.spatial import geography
 
 
@@ -75,15 +73,3 @@ def common(filter: ListFilter, code: ColumnElement[str], name: ColumnElement[str
     if filter.name_contains is not None and name is not None:
         conditions.append(name.icontains(filter.name_contains, autoescape=True))
     return and_(true(), *conditions)
-
-
-def reaches(agent_location: ColumnElement[Any], reach_m: ColumnElement[int], point: ColumnElement[Any]) -> ColumnElement[bool]:
-    """The agent's reach circle (geodesic) contains `point`.
-
-    The first ST_DWithin uses the largest reach allowed, a constant, so the GiST index on the
-    agents' geography can find candidates; the second applies each agent's own reach.
-    """
-    agent_point, target = geography(agent_location), geography(point)
-    return and_(
-        func.ST_DWithin(agent_point, target, MAX_REACH_M), func.ST_DWithin(agent_point, target, reach_m)
-    )

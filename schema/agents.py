@@ -10,7 +10,7 @@ import strawberry
 from strawberry import relay
 
 from db.records import AgentRecord
-from resolvers import agents, enrollments, regions
+from resolvers import enrollments, regions
 from resolvers.context import Info
 from resolvers.inputs import row_id
 from resolvers.permissions import PersonalData

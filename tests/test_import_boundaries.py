@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pyogrio
 import pytest
 import shapely
 from pyogrio.raw import read as read_raw

@@ -6,15 +6,14 @@ import enum
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Row, Select, String, cast, func, select, true
+from sqlalchemy import BigInteger, ColumnElement, Row, Select, String, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.access import Viewer, agent_visible
-from db.filters import ListFilter, common, distance_to, reaches, spatial
-from db.models import Agent, AgentStatus, Village
+from db.filters import ListFilter, common, distance_to, spatial
+from db.models import Agent, AgentReach, AgentStatus
 from db.queries.paging import Listing, Slice, Window, count_rows, fetch_slices, one_of
 from db.records import AgentRecord, LonLat
-from db.spatial import geography
 
 
 class AgentsOf(enum.Enum):
@@ -51,11 +50,9 @@ def _base(viewer: Viewer, filter: ListFilter) -> Select[Any]:
 def listing(viewer: Viewer, filter: ListFilter, of: AgentsOf) -> Listing[AgentRecord]:
     stmt = _base(viewer, filter)
     if of is AgentsOf.VILLAGE_REACH:
-        stmt = stmt.join(Village, reaches(Agent.location, Agent.reach_m, Village.label_point)).where(
-            Agent.status == AgentStatus.ACTIVE
-        )
-        distance = func.ST_Distance(geography(Agent.location), geography(Village.label_point))
-        return Listing(stmt, (distance, Agent.id), _record, distance, Village.code, String())
+        stmt = stmt.join(AgentReach, AgentReach.agent_id == Agent.id).where(Agent.status == AgentStatus.ACTIVE)
+        distance = AgentReach.distance_m
+        return Listing(stmt, (distance, Agent.id), _record, distance, AgentReach.village_code, String())
     distance = distance_to(filter, Agent.location)
     keys = (Agent.id,) if distance is None else (distance, Agent.id)
     if of is AgentsOf.DISTRICT:

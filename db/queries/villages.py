@@ -6,17 +6,16 @@ import enum
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Row, Select, String, cast, func, select
+from sqlalchemy import BigInteger, Row, Select, String, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.access import Viewer, agent_visible, region_visible
-from db.filters import ListFilter, common, distance_to, reaches, spatial
-from db.models import Agent, Village
+from db.filters import ListFilter, common, distance_to, spatial
+from db.models import Agent, AgentReach, Village
 from db.queries.paging import Listing, Slice, Window, count_rows, fetch_slices, one_of
 from db.queries.regions import label_point
 from db.records import VillageRecord
 from db.regions import Level
-from db.spatial import geography
 
 
 class VillagesOf(enum.Enum):
@@ -50,11 +49,11 @@ def listing(viewer: Viewer, filter: ListFilter, of: VillagesOf) -> Listing[Villa
     stmt = _base(viewer, filter)
     if of is VillagesOf.AGENT_REACH:
         # Ordered by distance from the agent, which each edge exposes.
-        stmt = stmt.join(Agent, reaches(Agent.location, Agent.reach_m, Village.label_point)).where(
-            agent_visible(viewer)
-        )
-        distance = func.ST_Distance(geography(Agent.location), geography(Village.label_point))
-        return Listing(stmt, (distance, Village.code), _record, distance, Agent.id, BigInteger())
+        stmt = stmt.join(AgentReach, AgentReach.village_code == Village.code).join(
+            Agent, Agent.id == AgentReach.agent_id
+        ).where(agent_visible(viewer))
+        distance = AgentReach.distance_m
+        return Listing(stmt, (distance, Village.code), _record, distance, AgentReach.agent_id, BigInteger())
     distance = distance_to(filter, Village.label_point)
     keys = (Village.code,) if distance is None else (distance, Village.code)
     if of is VillagesOf.DISTRICT:
