@@ -76,3 +76,67 @@ class EnrollmentRecord:
     enrolled_on: dt.date
     status: str
     last_paid_on: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class NearestAgent:
+    agent_id: int
+    distance_m: float
+
+
+def _penetration(enrollments: int, workers: int | None) -> float | None:
+    return enrollments / workers if workers else None
+
+
+@dataclass(frozen=True, slots=True)
+class VillageCoverage:
+    """One village under the coverage definitions of `db.queries.coverage`."""
+
+    code: str
+    informal_workers: int | None  # None: no estimate
+    agent_count: int  # counting agents whose reach covers the label point
+    agents_any_status: int  # agents of any status or activity whose reach covers it
+    active_enrollments: int
+    nearest_agent: NearestAgent | None  # nearest counting agent, in reach or not
+
+    @property
+    def covered(self) -> bool:
+        return self.agent_count > 0
+
+    @property
+    def penetration(self) -> float | None:
+        return _penetration(self.active_enrollments, self.informal_workers)
+
+    @property
+    def uncovered_workers(self) -> int | None:
+        return None if self.informal_workers is None else max(0, self.informal_workers - self.active_enrollments)
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageFigures:
+    """Sums over the villages of a region (code None, level None: Indonesia)."""
+
+    code: str | None
+    level: Level | None
+    name: str | None
+    villages: int
+    covered_villages: int
+    villages_without_estimate: int
+    informal_workers: int  # over villages with an estimate
+    workers_in_reach: int
+    active_enrollments: int
+    estimated_enrollments: int  # active enrollments in villages with an estimate
+    uncovered_workers: int
+    active_agents: int  # counting agents whose home village is in the region
+
+    @property
+    def coverage_pct(self) -> float | None:
+        return 100.0 * self.covered_villages / self.villages if self.villages else None
+
+    @property
+    def penetration(self) -> float | None:
+        return _penetration(self.estimated_enrollments, self.informal_workers)
+
+    @property
+    def enrollments_per_agent(self) -> float | None:
+        return self.active_enrollments / self.active_agents if self.active_agents else None

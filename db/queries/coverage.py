@@ -1,0 +1,254 @@
+"""Coverage analytics: per-village figures, region summaries, gaps, nearest agents.
+
+Definitions (the documented contract, also in the README):
+- An agent *counts* when its status is active and, when `Activity.within_days` is given, it
+  recorded an enrollment in the `within_days` days up to `as_of` (enrolled_on in
+  (as_of - within_days, as_of]).
+- A village is *covered* when a counting agent reaches its label point; reach pairs come from the
+  `agent_reach` table (geodesic, WGS84 ellipsoid; see migration 0003).
+- Penetration = active enrollments / informal workers; uncovered workers =
+  max(0, informal workers - active enrollments); both null for a village without an estimate.
+
+Statements are hand-written SQL: they are analytics over several CTEs, clearer as SQL than as
+expression trees. Every value is a bind parameter. Region prefixes are matched with the
+`~>=~ / ~<~` operators so the text_pattern_ops indexes serve them even under generic plans.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.records import CoverageFigures, NearestAgent, VillageCoverage
+from db.regions import Level
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """Which agents count: active by status, and with `within_days` also recently enrolling."""
+
+    within_days: int | None = None
+    as_of: dt.date | None = None  # None: today (the database's CURRENT_DATE)
+
+    def params(self) -> dict[str, Any]:
+        return {"within_days": self.within_days, "as_of": self.as_of}
+
+
+def code_range(region_code: str | None) -> dict[str, str]:
+    """Bounds of the codes strictly below a region (`34.71` → `34.71.` ≤ code < `34.71/`)."""
+    if region_code is None:
+        return {"lo": "0", "hi": ":"}  # every code starts with a digit; ':' follows '9'
+    return {"lo": region_code + ".", "hi": region_code + "/"}  # '/' follows '.'
+
+
+AS_OF = "coalesce(CAST(:as_of AS date), CURRENT_DATE)"
+
+
+def counts(agent: str) -> str:
+    """SQL condition: the agent aliased `agent` counts under the request's Activity."""
+    return f"""({agent}.status = 'active' AND (CAST(:within_days AS integer) IS NULL OR EXISTS (
+        SELECT 1 FROM enrollment recent WHERE recent.agent_id = {agent}.id
+          AND recent.enrolled_on > {AS_OF} - CAST(:within_days AS integer)
+          AND recent.enrolled_on <= {AS_OF})))"""
+
+
+def within(column: str) -> str:
+    return f"({column} ~>=~ :lo AND {column} ~<~ :hi)"
+
+
+# One row per village below the region: estimate, agents in reach (counting / any), active enrollments.
+VILLAGE_FIGURES = f"""
+village_figures AS (
+    SELECT v.code, v.label_point, v.informal_workers,
+           coalesce(r.agents_in_reach, 0) AS agents_in_reach,
+           coalesce(r.agents_any, 0) AS agents_any,
+           coalesce(e.active_enrollments, 0) AS active_enrollments
+    FROM village v
+    LEFT JOIN (
+        SELECT ar.village_code, count(*) FILTER (WHERE {counts("a")}) AS agents_in_reach, count(*) AS agents_any
+        FROM agent_reach ar JOIN agent a ON a.id = ar.agent_id
+        WHERE {within("ar.village_code")}
+        GROUP BY ar.village_code
+    ) r ON r.village_code = v.code
+    LEFT JOIN (
+        SELECT village_code, count(*) AS active_enrollments FROM enrollment
+        WHERE status = 'active' AND {within("village_code")}
+        GROUP BY village_code
+    ) e ON e.village_code = v.code
+    WHERE {within("v.code")}
+)"""
+
+
+def nearest_counting_agent(point: str) -> str:
+    """LATERAL subquery: the counting agent nearest `point` (geodesic), via the KNN index.
+
+    `<->` on geography orders by distance on a sphere, which differs from the ellipsoid by under
+    0.6 % in Indonesia; so the KNN winner only sets a radius (its sphere distance + 2 %) and the
+    exact ellipsoidal distance picks the nearest among the agents inside it.
+    """
+    g = f"{point}::geography"
+    return f"""LATERAL (
+        SELECT a.id AS nearest_agent_id, ST_Distance(a.location::geography, {g}) AS nearest_m
+        FROM agent a
+        WHERE {counts("a")} AND ST_DWithin(a.location::geography, {g}, (
+            SELECT (b.location::geography <-> {g}) * 1.02 + 1 FROM agent b
+            WHERE {counts("b")} ORDER BY b.location::geography <-> {g} LIMIT 1), false)
+        ORDER BY nearest_m, a.id LIMIT 1
+    )"""
+
+
+def _village_coverage(row: Any) -> VillageCoverage:
+    return VillageCoverage(
+        code=row.code, informal_workers=row.informal_workers, agent_count=row.agents_in_reach,
+        agents_any_status=row.agents_any, active_enrollments=row.active_enrollments,
+        nearest_agent=NearestAgent(row.nearest_agent_id, row.nearest_m) if row.nearest_agent_id else None,
+    )
+
+
+async def village_coverage(
+    session: AsyncSession, codes: Sequence[str], activity: Activity
+) -> dict[str, VillageCoverage]:
+    """Coverage figures of the given villages (codes of one or many regions)."""
+    stmt = text(f"""
+        WITH picked AS (
+            SELECT v.code, v.label_point, v.informal_workers FROM village v WHERE v.code = ANY(:codes)
+        )
+        SELECT p.code, p.informal_workers,
+               (SELECT count(*) FROM agent_reach ar JOIN agent a ON a.id = ar.agent_id
+                WHERE ar.village_code = p.code AND {counts("a")}) AS agents_in_reach,
+               (SELECT count(*) FROM agent_reach ar WHERE ar.village_code = p.code) AS agents_any,
+               (SELECT count(*) FROM enrollment e
+                WHERE e.village_code = p.code AND e.status = 'active') AS active_enrollments,
+               n.nearest_agent_id, n.nearest_m
+        FROM picked p LEFT JOIN {nearest_counting_agent("p.label_point")} n ON true
+    """)
+    rows = (await session.execute(stmt, {"codes": list(codes), **activity.params()})).all()
+    return {r.code: _village_coverage(r) for r in rows}
+
+
+async def covered_fractions(session: AsyncSession, codes: Sequence[str], activity: Activity) -> dict[str, float]:
+    """Share of each village's area inside the union of the counting agents' geodesic reach circles.
+
+    ST_Buffer on geography buffers in a local projection chosen per circle; 32 segments per
+    quarter keep the polygon's area within 0.05 % of the circle's. Areas are geodesic.
+    """
+    stmt = text(f"""
+        SELECT v.code,
+               CASE WHEN v.geom IS NULL THEN NULL ELSE coalesce((
+                   SELECT ST_Area(ST_Intersection(v.geom, ST_Union(
+                              ST_Buffer(a.location::geography, a.reach_m, 'quad_segs=32')::geometry))::geography)
+                   FROM agent a
+                   WHERE {counts("a")}
+                     AND ST_DWithin(a.location::geography, v.geom::geography, 50000)
+                     AND ST_DWithin(a.location::geography, v.geom::geography, a.reach_m)
+               ), 0) / nullif(ST_Area(v.geom::geography), 0) END AS fraction
+        FROM village v WHERE v.code = ANY(:codes)
+    """)
+    rows = (await session.execute(stmt, {"codes": list(codes), **activity.params()})).all()
+    return {r.code: min(1.0, r.fraction) if r.fraction is not None else None for r in rows}
+
+
+_CHILD_WIDTH = {Level.PROVINCE: 2, Level.REGENCY: 5, Level.DISTRICT: 8, Level.VILLAGE: 13}
+
+
+async def region_coverage(
+    session: AsyncSession, region_code: str | None, child_level: Level, activity: Activity
+) -> tuple[CoverageFigures, list[CoverageFigures]]:
+    """The region's figures (None: Indonesia) and those of each child region, in one statement."""
+    width = _CHILD_WIDTH[child_level]
+    stmt = text(f"""
+        WITH {VILLAGE_FIGURES},
+        by_child AS (
+            SELECT left(code, {width}) AS child,
+                   count(*) AS villages,
+                   count(*) FILTER (WHERE agents_in_reach > 0) AS covered_villages,
+                   count(*) FILTER (WHERE informal_workers IS NULL) AS villages_without_estimate,
+                   sum(informal_workers) AS informal_workers,
+                   sum(informal_workers) FILTER (WHERE agents_in_reach > 0) AS workers_in_reach,
+                   sum(active_enrollments) AS active_enrollments,
+                   sum(active_enrollments) FILTER (WHERE informal_workers IS NOT NULL) AS estimated_enrollments,
+                   sum(greatest(0, informal_workers - active_enrollments)) AS uncovered_workers
+            FROM village_figures GROUP BY ROLLUP (left(code, {width}))
+        ),
+        agents AS (
+            SELECT left(a.home_village_code, {width}) AS child, count(*) AS active_agents
+            FROM agent a WHERE {within("a.home_village_code")} AND {counts("a")}
+            GROUP BY ROLLUP (left(a.home_village_code, {width}))
+        )
+        SELECT c.child, r.name, c.villages, c.covered_villages, c.villages_without_estimate,
+               c.informal_workers, c.workers_in_reach, c.active_enrollments, c.estimated_enrollments,
+               c.uncovered_workers, coalesce(a.active_agents, 0) AS active_agents
+        FROM by_child c
+        LEFT JOIN agents a ON a.child IS NOT DISTINCT FROM c.child
+        LEFT JOIN {child_level.table} r ON r.code = c.child
+        ORDER BY c.child NULLS FIRST
+    """)
+    rows = (await session.execute(stmt, {**code_range(region_code), **activity.params()})).all()
+    figures = [_figures(r, child_level if r.child is not None else None, region_code) for r in rows]
+    if not figures:  # a region without villages
+        return _figures(None, None, region_code), []
+    return figures[0], figures[1:]
+
+
+def _figures(row: Any, level: Level | None, region_code: str | None) -> CoverageFigures:
+    if row is None:
+        return CoverageFigures(region_code, None, None, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    return CoverageFigures(
+        code=row.child if level is not None else region_code, level=level, name=row.name if level else None,
+        villages=row.villages, covered_villages=row.covered_villages,
+        villages_without_estimate=row.villages_without_estimate,
+        informal_workers=int(row.informal_workers or 0), workers_in_reach=int(row.workers_in_reach or 0),
+        active_enrollments=int(row.active_enrollments or 0),
+        estimated_enrollments=int(row.estimated_enrollments or 0),
+        uncovered_workers=int(row.uncovered_workers or 0), active_agents=row.active_agents,
+    )
+
+
+async def nearest_agents(
+    session: AsyncSession, lng: float, lat: float, k: int, max_distance_m: float | None, activity: Activity
+) -> list[NearestAgent]:
+    """The k counting agents nearest a point, exact geodesic distance, nearest first.
+
+    The KNN index gives the k nearest on the sphere; every agent within 2 % beyond the k-th of
+    them is then ranked by its ellipsoidal distance, so the answer is exact (see
+    `nearest_counting_agent`).
+    """
+    stmt = text(f"""
+        WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lng, :lat), 4326)::geography AS g),
+        knn AS (
+            SELECT a.location::geography <-> p.g AS sphere_m FROM agent a, p
+            WHERE {counts("a")} ORDER BY a.location::geography <-> p.g LIMIT :k
+        )
+        SELECT a.id, ST_Distance(a.location::geography, p.g) AS distance_m
+        FROM agent a, p
+        WHERE {counts("a")}
+          AND ST_DWithin(a.location::geography, p.g, (SELECT max(sphere_m) * 1.02 + 1 FROM knn), false)
+          AND (CAST(:max_m AS float8) IS NULL OR ST_DWithin(a.location::geography, p.g, CAST(:max_m AS float8)))
+        ORDER BY distance_m, a.id LIMIT :k
+    """)
+    params = {"lng": lng, "lat": lat, "k": k, "max_m": max_distance_m, **activity.params()}
+    return [NearestAgent(r.id, r.distance_m) for r in (await session.execute(stmt, params)).all()]
+
+
+async def village_label_point(session: AsyncSession, code: str) -> tuple[float, float] | None:
+    row = (await session.execute(
+        text("SELECT ST_X(label_point) AS lng, ST_Y(label_point) AS lat FROM village WHERE code = :code"),
+        {"code": code},
+    )).first()
+    return (row.lng, row.lat) if row is not None and row.lng is not None else None
+
+
+async def rebuild_reach(session: AsyncSession) -> int:
+    """Recompute the whole coverage table (a repair tool; triggers keep it exact otherwise)."""
+    await session.execute(text("DELETE FROM agent_reach"))
+    result = await session.execute(text("""
+        INSERT INTO agent_reach (agent_id, village_code, distance_m)
+        SELECT a.id, v.code, ST_Distance(a.location::geography, v.label_point::geography)
+        FROM agent a JOIN village v ON ST_DWithin(v.label_point::geography, a.location::geography, a.reach_m)
+    """))
+    return result.rowcount
