@@ -18,7 +18,17 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, CompoundSelect, bindparam, false, func, or_, select, true, union
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    bindparam,
+    false,
+    func,
+    or_,
+    select,
+    true,
+    union,
+)
 
 from db.models import Agent, AgentReach, Enrollment
 from db.regions import Level

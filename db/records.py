@@ -89,9 +89,21 @@ def _penetration(enrollments: int, workers: int | None) -> float | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Activity:
+    """Which agents count: active by status, and with `within_days` also recently enrolling."""
+
+    within_days: int | None = None
+    as_of: dt.date | None = None  # None: today (the database's CURRENT_DATE)
+
+    def params(self) -> dict[str, Any]:
+        return {"within_days": self.within_days, "as_of": self.as_of}
+
+
+@dataclass(frozen=True, slots=True)
 class VillageCoverage:
     """One village under the coverage definitions of `db.queries.coverage`."""
 
+    activity: Activity  # which agents counted
     code: str
     informal_workers: int | None  # None: no estimate
     agent_count: int  # counting agents whose reach covers the label point
@@ -128,6 +140,7 @@ class CoverageFigures:
     estimated_enrollments: int  # active enrollments in villages with an estimate
     uncovered_workers: int
     active_agents: int  # counting agents whose home village is in the region
+    children: tuple[CoverageFigures, ...] = ()
 
     @property
     def coverage_pct(self) -> float | None:

@@ -67,6 +67,11 @@ def _lng_lat(lng: float, lat: float, field: str) -> None:
         raise BadUserInput(f"latitude {lat} is outside -90..90 (longitude comes first)", field=field)
 
 
+def lng_lat(lng: float, lat: float, field: str) -> tuple[float, float]:
+    _lng_lat(lng, lat, field)
+    return (float(lng), float(lat))
+
+
 def _near(values: tuple[float, float, float], field: str) -> Near:
     lng, lat, radius_m = values
     _lng_lat(lng, lat, field)

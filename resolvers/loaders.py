@@ -17,9 +17,16 @@ from db.access import Viewer
 from db.filters import ListFilter
 from db.queries import agents, enrollments, geometry, regions, villages
 from db.queries.paging import Slice, Window
-from db.records import AgentRecord, EnrollmentRecord, ParticipantRecord, RegionRecord, VillageRecord
+from db.records import (
+    AgentRecord,
+    EnrollmentRecord,
+    ParticipantRecord,
+    RegionRecord,
+    VillageRecord,
+)
 from db.regions import Level
 from resolvers.batching import grouped_loader
+from resolvers.coverage_loaders import CoverageLoaders, make_coverage_loaders
 
 # Pages: the group is (relation, filter, window); the key is the parent (None for a root list).
 PageGroup = tuple[Hashable, ListFilter, Window]
@@ -43,6 +50,7 @@ class Loaders:
     agent_counts: DataLoader[tuple[CountGroup, Any], int]
     enrollment_pages: DataLoader[tuple[PageGroup, Any], Slice[EnrollmentRecord]]
     enrollment_counts: DataLoader[tuple[CountGroup, Any], int]
+    coverage: CoverageLoaders
 
 
 def make_loaders(sessions: async_sessionmaker[AsyncSession], viewer: Viewer) -> Loaders:
@@ -113,4 +121,5 @@ def make_loaders(sessions: async_sessionmaker[AsyncSession], viewer: Viewer) -> 
         agent_counts=grouped_loader(sessions, agent_counts, 0),
         enrollment_pages=grouped_loader(sessions, enrollment_pages, empty),
         enrollment_counts=grouped_loader(sessions, enrollment_counts, 0),
+        coverage=make_coverage_loaders(sessions),
     )

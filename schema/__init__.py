@@ -6,7 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import strawberry
-from strawberry.extensions import DisableIntrospection, MaxTokensLimiter, SchemaExtension
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxTokensLimiter,
+    SchemaExtension,
+)
 from strawberry.schema.config import StrawberryConfig
 
 from schema.errors import ErrorCodes

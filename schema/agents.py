@@ -15,7 +15,15 @@ from resolvers.context import Info
 from resolvers.inputs import row_id
 from resolvers.permissions import PersonalData
 from schema.connection import Connection
-from schema.inputs import FIRST, LAST, AgentStatus, EnrollmentFilter, RegionFilter, page, plain
+from schema.inputs import (
+    FIRST,
+    LAST,
+    AgentStatus,
+    EnrollmentFilter,
+    RegionFilter,
+    page,
+    plain,
+)
 from schema.scalars import GeoJSON
 
 if TYPE_CHECKING:

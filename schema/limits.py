@@ -26,7 +26,12 @@ from graphql import (
     get_named_type,
     value_from_ast_untyped,
 )
-from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
 from strawberry.types import ExecutionResult
 
 from resolvers.errors import QueryTooComplex

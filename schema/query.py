@@ -2,24 +2,50 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 import strawberry
 from strawberry import relay
 
 from db.regions import Level
-from resolvers import agents, enrollments, regions
+from resolvers import agents, coverage, enrollments, regions
 from resolvers.context import Info
+from resolvers.coverage import DEFAULT_SITE_REACH_M
 from resolvers.errors import BadUserInput
 from resolvers.inputs import row_id
+from resolvers.pagination import PageArgs
 from schema.agents import Agent
 from schema.connection import Connection
+from schema.coverage import (
+    ACTIVE_WITHIN_DAYS,
+    AS_OF,
+    AgentSite,
+    AgentWorkload,
+    CoverageGap,
+    GapKind,
+    LngLatInput,
+    NearbyAgent,
+    RegionCoverageType,
+    SiteCandidates,
+)
 from schema.enrollments import Enrollment
-from schema.inputs import FIRST, LAST, AgentFilter, EnrollmentFilter, RegionFilter, page, plain
+from schema.inputs import (
+    FIRST,
+    LAST,
+    AgentFilter,
+    EnrollmentFilter,
+    RegionFilter,
+    page,
+    plain,
+)
 from schema.regions import District, Province, Regency, Village
 from schema.viewer import Me
 
 CODE = "Kemendagri code"
+REGION = "Kemendagri code of a province, regency or district; null: all of Indonesia."
+DaysArg = Annotated[int | None, strawberry.argument(description=ACTIVE_WITHIN_DAYS)]
+AsOfArg = Annotated[dt.date | None, strawberry.argument(description=AS_OF)]
 
 
 @strawberry.type
@@ -86,3 +112,60 @@ class Query:
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
     ) -> Connection[Enrollment]:
         return await enrollments.all_enrollments(info, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+
+    @strawberry.field(description="Coverage figures of a region (null: Indonesia) and of each child region.")
+    async def coverage(
+        self, info: Info, region_code: Annotated[str | None, strawberry.argument(description=REGION)] = None,
+        active_within_days: DaysArg = None, as_of: AsOfArg = None,
+    ) -> RegionCoverageType:
+        return await coverage.coverage(info, region_code, coverage.activity(active_within_days, as_of))  # type: ignore[return-value]
+
+    @strawberry.field(description="Villages that are coverage gaps, most uncovered workers first; villages "
+                      "without an estimate (reason NO_ESTIMATE) come last, unranked.")
+    async def coverage_gaps(
+        self, info: Info, region_code: Annotated[str | None, strawberry.argument(description=REGION)] = None,
+        kind: GapKind = GapKind.ALL,
+        min_uncovered_workers: int = 0,
+        penetration_below: Annotated[float, strawberry.argument(
+            description="LOW_PENETRATION below this share of informal workers enrolled (0.10 = 10 %).")] = 0.10,
+        include_without_estimate: bool = True,
+        active_within_days: DaysArg = None, as_of: AsOfArg = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
+    ) -> Connection[CoverageGap]:
+        act = coverage.activity(active_within_days, as_of)
+        return await coverage.coverage_gaps(  # type: ignore[return-value]
+            info, region_code, kind.value, min_uncovered_workers, penetration_below, include_without_estimate, act,
+            PageArgs(first, after),
+        )
+
+    @strawberry.field(description="The k counting agents nearest a village's label point or a point, "
+                      "exact geodesic distance, nearest first.")
+    async def nearest_agents(
+        self, info: Info, village_code: str | None = None, point: LngLatInput | None = None, k: int = 5,
+        max_distance_m: float | None = None, active_within_days: DaysArg = None, as_of: AsOfArg = None,
+    ) -> list[NearbyAgent]:
+        act = coverage.activity(active_within_days, as_of)
+        at = (point.lng, point.lat) if point is not None else None
+        return await coverage.nearest_agents(info, village_code, at, k, max_distance_m, act)  # type: ignore[return-value]
+
+    @strawberry.field(description="Agents of a region (by home village), heaviest workload first.")
+    async def agent_workload(
+        self, info: Info, region_code: Annotated[str | None, strawberry.argument(description=REGION)] = None,
+        overload_above: Annotated[float, strawberry.argument(
+            description="An agent is overloaded when its workersShare is above this.")] = 3000,
+        active_within_days: DaysArg = None, as_of: AsOfArg = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
+    ) -> Connection[AgentWorkload]:
+        act = coverage.activity(active_within_days, as_of)
+        return await coverage.agent_workload(info, region_code, overload_above, act, PageArgs(first, after))  # type: ignore[return-value]
+
+    @strawberry.field(description="Where new agents would reach the most uncovered workers (maximal covering "
+                      "location problem): greedy (within 1 - 1/e of optimal) or exact (integer program).")
+    async def recommend_agent_sites(
+        self, info: Info, region_code: Annotated[str, strawberry.argument(description=REGION)],
+        count: int = 10, reach_m: float = DEFAULT_SITE_REACH_M,
+        candidate: SiteCandidates = SiteCandidates.VILLAGE_LABEL_POINTS, exact: bool = False,
+        active_within_days: DaysArg = None, as_of: AsOfArg = None,
+    ) -> list[AgentSite]:
+        act = coverage.activity(active_within_days, as_of)
+        return await coverage.recommend_sites(info, region_code, count, reach_m, exact, act)  # type: ignore[return-value]

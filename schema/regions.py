@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -10,10 +11,24 @@ from strawberry import relay
 
 from db.records import RegionRecord, VillageRecord
 from db.regions import Level
-from resolvers import agents, enrollments, regions
+from resolvers import agents, coverage, enrollments, regions
 from resolvers.context import Info
 from schema.connection import Connection
-from schema.inputs import FIRST, LAST, AgentFilter, EnrollmentFilter, RegionFilter, page, plain
+from schema.coverage import (
+    ACTIVE_WITHIN_DAYS,
+    AS_OF,
+    RegionCoverageType,
+    VillageCoverageType,
+)
+from schema.inputs import (
+    FIRST,
+    LAST,
+    AgentFilter,
+    EnrollmentFilter,
+    RegionFilter,
+    page,
+    plain,
+)
 from schema.scalars import GeoJSON
 
 if TYPE_CHECKING:
@@ -23,6 +38,21 @@ if TYPE_CHECKING:
 AgentType = Annotated["Agent", strawberry.lazy("schema.agents")]
 EnrollmentType = Annotated["Enrollment", strawberry.lazy("schema.enrollments")]
 Region = RegionRecord | VillageRecord
+
+async def _region_coverage(
+    root: strawberry.Parent[RegionRecord], info: Info,
+    active_within_days: Annotated[int | None, strawberry.argument(description=ACTIVE_WITHIN_DAYS)] = None,
+    as_of: Annotated[dt.date | None, strawberry.argument(description=AS_OF)] = None,
+) -> RegionCoverageType:
+    act = coverage.activity(active_within_days, as_of)
+    return await coverage.region_coverage(info, root.level, root.code, act)  # type: ignore[return-value]
+
+
+def _coverage_field() -> Any:
+    return strawberry.field(
+        resolver=_region_coverage, description="Coverage of this region and of each child region (planners, managers)."
+    )
+
 
 SIMPLIFY = "Tolerance in metres for topology-preserving simplification (0: full detail)."
 PRECISION = "Decimal digits kept in coordinates (6 ≈ 10 cm)."
@@ -60,6 +90,8 @@ async def _regions_by_code(info: Info, level: Level, ids: Iterable[str]) -> list
 
 @strawberry.type(description="A province (provinsi).")
 class Province(AdministrativeRegion):
+    coverage: RegionCoverageType = _coverage_field()
+
     @strawberry.field(description="Regencies and cities of this province.")
     async def regencies(
         self, root: strawberry.Parent[RegionRecord], info: Info, filter: RegionFilter | None = None,
@@ -79,6 +111,8 @@ class Province(AdministrativeRegion):
 
 @strawberry.type(description="A regency (kabupaten) or city (kota).")
 class Regency(AdministrativeRegion):
+    coverage: RegionCoverageType = _coverage_field()
+
     @strawberry.field
     async def province(self, root: strawberry.Parent[RegionRecord], info: Info) -> Province | None:
         return await regions.parent_region(info, Level.PROVINCE, root.parent_code)  # type: ignore[return-value]
@@ -102,6 +136,8 @@ class Regency(AdministrativeRegion):
 
 @strawberry.type(description="A district (kecamatan).")
 class District(AdministrativeRegion):
+    coverage: RegionCoverageType = _coverage_field()
+
     @strawberry.field
     async def regency(self, root: strawberry.Parent[RegionRecord], info: Info) -> Regency | None:
         return await regions.parent_region(info, Level.REGENCY, root.parent_code)  # type: ignore[return-value]
@@ -166,6 +202,14 @@ class Village(AdministrativeRegion):
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
     ) -> Connection[AgentType]:
         return await agents.agents_in_reach(info, root.code, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+
+    @strawberry.field(description="Reach, nearest agent and penetration of this village.")
+    async def coverage(
+        self, root: strawberry.Parent[VillageRecord], info: Info,
+        active_within_days: Annotated[int | None, strawberry.argument(description=ACTIVE_WITHIN_DAYS)] = None,
+        as_of: Annotated[dt.date | None, strawberry.argument(description=AS_OF)] = None,
+    ) -> VillageCoverageType | None:
+        return await coverage.village_coverage(info, root.code, coverage.activity(active_within_days, as_of))  # type: ignore[return-value]
 
     @strawberry.field(description="Enrollments recorded in this village.")
     async def enrollments(

@@ -32,7 +32,12 @@ from db.importers.csvfile import (
 )
 from db.nik import nik_hash, nik_last4, nik_problem
 from db.regions import Level
-from db.rules import DEFAULT_REACH_M, MAX_MONTHLY_CONTRIBUTION_IDR, MAX_REACH_M, MIN_MONTHLY_CONTRIBUTION_IDR
+from db.rules import (
+    DEFAULT_REACH_M,
+    MAX_MONTHLY_CONTRIBUTION_IDR,
+    MAX_REACH_M,
+    MIN_MONTHLY_CONTRIBUTION_IDR,
+)
 from geo.extent import BBox, coordinate_problem
 
 

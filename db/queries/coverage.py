@@ -16,27 +16,15 @@ expression trees. Every value is a bind parameter. Region prefixes are matched w
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.records import CoverageFigures, NearestAgent, VillageCoverage
-from db.regions import Level
-
-
-@dataclass(frozen=True, slots=True)
-class Activity:
-    """Which agents count: active by status, and with `within_days` also recently enrolling."""
-
-    within_days: int | None = None
-    as_of: dt.date | None = None  # None: today (the database's CURRENT_DATE)
-
-    def params(self) -> dict[str, Any]:
-        return {"within_days": self.within_days, "as_of": self.as_of}
+from db.records import Activity, CoverageFigures, NearestAgent, VillageCoverage
+from db.regions import LEVELS, Level
 
 
 def code_range(region_code: str | None) -> dict[str, str]:
@@ -102,9 +90,9 @@ def nearest_counting_agent(point: str) -> str:
     )"""
 
 
-def _village_coverage(row: Any) -> VillageCoverage:
+def to_village_coverage(row: Any, activity: Activity) -> VillageCoverage:
     return VillageCoverage(
-        code=row.code, informal_workers=row.informal_workers, agent_count=row.agents_in_reach,
+        activity=activity, code=row.code, informal_workers=row.informal_workers, agent_count=row.agents_in_reach,
         agents_any_status=row.agents_any, active_enrollments=row.active_enrollments,
         nearest_agent=NearestAgent(row.nearest_agent_id, row.nearest_m) if row.nearest_agent_id else None,
     )
@@ -128,7 +116,7 @@ async def village_coverage(
         FROM picked p LEFT JOIN {nearest_counting_agent("p.label_point")} n ON true
     """)
     rows = (await session.execute(stmt, {"codes": list(codes), **activity.params()})).all()
-    return {r.code: _village_coverage(r) for r in rows}
+    return {r.code: to_village_coverage(r, activity) for r in rows}
 
 
 async def covered_fractions(session: AsyncSession, codes: Sequence[str], activity: Activity) -> dict[str, float]:
@@ -153,18 +141,26 @@ async def covered_fractions(session: AsyncSession, codes: Sequence[str], activit
     return {r.code: min(1.0, r.fraction) if r.fraction is not None else None for r in rows}
 
 
-_CHILD_WIDTH = {Level.PROVINCE: 2, Level.REGENCY: 5, Level.DISTRICT: 8, Level.VILLAGE: 13}
+_WIDTH = {Level.PROVINCE: 2, Level.REGENCY: 5, Level.DISTRICT: 8, Level.VILLAGE: 13}
 
 
 async def region_coverage(
-    session: AsyncSession, region_code: str | None, child_level: Level, activity: Activity
-) -> tuple[CoverageFigures, list[CoverageFigures]]:
-    """The region's figures (None: Indonesia) and those of each child region, in one statement."""
-    width = _CHILD_WIDTH[child_level]
+    session: AsyncSession, level: Level | None, codes: Sequence[str], activity: Activity
+) -> dict[str | None, CoverageFigures]:
+    """Figures of each region and of each of its children, in one statement.
+
+    `level` None means Indonesia (codes ignored; the result is under the key None). Regions are
+    batched by level: the villages between the smallest and largest code are read once.
+    """
+    child_level = Level.PROVINCE if level is None else LEVELS[LEVELS.index(level) + 1]
+    region = f"left(code, {_WIDTH[level]})" if level else "CAST(NULL AS text)"
+    home_region = f"left(a.home_village_code, {_WIDTH[level]})" if level else "CAST(NULL AS text)"
+    child, home_child = f"left(code, {_WIDTH[child_level]})", f"left(a.home_village_code, {_WIDTH[child_level]})"
+    wanted = "" if level is None else f"WHERE {region} = ANY(:codes)"
     stmt = text(f"""
         WITH {VILLAGE_FIGURES},
-        by_child AS (
-            SELECT left(code, {width}) AS child,
+        figures AS (
+            SELECT {region} AS region, {child} AS child,
                    count(*) AS villages,
                    count(*) FILTER (WHERE agents_in_reach > 0) AS covered_villages,
                    count(*) FILTER (WHERE informal_workers IS NULL) AS villages_without_estimate,
@@ -172,35 +168,46 @@ async def region_coverage(
                    sum(informal_workers) FILTER (WHERE agents_in_reach > 0) AS workers_in_reach,
                    sum(active_enrollments) AS active_enrollments,
                    sum(active_enrollments) FILTER (WHERE informal_workers IS NOT NULL) AS estimated_enrollments,
-                   sum(greatest(0, informal_workers - active_enrollments)) AS uncovered_workers
-            FROM village_figures GROUP BY ROLLUP (left(code, {width}))
+                   sum(greatest(0, informal_workers - active_enrollments)) AS uncovered_workers,
+                   GROUPING({child}) AS is_total
+            FROM village_figures {wanted}
+            GROUP BY GROUPING SETS (({region}), ({region}, {child}))
         ),
         agents AS (
-            SELECT left(a.home_village_code, {width}) AS child, count(*) AS active_agents
+            SELECT {home_region} AS region, {home_child} AS child, count(*) AS active_agents
             FROM agent a WHERE {within("a.home_village_code")} AND {counts("a")}
-            GROUP BY ROLLUP (left(a.home_village_code, {width}))
+            GROUP BY GROUPING SETS (({home_region}), ({home_region}, {home_child}))
         )
-        SELECT c.child, r.name, c.villages, c.covered_villages, c.villages_without_estimate,
-               c.informal_workers, c.workers_in_reach, c.active_enrollments, c.estimated_enrollments,
-               c.uncovered_workers, coalesce(a.active_agents, 0) AS active_agents
-        FROM by_child c
-        LEFT JOIN agents a ON a.child IS NOT DISTINCT FROM c.child
-        LEFT JOIN {child_level.table} r ON r.code = c.child
-        ORDER BY c.child NULLS FIRST
+        SELECT f.*, r.name, coalesce(a.active_agents, 0) AS active_agents
+        FROM figures f
+        LEFT JOIN agents a ON a.region IS NOT DISTINCT FROM f.region AND a.child IS NOT DISTINCT FROM f.child
+        LEFT JOIN {child_level.table} r ON r.code = f.child
+        ORDER BY f.region, f.is_total DESC, f.child
     """)
-    rows = (await session.execute(stmt, {**code_range(region_code), **activity.params()})).all()
-    figures = [_figures(r, child_level if r.child is not None else None, region_code) for r in rows]
-    if not figures:  # a region without villages
-        return _figures(None, None, region_code), []
-    return figures[0], figures[1:]
+    bounds = code_range(None) if level is None else {"lo": min(codes) + ".", "hi": max(codes) + "/"}
+    rows = (await session.execute(stmt, {**bounds, **activity.params(), "codes": list(codes)})).all()
+    totals: dict[str | None, CoverageFigures] = {}
+    children: dict[str | None, list[CoverageFigures]] = {}
+    for r in rows:
+        if r.is_total:
+            totals[r.region] = _figures(r, r.region, level, None)
+        else:
+            children.setdefault(r.region, []).append(_figures(r, r.child, child_level, r.name))
+    wanted_codes: list[str | None] = [None] if level is None else list(codes)
+    return {
+        c: replace(totals[c], children=tuple(children.get(c, ()))) if c in totals else _empty(c, level)
+        for c in wanted_codes
+    }
 
 
-def _figures(row: Any, level: Level | None, region_code: str | None) -> CoverageFigures:
-    if row is None:
-        return CoverageFigures(region_code, None, None, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+def _empty(code: str | None, level: Level | None) -> CoverageFigures:
+    """A region without villages."""
+    return CoverageFigures(code, level, None, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+
+
+def _figures(row: Any, code: str | None, level: Level | None, name: str | None) -> CoverageFigures:
     return CoverageFigures(
-        code=row.child if level is not None else region_code, level=level, name=row.name if level else None,
-        villages=row.villages, covered_villages=row.covered_villages,
+        code=code, level=level, name=name, villages=row.villages, covered_villages=row.covered_villages,
         villages_without_estimate=row.villages_without_estimate,
         informal_workers=int(row.informal_workers or 0), workers_in_reach=int(row.workers_in_reach or 0),
         active_enrollments=int(row.active_enrollments or 0),

@@ -1,0 +1,87 @@
+"""Coverage gaps: the villages of a region no counting agent reaches, or where enrollment lags.
+
+Ranked by uncovered workers (most first, then by code). Villages without an estimate cannot be
+ranked: they come after every ranked village, in code order, and only when asked for.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.queries.coverage import (
+    VILLAGE_FIGURES,
+    code_range,
+    nearest_counting_agent,
+    to_village_coverage,
+)
+from db.queries.paging import Item, Key, Slice
+from db.records import Activity, VillageCoverage
+
+
+class GapKind(enum.StrEnum):
+    UNREACHED = "unreached"  # no counting agent reaches the label point
+    UNDERPENETRATED = "underpenetrated"  # penetration below the threshold (or unknown)
+    ALL = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class GapQuery:
+    region_code: str | None
+    kind: GapKind
+    penetration_below: float
+    min_uncovered_workers: int
+    include_without_estimate: bool
+    activity: Activity
+
+
+_GAPS = f"""
+WITH {VILLAGE_FIGURES},
+gaps AS (
+    SELECT f.*,
+           CASE WHEN f.informal_workers IS NULL THEN 1.0
+                ELSE -greatest(0, f.informal_workers - f.active_enrollments)::float8 END AS rank_key
+    FROM village_figures f
+    WHERE CASE CAST(:kind AS text)
+            WHEN 'unreached' THEN f.agents_in_reach = 0
+            WHEN 'underpenetrated' THEN f.informal_workers IS NULL
+                                        OR f.active_enrollments < CAST(:below AS float8) * f.informal_workers
+            ELSE f.agents_in_reach = 0 OR f.informal_workers IS NULL
+                 OR f.active_enrollments < CAST(:below AS float8) * f.informal_workers END
+      AND (f.informal_workers IS NULL OR greatest(0, f.informal_workers - f.active_enrollments) >= CAST(:min_uncovered AS integer))
+      AND (CAST(:with_unknown AS boolean) OR f.informal_workers IS NOT NULL)
+)"""
+
+
+def _params(query: GapQuery) -> dict[str, object]:
+    return {
+        **code_range(query.region_code), **query.activity.params(), "kind": query.kind.value,
+        "below": query.penetration_below, "min_uncovered": query.min_uncovered_workers,
+        "with_unknown": query.include_without_estimate,
+    }
+
+
+async def gap_page(session: AsyncSession, query: GapQuery, limit: int, after: Key | None) -> Slice[VillageCoverage]:
+    stmt = text(f"""
+        {_GAPS}
+        SELECT g.code, g.informal_workers, g.agents_in_reach, g.agents_any, g.active_enrollments, g.rank_key,
+               n.nearest_agent_id, n.nearest_m
+        FROM (SELECT * FROM gaps
+              WHERE CAST(:after_rank AS float8) IS NULL
+                 OR (rank_key, code) > (CAST(:after_rank AS float8), CAST(:after_code AS text))
+              ORDER BY rank_key, code LIMIT :limit) g
+        LEFT JOIN {nearest_counting_agent("g.label_point")} n ON true
+        ORDER BY g.rank_key, g.code
+    """)
+    params = {**_params(query), "limit": limit + 1,
+              "after_rank": after[0] if after else None, "after_code": after[1] if after else None}
+    rows = (await session.execute(stmt, params)).all()
+    items = [Item(to_village_coverage(r, query.activity), (float(r.rank_key), r.code)) for r in rows]
+    return Slice(items[:limit], len(items) > limit)
+
+
+async def gap_count(session: AsyncSession, query: GapQuery) -> int:
+    return int((await session.execute(text(f"{_GAPS} SELECT count(*) FROM gaps"), _params(query))).scalar_one())

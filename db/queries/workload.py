@@ -1,0 +1,102 @@
+"""Agent workload: what each agent of a region reaches, how much it enrolls, and with whom it overlaps.
+
+An agent belongs to the region of its home village. Per agent:
+- villages and informal workers whose label point it reaches;
+- its *share*: Σ over those villages of workers / (other counting agents reaching the village + 1),
+  i.e. the workers it would serve if every village's workers were split evenly among its agents;
+- enrollments it recorded in the 30 and 90 days up to `as_of`;
+- overlap: the share of its reached workers that another counting agent also reaches.
+Ordered by share, heaviest first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.queries.coverage import AS_OF, code_range, counts, within
+from db.queries.paging import Item, Key, Slice
+from db.records import Activity
+
+HEAVY_OVERLAP_SHARE = 0.8  # most of an agent's workers are also someone else's
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadRecord:
+    agent_id: int
+    counts: bool  # counts under the request's activity rule
+    villages_in_reach: int
+    informal_workers_in_reach: int
+    villages_without_estimate: int
+    workers_share: float
+    overlapping_workers: int
+    enrollments_30_days: int
+    enrollments_90_days: int
+    overloaded: bool = False  # set by the caller, who chooses the threshold
+
+    @property
+    def heavy_overlap(self) -> bool:
+        return (self.overlap_share or 0.0) >= HEAVY_OVERLAP_SHARE
+
+    @property
+    def overlap_share(self) -> float | None:
+        return self.overlapping_workers / self.informal_workers_in_reach if self.informal_workers_in_reach else None
+
+
+_WORKLOAD = f"""
+WITH mine AS (
+    SELECT a.id, {counts("a")} AS counts FROM agent a WHERE {within("a.home_village_code")}
+),
+reached AS (
+    SELECT m.id, v.informal_workers,
+           (SELECT count(*) FROM agent_reach o JOIN agent a ON a.id = o.agent_id
+            WHERE o.village_code = r.village_code AND o.agent_id <> m.id AND {counts("a")}) AS others
+    FROM mine m JOIN agent_reach r ON r.agent_id = m.id JOIN village v ON v.code = r.village_code
+),
+per_agent AS (
+    SELECT id, count(*) AS villages, coalesce(sum(informal_workers), 0) AS workers,
+           count(*) FILTER (WHERE informal_workers IS NULL) AS without_estimate,
+           coalesce(sum(informal_workers::float8 / (others + 1)), 0) AS share,
+           coalesce(sum(informal_workers) FILTER (WHERE others > 0), 0) AS overlapping
+    FROM reached GROUP BY id
+),
+recent AS (
+    SELECT e.agent_id, count(*) FILTER (WHERE e.enrolled_on > {AS_OF} - 30) AS n30, count(*) AS n90
+    FROM enrollment e JOIN mine m ON m.id = e.agent_id
+    WHERE e.enrolled_on > {AS_OF} - 90 AND e.enrolled_on <= {AS_OF}
+    GROUP BY e.agent_id
+),
+workload AS (
+    SELECT m.id, m.counts, coalesce(p.villages, 0) AS villages, coalesce(p.workers, 0) AS workers,
+           coalesce(p.without_estimate, 0) AS without_estimate, coalesce(p.share, 0) AS share,
+           coalesce(p.overlapping, 0) AS overlapping, coalesce(r.n30, 0) AS n30, coalesce(r.n90, 0) AS n90,
+           -coalesce(p.share, 0) AS rank_key
+    FROM mine m LEFT JOIN per_agent p ON p.id = m.id LEFT JOIN recent r ON r.agent_id = m.id
+)"""
+
+
+async def workload_page(
+    session: AsyncSession, region_code: str | None, activity: Activity, limit: int, after: Key | None
+) -> Slice[WorkloadRecord]:
+    stmt = text(f"""
+        {_WORKLOAD}
+        SELECT * FROM workload
+        WHERE CAST(:after_rank AS float8) IS NULL OR (rank_key, id) > (CAST(:after_rank AS float8), CAST(:after_id AS bigint))
+        ORDER BY rank_key, id LIMIT :limit
+    """)
+    params = {**code_range(region_code), **activity.params(), "limit": limit + 1,
+              "after_rank": after[0] if after else None, "after_id": after[1] if after else None}
+    rows = (await session.execute(stmt, params)).all()
+    items = [
+        Item(WorkloadRecord(r.id, r.counts, r.villages, int(r.workers), r.without_estimate, float(r.share),
+                            int(r.overlapping), r.n30, r.n90), (float(r.rank_key), r.id))
+        for r in rows
+    ]
+    return Slice(items[:limit], len(items) > limit)
+
+
+async def workload_count(session: AsyncSession, region_code: str | None) -> int:
+    stmt = text(f"SELECT count(*) FROM agent a WHERE {within('a.home_village_code')}")
+    return int((await session.execute(stmt, code_range(region_code))).scalar_one())

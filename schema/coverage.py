@@ -1,0 +1,172 @@
+"""Coverage types: village and region figures, gaps with reasons, nearest agents, workload, sites."""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from db.records import CoverageFigures, NearestAgent, VillageCoverage
+from db.regions import Level
+from resolvers import agents, coverage, regions
+from resolvers.context import Info
+from resolvers.coverage import GapView, SiteRecord, WorkloadRecord
+
+if TYPE_CHECKING:
+    from schema.agents import Agent
+    from schema.regions import AdministrativeRegion, Village
+
+AgentType = Annotated["Agent", strawberry.lazy("schema.agents")]
+VillageType = Annotated["Village", strawberry.lazy("schema.regions")]
+RegionType = Annotated["AdministrativeRegion", strawberry.lazy("schema.regions")]
+
+ACTIVE_WITHIN_DAYS = (
+    "Count an agent only if it recorded an enrollment in this many days up to `asOf` "
+    "(effective coverage). Null: every agent whose status is active (nominal coverage)."
+)
+AS_OF = "The day activity is measured at (default: today)."
+
+
+@strawberry.enum(description="Why a village is a coverage gap.")
+class GapReason(enum.Enum):
+    NO_AGENT_WITHIN_REACH = strawberry.enum_value("NO_AGENT_WITHIN_REACH", description="No agent of any status reaches it: recruit.")
+    AGENTS_INACTIVE = strawberry.enum_value("AGENTS_INACTIVE", description="Agents would reach it but none counts as active: reactivate.")
+    LOW_PENETRATION = strawberry.enum_value("LOW_PENETRATION", description="Penetration below the threshold: push enrollment.")
+    NO_ESTIMATE = strawberry.enum_value("NO_ESTIMATE", description="No informal-worker estimate: unranked; collect one.")
+
+
+@strawberry.enum(description="Which gaps to list.")
+class GapKind(enum.Enum):
+    UNREACHED = "unreached"
+    UNDERPENETRATED = "underpenetrated"
+    ALL = "all"
+
+
+@strawberry.enum(description="Where candidate sites for new agents may be.")
+class SiteCandidates(enum.Enum):
+    VILLAGE_LABEL_POINTS = "village_label_points"
+
+
+@strawberry.input(description="A WGS84 position.")
+class LngLatInput:
+    lng: float
+    lat: float
+
+
+@strawberry.type(name="VillageCoverage", description="One village: reach, nearest agent and penetration.")
+class VillageCoverageType:
+    covered: bool = strawberry.field(description="At least one counting agent reaches the label point.")
+    agent_count: int = strawberry.field(description="Counting agents whose reach covers the label point.")
+    agents_any_status: int = strawberry.field(description="Agents of any status or activity that would reach it.")
+    informal_workers: int | None = strawberry.field(description="Estimated informal workers; null: no estimate.")
+    active_enrollments: int
+    penetration: float | None = strawberry.field(description="Active enrollments / informal workers.")
+    uncovered_workers: int | None = strawberry.field(description="max(0, informal workers - active enrollments).")
+
+    @strawberry.field(description="The nearest counting agent, in reach or not (null if outside your scope).")
+    async def nearest_agent(self, root: strawberry.Parent[VillageCoverage], info: Info) -> AgentType | None:
+        return await agents.agent_or_none(info, root.nearest_agent.agent_id) if root.nearest_agent else None
+
+    @strawberry.field(description="Geodesic metres to the nearest counting agent.")
+    def nearest_distance_m(self, root: strawberry.Parent[VillageCoverage]) -> float | None:
+        return root.nearest_agent.distance_m if root.nearest_agent else None
+
+    @strawberry.field(description="Share (0-1) of the village's area inside the union of counting agents' "
+                      "geodesic reach circles. Computed on request; costs more than the other fields.")
+    async def covered_fraction(self, root: strawberry.Parent[VillageCoverage], info: Info) -> float | None:
+        return await coverage.covered_fraction(info, root.code, root.activity)
+
+    @strawberry.field
+    async def village(self, root: strawberry.Parent[VillageCoverage], info: Info) -> VillageType | None:
+        return await regions.village_or_none(info, root.code)  # type: ignore[return-value]
+
+
+@strawberry.type(name="RegionCoverage", description="Sums over a region's villages (and per child region).")
+class RegionCoverageType:
+    code: str | None = strawberry.field(description="Null: Indonesia.")
+    name: str | None
+    villages: int
+    covered_villages: int
+    coverage_pct: float | None = strawberry.field(description="Covered villages / villages × 100.")
+    villages_without_estimate: int
+    informal_workers: int = strawberry.field(description="Over villages with an estimate.")
+    workers_in_reach: int = strawberry.field(description="Informal workers of covered villages.")
+    active_enrollments: int
+    penetration: float | None = strawberry.field(description="Active enrollments / informal workers, over villages with an estimate.")
+    uncovered_workers: int = strawberry.field(description="Σ max(0, informal workers - active enrollments) over villages.")
+    active_agents: int = strawberry.field(description="Counting agents whose home village lies in the region.")
+    enrollments_per_agent: float | None
+
+    @strawberry.field(description="The next level down: provinces, regencies, districts or villages.")
+    def children(self, root: strawberry.Parent[CoverageFigures]) -> list[RegionCoverageType]:
+        return list(root.children)  # type: ignore[arg-type]
+
+    @strawberry.field(description="The region itself (null for Indonesia).")
+    async def region(self, root: strawberry.Parent[CoverageFigures], info: Info) -> RegionType | None:
+        if root.code is None or root.level is None:
+            return None
+        if root.level is Level.VILLAGE:
+            return await regions.village_or_none(info, root.code)  # type: ignore[return-value]
+        return await regions.parent_region(info, root.level, root.code)  # type: ignore[return-value]
+
+
+@strawberry.type(description="A village that is a coverage gap, and why.")
+class CoverageGap:
+    coverage: VillageCoverageType
+
+    @strawberry.field
+    async def village(self, root: strawberry.Parent[GapView], info: Info) -> VillageType | None:
+        return await regions.village_or_none(info, root.coverage.code)  # type: ignore[return-value]
+
+    @strawberry.field(description="Every reason that applies.")
+    def reasons(self, root: strawberry.Parent[GapView]) -> list[GapReason]:
+        return [GapReason[r] for r in root.reasons]
+
+
+@strawberry.type(description="An agent and its geodesic distance.")
+class NearbyAgent:
+    distance_m: float
+
+    @strawberry.field(description="Null when the agent lies outside your scope.")
+    async def agent(self, root: strawberry.Parent[NearestAgent], info: Info) -> AgentType | None:
+        return await agents.agent_or_none(info, root.agent_id)
+
+
+@strawberry.type(description="What an agent reaches and enrolls, and how much it shares with others.")
+class AgentWorkload:
+    villages_in_reach: int
+    informal_workers_in_reach: int
+    villages_without_estimate: int
+    workers_share: float = strawberry.field(
+        description="Σ over villages in reach of workers / (other counting agents reaching it + 1)."
+    )
+    overlapping_workers: int = strawberry.field(description="Workers in reach that another counting agent also reaches.")
+    overlap_share: float | None = strawberry.field(description="overlappingWorkers / informalWorkersInReach.")
+    enrollments_30_days: int = strawberry.field(description="Enrollments it recorded in the 30 days up to asOf.")
+    enrollments_90_days: int
+    overloaded: bool = strawberry.field(description="workersShare is above the query's overloadAbove.")
+    heavy_overlap: bool = strawberry.field(description="At least 80 % of its workers in reach are also another agent's.")
+
+    @strawberry.field(description="Whether the agent counts as active under the activity arguments.")
+    def counts_as_active(self, root: strawberry.Parent[WorkloadRecord]) -> bool:
+        return root.counts
+
+    @strawberry.field
+    async def agent(self, root: strawberry.Parent[WorkloadRecord], info: Info) -> AgentType | None:
+        return await agents.agent_or_none(info, root.agent_id)
+
+
+@strawberry.type(description="A recommended site for a new agent, in ranked order.")
+class AgentSite:
+    rank: int
+    village_code: str
+    lng: float
+    lat: float
+    newly_reached_workers: int = strawberry.field(description="Uncovered workers this site adds to those before it.")
+    cumulative_workers: int = strawberry.field(description="Uncovered workers reached by this site and all before it.")
+    newly_reached_villages: int
+
+    @strawberry.field
+    async def village(self, root: strawberry.Parent[SiteRecord], info: Info) -> VillageType | None:
+        return await regions.village_or_none(info, root.village_code)  # type: ignore[return-value]
