@@ -6,13 +6,11 @@ Nothing here imports the project's query code: inputs are raw rows read with pla
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
 from pyproj import CRS, Geod, Transformer
-from shapely.ops import transform
 
 GEOD = Geod(ellps="WGS84")
 
@@ -105,25 +103,17 @@ def covered_fraction(village: shapely.Geometry, circles: list[tuple[float, float
     """
     c = village.centroid
     laea = CRS.from_proj4(f"+proj=laea +lat_0={c.y} +lon_0={c.x} +datum=WGS84 +units=m")
-    to_laea = Transformer.from_crs("EPSG:4326", laea, always_xy=True).transform
-    area = transform(to_laea, village)
+    transformer = Transformer.from_crs("EPSG:4326", laea, always_xy=True)
+
+    def to_laea(geom: shapely.Geometry) -> shapely.Geometry:
+        return shapely.transform(geom, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+
+    area = to_laea(village)
     shapes = []
     for lng, lat, r in circles:
         az = np.linspace(0, 360, 720, endpoint=False)
         xs, ys, _ = GEOD.fwd(np.full(720, lng), np.full(720, lat), az, np.full(720, r))
-        shapes.append(transform(to_laea, shapely.Polygon(zip(xs, ys, strict=True))))
+        shapes.append(to_laea(shapely.Polygon(zip(xs, ys, strict=True))))
     if not shapes:
         return 0.0
     return float(area.intersection(shapely.union_all(shapes)).area / area.area)
-
-
-def region_sums(children: dict[str, list[OVillageCoverage]]) -> dict[str, dict[str, float | int]]:
-    """The per-child sums a region summary must equal."""
-    out: dict[str, dict[str, float | int]] = defaultdict(dict)
-    for code, vs in children.items():
-        out[code] = {
-            "villages": len(vs),
-            "coveredVillages": sum(v.covered for v in vs),
-            "uncoveredWorkers": sum(v.uncovered_workers or 0 for v in vs),
-        }
-    return out
