@@ -1,16 +1,19 @@
 """Independent coverage computations (pyproj Geod, Shapely) that tests compare PostGIS against.
 
-Nothing here imports the project's query code: inputs are raw rows read with plain SQL.
+Nothing here imports the project's query code: inputs are raw rows read with plain SQL (asyncpg).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
 from pyproj import CRS, Geod, Transformer
+
+from tests.conftest import fetch
 
 GEOD = Geod(ellps="WGS84")
 
@@ -117,3 +120,24 @@ def covered_fraction(village: shapely.Geometry, circles: list[tuple[float, float
     if not shapes:
         return 0.0
     return float(area.intersection(shapely.union_all(shapes)).area / area.area)
+
+
+class World:
+    """Raw demo rows and the oracle's answers for one activity rule."""
+
+    def __init__(self, url: str, days: int | None = None, as_of: dt.date | None = None) -> None:
+        as_of = as_of or dt.date.today()
+        statuses = {r["id"]: r["s"] == "active" for r in fetch(url, "SELECT id, status::text s FROM agent")}
+        enrollments = [(r["agent_id"], r["enrolled_on"]) for r in fetch(url, "SELECT agent_id, enrolled_on FROM enrollment")]
+        counting = active_agent_ids(statuses, enrollments, days, as_of)
+        rows = fetch(url, "SELECT id, code, home_village_code h, ST_X(location) x, ST_Y(location) y, reach_m FROM agent")
+        self.code_of = {r["id"]: r["code"] for r in rows}
+        self.home = {r["id"]: r["h"] for r in rows}
+        self.agents = [OAgent(r["id"], r["x"], r["y"], r["reach_m"], r["id"] in counting) for r in rows]
+        active = Counter(r["village_code"] for r in fetch(url, "SELECT village_code FROM enrollment WHERE status = 'active'"))
+        self.villages = [
+            OVillage(r["code"], r["x"], r["y"], r["iw"], active.get(r["code"], 0))
+            for r in fetch(url, "SELECT code, ST_X(label_point) x, ST_Y(label_point) y, informal_workers iw FROM village")
+        ]
+        self.coverage: dict[str, OVillageCoverage] = {v.code: village_coverage(v, self.agents) for v in self.villages}
+        self.counting = counting
