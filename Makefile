@@ -13,6 +13,10 @@ test: ## Install what is missing and run the whole test suite against a throwawa
 serve:
 	.venv/bin/perisai serve
 
+bench: ## National-scale coverage benchmark: HTTP vs SQL alone (first run builds .perisai/bench, ~10 min)
+	scripts/bootstrap
+	.venv/bin/python -m bench.coverage_bench
+
 schema: ## Write the GraphQL SDL to schema.graphql (a test fails when it is out of date)
 	.venv/bin/python -c 'from schema import schema; print(schema.as_str())' > schema.graphql
 

@@ -28,8 +28,8 @@ def default_demo(cluster: EmbeddedCluster, templates: dict[str, str], tmp_path_f
             yield server
 
 
-def test_there_are_three_examples() -> None:
-    assert [spec.split()[0] for spec, _ in examples()] == ["admin", "planner", "manager"]
+def test_the_examples_are_all_there() -> None:
+    assert [spec.split()[0] for spec, _ in examples()] == ["admin", "planner", "manager", "planner"]
 
 
 @pytest.mark.parametrize("spec, query", examples(), ids=lambda v: v.split()[0] if len(v) < 40 else "")

@@ -1,0 +1,243 @@
+"""`make bench`: coverage analytics at national scale, end to end (HTTP) beside the SQL alone.
+
+For each query: p50 and p95 over at least 50 requests through the GraphQL endpoint of a server
+started as the README recommends for production (uvicorn, one worker per core), then the same
+statements sent directly through the db layer on one warm connection, and the ratio. Also a full
+rebuild of the coverage table and single agent moves (incremental maintenance by triggers).
+
+Prints one line per figure and a Markdown table for BENCHMARKS.md. Not a test: nothing here
+asserts a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth.tokens import issue
+from bench.national import ROOT, national_database
+from db.access import Role
+from db.engine import create_engine, create_sessionmaker
+from db.queries import coverage, gaps, siting
+from db.records import Activity
+from db.regions import Level
+from db.writes.agents import move_agent
+from geo.siting import greedy
+
+REQUESTS = 50
+SECRET = "bench-jwt-secret-not-for-production-use"
+NOW = Activity()
+
+SqlRun = Callable[[AsyncSession, dict[str, Any]], Awaitable[object]]
+
+
+@dataclass
+class Case:
+    name: str
+    query: str
+    variables: list[dict[str, Any]]
+    sql: SqlRun
+    target_ms: float
+
+
+@dataclass
+class Timing:
+    p50: float
+    p95: float
+
+    @classmethod
+    def of(cls, seconds: list[float]) -> Timing:
+        ms = sorted(s * 1000 for s in seconds)
+        return cls(statistics.median(ms), ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))])
+
+
+DISTRICT = """query($code: String!) { coverage(regionCode: $code) { villages coveredVillages coveragePct
+  informalWorkers workersInReach activeEnrollments penetration uncoveredWorkers activeAgents enrollmentsPerAgent
+  children { code name villages coveredVillages coveragePct informalWorkers uncoveredWorkers penetration } } }"""
+GAPS = """query($code: String!) { coverageGaps(regionCode: $code, first: 100) { totalCount edges { cursor node {
+  reasons village { code name } coverage { covered agentCount informalWorkers activeEnrollments penetration
+  uncoveredWorkers nearestDistanceM } } } } }"""
+GAPS_NO_COUNT = GAPS.replace("totalCount ", "")
+NATIONAL = """{ coverage { villages coveredVillages coveragePct informalWorkers workersInReach activeEnrollments
+  penetration uncoveredWorkers activeAgents enrollmentsPerAgent
+  children { code name villages coveredVillages coveragePct informalWorkers uncoveredWorkers penetration activeAgents } } }"""
+NEAREST = """query($code: String!) { nearestAgents(villageCode: $code, k: 5) { distanceM agent { code reachM } } }"""
+SITES = """query($code: String!) { recommendAgentSites(regionCode: $code, count: 10) {
+  rank villageCode lng lat newlyReachedWorkers cumulativeWorkers } }"""
+
+
+async def _sample(url: str) -> dict[str, list[Any]]:
+    engine = create_engine(url)
+    rng = random.Random(2018)
+    try:
+        async with engine.connect() as conn:
+            districts = (await conn.execute(text("SELECT DISTINCT district_code FROM village ORDER BY 1"))).scalars().all()
+            regencies = sorted({d[:5] for d in districts})
+            villages = (await conn.execute(text(
+                "SELECT code, ST_X(label_point), ST_Y(label_point) FROM village WHERE label_point IS NOT NULL ORDER BY code"
+            ))).all()
+    finally:
+        await engine.dispose()
+    return {
+        "districts": rng.sample(list(districts), REQUESTS),
+        "regencies": rng.sample(regencies, REQUESTS),
+        "villages": [tuple(v) for v in rng.sample(list(villages), REQUESTS)],
+    }
+
+
+def _cases(sample: dict[str, list[Any]]) -> list[Case]:
+    async def district(s: AsyncSession, v: dict[str, Any]) -> object:
+        return await coverage.region_coverage(s, Level.DISTRICT, [v["code"]], NOW)
+
+    async def regency_gaps(s: AsyncSession, v: dict[str, Any]) -> object:
+        query = gaps.GapQuery(v["code"], gaps.GapKind.ALL, 0.10, 0, True, NOW)
+        return await gaps.gap_page(s, query, 100, None), await gaps.gap_count(s, query)
+
+    async def national(s: AsyncSession, v: dict[str, Any]) -> object:
+        return await coverage.region_coverage(s, None, [], NOW)
+
+    async def nearest(s: AsyncSession, v: dict[str, Any]) -> object:
+        return await coverage.nearest_agents(s, v["lng"], v["lat"], 5, None, NOW)
+
+    async def sites(s: AsyncSession, v: dict[str, Any]) -> object:
+        data = await siting.siting_data(s, v["code"], 5000, NOW)
+        return greedy(data.reaches, [float(w) for _, w in data.demand], 10)
+
+    regencies = [{"code": c} for c in sample["regencies"]]
+    return [
+        Case("district coverage", DISTRICT, [{"code": c} for c in sample["districts"]], district, 15),
+        Case("regency coverageGaps(first: 100) + totalCount", GAPS, regencies, regency_gaps, 100),
+        Case("national coverage, per-province children", NATIONAL, [{}] * REQUESTS, national, 1000),
+        Case("nearestAgents(k: 5)", NEAREST,
+             [{"code": c, "lng": x, "lat": y} for c, x, y in sample["villages"]], nearest, 20),
+        Case("recommendAgentSites(count: 10) in a regency", SITES, regencies, sites, 2000),
+    ]
+
+
+@contextmanager
+def _server(url: str) -> Iterator[str]:
+    port = 18765
+    env = {**os.environ, "DATABASE_URL": url, "PERISAI_ENV": "production", "PERISAI_JWT_SECRET": SECRET,
+           "PERISAI_NIK_KEY": "bench-nik-key", "PERISAI_STATEMENT_TIMEOUT_MS": "30000"}
+    workers = str(os.cpu_count() or 1)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", workers, "--log-level", "warning", "--no-access-log"], env=env, cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def _http(base: str, case: Case) -> Timing:
+    token = issue(SECRET.encode(), subject="bench", role=Role.PLANNER)
+    headers = {"authorization": f"Bearer {token}"}
+    times = []
+    with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
+        for variables in [case.variables[0]] + case.variables:  # the first request warms caches, not counted
+            started = time.perf_counter()
+            body = client.post("/graphql", json={"query": case.query, "variables": variables}).json()
+            times.append(time.perf_counter() - started)
+            if "errors" in body:
+                raise SystemExit(f"{case.name}: {body['errors']}")
+    return Timing.of(times[1:])
+
+
+async def _sql(url: str, case: Case) -> Timing:
+    engine = create_engine(url, pool_size=1)
+    times = []
+    try:
+        async with create_sessionmaker(engine)() as session:
+            for variables in [case.variables[0]] + case.variables:
+                started = time.perf_counter()
+                await case.sql(session, variables)
+                times.append(time.perf_counter() - started)
+    finally:
+        await engine.dispose()
+    return Timing.of(times[1:])
+
+
+async def _maintenance(url: str) -> tuple[Timing, Timing, int]:
+    """A full rebuild of agent_reach (3 runs), then 50 agents moved 1 km and back, one transaction each."""
+    engine = create_engine(url, pool_size=1)
+    sessions = create_sessionmaker(engine)
+    rebuilds, moves = [], []
+    try:
+        for _ in range(3):
+            async with sessions() as s, s.begin():
+                started = time.perf_counter()
+                pairs = await coverage.rebuild_reach(s)
+            rebuilds.append(time.perf_counter() - started)
+        async with sessions() as s:
+            agents = (await s.execute(text(
+                "SELECT id, ST_X(location), ST_Y(location) FROM agent ORDER BY id"
+            ))).all()
+        for agent_id, lng, lat in random.Random(7).sample(list(agents), REQUESTS):
+            for to_lat in (lat + 0.009, lat):
+                started = time.perf_counter()
+                async with sessions() as s, s.begin():
+                    await move_agent(s, agent_id, lng, to_lat)
+                moves.append(time.perf_counter() - started)
+    finally:
+        await engine.dispose()
+    return Timing.of(rebuilds), Timing.of(moves), pairs
+
+
+def main() -> None:
+    cluster, url = national_database()
+    sample = asyncio.run(_sample(url))
+    rows = []
+    with _server(url) as base:
+        for case in _cases(sample):
+            http = _http(base, case)
+            sql = asyncio.run(_sql(url, case))
+            ratio = http.p50 / sql.p50
+            verdict = "meets" if http.p50 <= case.target_ms else "MISSES"
+            print(f"{case.name:<48} HTTP p50 {http.p50:8.1f} ms  p95 {http.p95:8.1f} ms | SQL p50 {sql.p50:8.1f} ms  "
+                  f"p95 {sql.p95:8.1f} ms | HTTP/SQL {ratio:4.2f} | target p50 ≤ {case.target_ms:g} ms: {verdict}",
+                  flush=True)
+            rows.append((case.name, http, sql, ratio, case.target_ms, verdict))
+    rebuild, move, pairs = asyncio.run(_maintenance(url))
+    print(f"{'full coverage rebuild (' + format(pairs, ',') + ' pairs)':<48} p50 {rebuild.p50:8.1f} ms  p95 {rebuild.p95:8.1f} ms")
+    print(f"{'agent move (incremental, incl. commit)':<48} p50 {move.p50:8.1f} ms  p95 {move.p95:8.1f} ms | "
+          f"target p50 ≤ 50 ms: {'meets' if move.p50 <= 50 else 'MISSES'}")
+    print()
+    print(f"Markdown for BENCHMARKS.md ({dt.date.today()}, {platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}):\n")
+    print("| query | HTTP p50 | HTTP p95 | SQL p50 | SQL p95 | HTTP/SQL | target (p50) |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for name, http, sql, ratio, target, verdict in rows:
+        print(f"| {name} | {http.p50:.1f} ms | {http.p95:.1f} ms | {sql.p50:.1f} ms | {sql.p95:.1f} ms | "
+              f"{ratio:.2f} | ≤ {target:g} ms: {verdict} |")
+    print(f"| full coverage rebuild ({pairs:,} pairs) | | | {rebuild.p50:.0f} ms | {rebuild.p95:.0f} ms | | |")
+    print(f"| agent move (incremental, incl. commit) | | | {move.p50:.1f} ms | {move.p95:.1f} ms | | "
+          f"≤ 50 ms: {'meets' if move.p50 <= 50 else 'MISSES'} |")
+    del cluster
+
+
+if __name__ == "__main__":
+    main()
