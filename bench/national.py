@@ -37,7 +37,8 @@ def real_data_present() -> bool:
 
 def _fingerprint() -> str:
     migrations = sorted((ROOT / "db" / "migrations" / "versions").glob("*.py"))
-    parts = [f"{SEED}:{AGENTS}:{ENROLLMENTS}:{SYNTHETIC_VILLAGES}", *(p.name for p in migrations)]
+    parts = [f"{SEED}:{AGENTS}:{ENROLLMENTS}:{SYNTHETIC_VILLAGES}",
+             *(hashlib.sha256(p.read_bytes()).hexdigest() for p in migrations)]
     if real_data_present():
         parts += [f"{name}:{(DATA / name).stat().st_size}" for name in FILES.values()]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]

@@ -31,7 +31,6 @@ _PAIRS_FOR_AGENTS = """
     SELECT a.id, v.code, ST_Distance(a.location::geography, v.label_point::geography)
     FROM {agents} a
     JOIN village v ON ST_DWithin(v.label_point::geography, a.location::geography, a.reach_m)
-    {where}
     ON CONFLICT (agent_id, village_code) DO UPDATE SET distance_m = EXCLUDED.distance_m;
 """
 
@@ -41,26 +40,29 @@ _PAIRS_FOR_VILLAGES = """
     FROM {villages} v
     JOIN agent a ON ST_DWithin(a.location::geography, v.label_point::geography, 50000)
                 AND ST_DWithin(a.location::geography, v.label_point::geography, a.reach_m)
-    {where}
     ON CONFLICT (agent_id, village_code) DO UPDATE SET distance_m = EXCLUDED.distance_m;
 """
 
+# Transition tables have no indexes: the changed rows are found with one hash join on the key,
+# never a per-row search, so an UPDATE that moves nothing (an estimates import touching every
+# village) costs one pass over the rows it touched.
 FUNCTIONS = {
-    "agent_reach_agents_inserted": _PAIRS_FOR_AGENTS.format(agents="new_rows", where=""),
+    "agent_reach_agents_inserted": _PAIRS_FOR_AGENTS.format(agents="new_rows"),
     "agent_reach_agents_updated": """
         DELETE FROM agent_reach r USING old_rows o JOIN new_rows n ON n.id = o.id
         WHERE r.agent_id = o.id AND (o.location, o.reach_m) IS DISTINCT FROM (n.location, n.reach_m);
-    """ + _PAIRS_FOR_AGENTS.format(agents="new_rows", where="""
-        WHERE EXISTS (SELECT 1 FROM old_rows o WHERE o.id = a.id
-                      AND (o.location, o.reach_m) IS DISTINCT FROM (a.location, a.reach_m))
-    """),
-    "agent_reach_villages_inserted": _PAIRS_FOR_VILLAGES.format(villages="new_rows", where=""),
+    """ + _PAIRS_FOR_AGENTS.format(
+        agents="(SELECT n.* FROM new_rows n JOIN old_rows o ON o.id = n.id "
+               "WHERE (o.location, o.reach_m) IS DISTINCT FROM (n.location, n.reach_m))",
+    ),
+    "agent_reach_villages_inserted": _PAIRS_FOR_VILLAGES.format(villages="new_rows"),
     "agent_reach_villages_updated": """
         DELETE FROM agent_reach r USING old_rows o JOIN new_rows n ON n.code = o.code
         WHERE r.village_code = o.code AND o.label_point IS DISTINCT FROM n.label_point;
-    """ + _PAIRS_FOR_VILLAGES.format(villages="new_rows", where="""
-        WHERE EXISTS (SELECT 1 FROM old_rows o WHERE o.code = v.code AND o.label_point IS DISTINCT FROM v.label_point)
-    """),
+    """ + _PAIRS_FOR_VILLAGES.format(
+        villages="(SELECT n.* FROM new_rows n JOIN old_rows o ON o.code = n.code "
+                 "WHERE o.label_point IS DISTINCT FROM n.label_point)",
+    ),
 }
 
 TRIGGERS = [
@@ -90,7 +92,7 @@ def upgrade() -> None:
     for name, event, table, referencing, function in TRIGGERS:
         op.execute(f"CREATE TRIGGER {name} AFTER {event} ON {table} {referencing} "
                    f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()")
-    op.execute(_PAIRS_FOR_AGENTS.format(agents="agent", where=""))
+    op.execute(_PAIRS_FOR_AGENTS.format(agents="agent"))
 
 
 def downgrade() -> None:
