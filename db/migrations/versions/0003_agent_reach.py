@@ -26,18 +26,22 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
+# The changed rows are a MATERIALIZED CTE so they are computed once, before the spatial join: the
+# planner cannot estimate transition tables and otherwise re-runs their join inside a nested loop.
 _PAIRS_FOR_AGENTS = """
+    WITH changed AS MATERIALIZED ({agents})
     INSERT INTO agent_reach (agent_id, village_code, distance_m)
     SELECT a.id, v.code, ST_Distance(a.location::geography, v.label_point::geography)
-    FROM {agents} a
+    FROM changed a
     JOIN village v ON ST_DWithin(v.label_point::geography, a.location::geography, a.reach_m)
     ON CONFLICT (agent_id, village_code) DO UPDATE SET distance_m = EXCLUDED.distance_m;
 """
 
 _PAIRS_FOR_VILLAGES = """
+    WITH changed AS MATERIALIZED ({villages})
     INSERT INTO agent_reach (agent_id, village_code, distance_m)
     SELECT a.id, v.code, ST_Distance(a.location::geography, v.label_point::geography)
-    FROM {villages} v
+    FROM changed v
     JOIN agent a ON ST_DWithin(a.location::geography, v.label_point::geography, 50000)
                 AND ST_DWithin(a.location::geography, v.label_point::geography, a.reach_m)
     ON CONFLICT (agent_id, village_code) DO UPDATE SET distance_m = EXCLUDED.distance_m;
@@ -47,21 +51,21 @@ _PAIRS_FOR_VILLAGES = """
 # never a per-row search, so an UPDATE that moves nothing (an estimates import touching every
 # village) costs one pass over the rows it touched.
 FUNCTIONS = {
-    "agent_reach_agents_inserted": _PAIRS_FOR_AGENTS.format(agents="new_rows"),
+    "agent_reach_agents_inserted": _PAIRS_FOR_AGENTS.format(agents="SELECT * FROM new_rows"),
     "agent_reach_agents_updated": """
         DELETE FROM agent_reach r USING old_rows o JOIN new_rows n ON n.id = o.id
         WHERE r.agent_id = o.id AND (o.location, o.reach_m) IS DISTINCT FROM (n.location, n.reach_m);
     """ + _PAIRS_FOR_AGENTS.format(
-        agents="(SELECT n.* FROM new_rows n JOIN old_rows o ON o.id = n.id "
-               "WHERE (o.location, o.reach_m) IS DISTINCT FROM (n.location, n.reach_m))",
+        agents="SELECT n.* FROM new_rows n JOIN old_rows o ON o.id = n.id "
+               "WHERE (o.location, o.reach_m) IS DISTINCT FROM (n.location, n.reach_m)",
     ),
-    "agent_reach_villages_inserted": _PAIRS_FOR_VILLAGES.format(villages="new_rows"),
+    "agent_reach_villages_inserted": _PAIRS_FOR_VILLAGES.format(villages="SELECT * FROM new_rows"),
     "agent_reach_villages_updated": """
         DELETE FROM agent_reach r USING old_rows o JOIN new_rows n ON n.code = o.code
         WHERE r.village_code = o.code AND o.label_point IS DISTINCT FROM n.label_point;
     """ + _PAIRS_FOR_VILLAGES.format(
-        villages="(SELECT n.* FROM new_rows n JOIN old_rows o ON o.code = n.code "
-                 "WHERE o.label_point IS DISTINCT FROM n.label_point)",
+        villages="SELECT n.* FROM new_rows n JOIN old_rows o ON o.code = n.code "
+                 "WHERE o.label_point IS DISTINCT FROM n.label_point",
     ),
 }
 
@@ -92,7 +96,7 @@ def upgrade() -> None:
     for name, event, table, referencing, function in TRIGGERS:
         op.execute(f"CREATE TRIGGER {name} AFTER {event} ON {table} {referencing} "
                    f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()")
-    op.execute(_PAIRS_FOR_AGENTS.format(agents="agent"))
+    op.execute(_PAIRS_FOR_AGENTS.format(agents="SELECT * FROM agent"))
 
 
 def downgrade() -> None:
