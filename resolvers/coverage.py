@@ -119,10 +119,13 @@ async def coverage_gaps(
         raise BadUserInput("is a share between 0 and 1 (0.05 = 5 %)", field="penetrationBelow")
     query = GapQuery(code, GapKind(kind), penetration_below, min_uncovered_workers, include_without_estimate, act)
     bounds = _forward_only(page, (float, str))
-    loaders = info.context.loaders.coverage
-    found = await loaders.gap_pages.load(((query, bounds), None))
-    views = [Item(GapView(i.record, penetration_below), i.key) for i in found.items]
-    return to_page(Slice(views, found.has_more), bounds, lambda: loaders.gap_counts.load((query, None)))
+    found = await info.context.loaders.coverage.gap_pages.load(((query, bounds), None))
+    views = [Item(GapView(i.record, penetration_below), i.key) for i in found.slice.items]
+
+    async def total() -> int:
+        return found.total
+
+    return to_page(Slice(views, found.slice.has_more), bounds, total)
 
 
 def _forward_only(page: PageArgs, key: tuple[type, ...]) -> Window:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
 from db.queries import coverage, gaps, siting, workload
-from db.queries.gaps import GapQuery
+from db.queries.gaps import GapPage, GapQuery
 from db.queries.paging import Slice, Window
 from db.queries.siting import SitingData
 from db.queries.workload import WorkloadRecord
@@ -33,8 +33,7 @@ class CoverageLoaders:
     region: DataLoader[tuple[tuple[Level | None, Activity], str | None], CoverageFigures]
     village: DataLoader[tuple[Activity, str], VillageCoverage | None]
     covered_fraction: DataLoader[tuple[Activity, str], float | None]
-    gap_pages: DataLoader[tuple[tuple[GapQuery, Window], None], Slice[VillageCoverage]]
-    gap_counts: DataLoader[tuple[GapQuery, None], int]
+    gap_pages: DataLoader[tuple[tuple[GapQuery, Window], None], GapPage]
     workload_pages: DataLoader[tuple[tuple[WorkloadGroup, Window], None], Slice[WorkloadRecord]]
     workload_counts: DataLoader[tuple[str | None, None], int]
     nearest: DataLoader[tuple[NearestGroup, tuple[float, float]], list[NearestAgent]]
@@ -51,11 +50,8 @@ def make_coverage_loaders(sessions: async_sessionmaker[AsyncSession]) -> Coverag
     async def covered_fraction(s: AsyncSession, activity: Activity, codes: Sequence[str]) -> dict[str, float | None]:
         return await coverage.covered_fractions(s, codes, activity)
 
-    async def gap_pages(s: AsyncSession, g: tuple[GapQuery, Window], _: Sequence[None]) -> dict[None, Slice[VillageCoverage]]:
+    async def gap_pages(s: AsyncSession, g: tuple[GapQuery, Window], _: Sequence[None]) -> dict[None, GapPage]:
         return {None: await gaps.gap_page(s, g[0], g[1].limit, g[1].after)}
-
-    async def gap_counts(s: AsyncSession, query: GapQuery, _: Sequence[None]) -> dict[None, int]:
-        return {None: await gaps.gap_count(s, query)}
 
     async def workload_pages(
         s: AsyncSession, g: tuple[WorkloadGroup, Window], _: Sequence[None]
@@ -79,8 +75,7 @@ def make_coverage_loaders(sessions: async_sessionmaker[AsyncSession]) -> Coverag
         region=grouped_loader(sessions, region, None),  # type: ignore[arg-type]
         village=grouped_loader(sessions, village, None),
         covered_fraction=grouped_loader(sessions, covered_fraction, None),
-        gap_pages=grouped_loader(sessions, gap_pages, Slice()),
-        gap_counts=grouped_loader(sessions, gap_counts, 0),
+        gap_pages=grouped_loader(sessions, gap_pages, GapPage(Slice(), 0)),
         workload_pages=grouped_loader(sessions, workload_pages, Slice()),
         workload_counts=grouped_loader(sessions, workload_counts, 0),
         nearest=grouped_loader(sessions, nearest, []),

@@ -188,3 +188,10 @@ def test_moving_an_agent_changes_the_covered_set_immediately(edge: tuple[str, st
     assert after["covered"] and after["nearestDistanceM"] == pytest.approx(REACH - 500, abs=0.01)
     district = data(server, '{ coverage(regionCode: "98.01.01") { coveredVillages } }')["coverage"]
     assert district["coveredVillages"] == 4
+
+
+def test_no_gap_matches_gives_an_empty_page_and_zero_total(edge: tuple[str, str]) -> None:
+    _, server = edge
+    got = data(server, '{ coverageGaps(regionCode: "98", minUncoveredWorkers: 1000000, includeWithoutEstimate: false) '
+                       '{ totalCount edges { cursor } pageInfo { hasNextPage endCursor } } }')["coverageGaps"]
+    assert got == {"totalCount": 0, "edges": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}

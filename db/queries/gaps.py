@@ -64,24 +64,28 @@ def _params(query: GapQuery) -> dict[str, object]:
     }
 
 
-async def gap_page(session: AsyncSession, query: GapQuery, limit: int, after: Key | None) -> Slice[VillageCoverage]:
+@dataclass(frozen=True, slots=True)
+class GapPage:
+    slice: Slice[VillageCoverage]
+    total: int  # gaps in the whole ranked list
+
+
+async def gap_page(session: AsyncSession, query: GapQuery, limit: int, after: Key | None) -> GapPage:
+    """A page of the ranked gaps and their total count, in one statement (the gaps are computed once)."""
     stmt = text(f"""
         {_GAPS}
         SELECT g.code, g.informal_workers, g.agents_in_reach, g.agents_any, g.active_enrollments, g.rank_key,
-               n.nearest_agent_id, n.nearest_m
-        FROM (SELECT * FROM gaps
+               n.nearest_agent_id, n.nearest_m, total.n AS total
+        FROM (SELECT count(*) AS n FROM gaps) total
+        LEFT JOIN (SELECT * FROM gaps
               WHERE CAST(:after_rank AS float8) IS NULL
                  OR (rank_key, code) > (CAST(:after_rank AS float8), CAST(:after_code AS text))
-              ORDER BY rank_key, code LIMIT :limit) g
+              ORDER BY rank_key, code LIMIT :limit) g ON true
         LEFT JOIN {nearest_counting_agent("g.label_point")} n ON true
         ORDER BY g.rank_key, g.code
     """)
     params = {**_params(query), "limit": limit + 1,
               "after_rank": after[0] if after else None, "after_code": after[1] if after else None}
-    rows = (await session.execute(stmt, params)).all()
-    items = [Item(to_village_coverage(r, query.activity), (float(r.rank_key), r.code)) for r in rows]
-    return Slice(items[:limit], len(items) > limit)
-
-
-async def gap_count(session: AsyncSession, query: GapQuery) -> int:
-    return int((await session.execute(text(f"{_GAPS} SELECT count(*) FROM gaps"), _params(query))).scalar_one())
+    rows = (await session.execute(stmt, params)).all()  # one row with null code when the page is empty
+    items = [Item(to_village_coverage(r, query.activity), (float(r.rank_key), r.code)) for r in rows if r.code]
+    return GapPage(Slice(items[:limit], len(items) > limit), int(rows[0].total))
