@@ -66,3 +66,24 @@ def test_deep_nested_query_statement_count_does_not_grow_with_rows(large_db: str
     assert many == VILLAGES and many > 10 * few  # every village against a few dozen
     assert large == small, statements(large_db)
     assert large <= STATEMENT_BOUND, statements(large_db)
+
+
+COVERAGE_DEEP = """query($districts: Int!) { provinces(first: 1) { edges { node {
+    coverage { villages children { code } }
+    regencies(first: 10) { edges { node { coverage { coveragePct }
+      districts(first: $districts) { edges { node { coverage { coveredVillages }
+        villages(first: 40) { edges { node { coverage { covered nearestDistanceM } } } } } } } } } } } } } }"""
+
+
+def test_nested_coverage_is_one_statement_per_level(large_db: str, tmp_path: Path) -> None:
+    """Province, regency, district and village coverage: batched per level, whatever the width."""
+    def count(districts: int) -> int:
+        data(server, COVERAGE_DEEP, {"districts": districts})
+        fetch(large_db, "SELECT pg_stat_statements_reset()")
+        data(server, COVERAGE_DEEP, {"districts": districts})
+        return sum(calls for _, calls in statements(large_db))
+
+    with running_server(large_db, tmp_path) as server:
+        narrow, wide = count(1), count(30)
+    # 4 region pages + 4 coverage levels (province, regency, district, village).
+    assert narrow == wide <= 8, statements(large_db)
