@@ -187,7 +187,7 @@ class SiteRecord:
 async def recommend_sites(
     info: Info, code: str, count: int, reach_m: float, use_exact: bool, act: Activity
 ) -> list[SiteRecord]:
-    level, code = await _analysable_region(info, code, "regionCode")
+    _, code = await _analysable_region(info, code, "regionCode")
     if not 1 <= count <= MAX_SITES:
         raise BadUserInput(f"must be between 1 and {MAX_SITES}", field="count")
     if not (math.isfinite(reach_m) and MIN_SITE_REACH_M <= reach_m <= MAX_REACH_M):
