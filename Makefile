@@ -5,8 +5,8 @@ demo: ## Install what is missing, start the embedded database, load demo data, s
 	.venv/bin/perisai demo
 	.venv/bin/perisai serve
 
-test: ## Install what is missing and run the whole test suite against a throwaway PostGIS
-	scripts/bootstrap
+test: ## Install what is missing (PostGIS, Chromium) and run the whole test suite against a throwaway PostGIS
+	scripts/bootstrap --browser
 	.venv/bin/lint-imports
 	.venv/bin/pytest
 

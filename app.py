@@ -17,6 +17,7 @@ from strawberry.asgi import GraphQL
 
 from db.embedded import resolve_database_url
 from db.engine import create_engine, create_sessionmaker
+from maps.routes import map_routes
 from resolvers.context import Context, build_context
 from schema import Limits, build_schema
 from settings import Settings
@@ -66,5 +67,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         graphql_ide=None if config.production else "graphiql",
         jwt_secret=secret,
     )
-    routes = [Route("/graphql", graphql, methods=["GET", "POST"]), Route("/healthz", healthz)]
-    return Starlette(routes=routes, lifespan=lifespan)
+    routes = [Route("/graphql", graphql, methods=["GET", "POST"]), Route("/healthz", healthz), *map_routes()]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.jwt_secret = secret
+    return app

@@ -43,10 +43,15 @@ def check_claims(role: Role, scope: tuple[str, ...], agent_code: str | None) -> 
         raise ValueError(f"only agent tokens name an agent, not {role.value}")
 
 
+MAP_LINK = "maps"  # the `use` claim of tokens that only open map pages (links from `mapUrl`)
+MAP_LINK_TTL = dt.timedelta(minutes=30)
+
+
 def issue(
     secret: bytes, *, subject: str, role: Role, scope: tuple[str, ...] = (), agent_code: str | None = None,
-    ttl: dt.timedelta = dt.timedelta(hours=8), now: dt.datetime | None = None,
+    ttl: dt.timedelta = dt.timedelta(hours=8), now: dt.datetime | None = None, use: str | None = None,
 ) -> str:
+    """A signed token; `use=MAP_LINK` makes one that opens map pages and nothing else."""
     check_claims(role, scope, agent_code)
     issued = now or dt.datetime.now(dt.UTC)
     claims: dict[str, object] = {
@@ -56,11 +61,23 @@ def issue(
         claims["scope"] = list(scope)
     if agent_code:
         claims["agent"] = agent_code
+    if use:
+        claims["use"] = use
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def viewer_from_token(secret: bytes, token: str) -> Viewer:
-    """Verify signature, expiry and issuer, then the role's claims; raise InvalidToken."""
+def map_link_token(secret: bytes, viewer: Viewer) -> str:
+    """A short-lived token with the viewer's role and scope that only opens map pages."""
+    return issue(secret, subject=viewer.subject, role=viewer.role, scope=viewer.scope,
+                 agent_code=viewer.agent_code, ttl=MAP_LINK_TTL, use=MAP_LINK)
+
+
+def viewer_from_token(secret: bytes, token: str, *, uses: tuple[str | None, ...] = (None,)) -> Viewer:
+    """Verify signature, expiry and issuer, then the role's claims; raise InvalidToken.
+
+    `uses` lists the kinds of token accepted: None is an ordinary token; the GraphQL endpoint
+    refuses map links, so a link copied out of a browser cannot query the API.
+    """
     try:
         claims = jwt.decode(
             token, secret, algorithms=[ALGORITHM], issuer=ISSUER,
@@ -70,6 +87,8 @@ def viewer_from_token(secret: bytes, token: str) -> Viewer:
         raise InvalidToken("the token has expired; ask for a new one") from exc
     except jwt.InvalidTokenError as exc:
         raise InvalidToken(f"the token is not valid ({exc}); send `Authorization: Bearer <token>`") from exc
+    if claims.get("use") not in uses:
+        raise InvalidToken("this is a map link token; it opens map pages only. Use a token from `perisai token`")
     try:
         role = Role(claims["role"])
         scope = tuple(str(code) for code in claims.get("scope", []))

@@ -55,6 +55,18 @@ class Viewer:
         return self.role is not Role.PLANNER
 
 
+def analyses(viewer: Viewer, code: str | None) -> bool:
+    """Whether the caller may see aggregate figures of a region (None: all of Indonesia).
+
+    Admins and planners everywhere; managers inside their scope; agents nowhere.
+    """
+    if viewer.role in (Role.ADMIN, Role.PLANNER):
+        return True
+    if viewer.role is Role.MANAGER and code is not None:
+        return any(code == s or code.startswith(s + ".") for s in viewer.scope)
+    return False
+
+
 def code_within(column: ColumnElement[str], code: str) -> ColumnElement[bool]:
     """`column` is `code` or lies below it in the hierarchy (`34.71` → `34.71.01.1001`).
 

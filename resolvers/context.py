@@ -21,6 +21,7 @@ class Context:
     sessions: async_sessionmaker[AsyncSession]
     caller: Viewer | None
     auth_problem: str  # why `caller` is None
+    jwt_secret: bytes = b""  # signs the map links of `mapUrl`
     _loaders: Loaders | None = None
 
     @property
@@ -43,8 +44,9 @@ Info = strawberry.Info[Context, Any]
 def build_context(request: Request, sessions: async_sessionmaker[AsyncSession], secret: bytes) -> Context:
     token = bearer(request.headers.get("authorization"))
     if token is None:
-        return Context(request, sessions, None, "sign in: send `Authorization: Bearer <token>` (see `perisai token`)")
+        return Context(request, sessions, None, "sign in: send `Authorization: Bearer <token>` (see `perisai token`)",
+                       secret)
     try:
-        return Context(request, sessions, viewer_from_token(secret, token), "")
+        return Context(request, sessions, viewer_from_token(secret, token), "", secret)
     except InvalidToken as exc:
-        return Context(request, sessions, None, str(exc))
+        return Context(request, sessions, None, str(exc), secret)

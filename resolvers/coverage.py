@@ -11,7 +11,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass, replace
 
-from db.access import Role, Viewer
+from db.access import Role, Viewer, analyses
 from db.queries.gaps import GapKind, GapQuery
 from db.queries.paging import Item, Slice, Window
 from db.queries.workload import WorkloadRecord
@@ -41,13 +41,11 @@ def activity(active_within_days: int | None, as_of: dt.date | None) -> Activity:
 
 
 def _check_scope(viewer: Viewer, code: str | None, field: str) -> None:
-    if viewer.role in (Role.ADMIN, Role.PLANNER):
+    if analyses(viewer, code):
         return
     if viewer.role is Role.MANAGER:
         if code is None:
             raise Forbidden("the national summary is for planners; give a regionCode inside your scope", field=field)
-        if any(code == s or code.startswith(s + ".") for s in viewer.scope):
-            return
         raise Forbidden(f"{code} is outside your scope ({', '.join(viewer.scope)})", field=field)
     raise Forbidden("coverage analytics are for planners and managers", field=field)
 

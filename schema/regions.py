@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -11,7 +12,7 @@ from strawberry import relay
 
 from db.records import RegionRecord, VillageRecord
 from db.regions import Level
-from resolvers import agents, coverage, enrollments, regions
+from resolvers import agents, coverage, enrollments, maps, regions
 from resolvers.context import Info
 from schema.connection import Connection
 from schema.coverage import (
@@ -46,6 +47,32 @@ async def _region_coverage(
 ) -> RegionCoverageType:
     act = coverage.activity(active_within_days, as_of)
     return await coverage.region_coverage(info, root.level, root.code, act)  # type: ignore[return-value]
+
+
+@strawberry.enum(description="What colours the villages (district map) or districts (regency map).")
+class MapMetric(enum.Enum):
+    COVERAGE = "coverage"
+    PENETRATION = "penetration"
+
+
+@strawberry.enum(description="The background under the map's layers.")
+class Basemap(enum.Enum):
+    OSM = "osm"
+    NONE = "none"
+
+
+def _map_url(
+    root: strawberry.Parent[RegionRecord], info: Info, metric: MapMetric = MapMetric.COVERAGE,
+    basemap: Basemap = Basemap.OSM,
+) -> str | None:
+    return maps.map_url(info, root.level, root.code, metric.value, basemap.value)
+
+
+def _map_url_field() -> Any:
+    return strawberry.field(
+        resolver=_map_url, description="Link to this region's coverage map (HTML), valid 30 minutes; "
+        "null when your role may not see it."
+    )
 
 
 def _coverage_field() -> Any:
@@ -112,6 +139,7 @@ class Province(AdministrativeRegion):
 @strawberry.type(description="A regency (kabupaten) or city (kota).")
 class Regency(AdministrativeRegion):
     coverage: RegionCoverageType = _coverage_field()
+    map_url: str | None = _map_url_field()
 
     @strawberry.field
     async def province(self, root: strawberry.Parent[RegionRecord], info: Info) -> Province | None:
@@ -137,6 +165,7 @@ class Regency(AdministrativeRegion):
 @strawberry.type(description="A district (kecamatan).")
 class District(AdministrativeRegion):
     coverage: RegionCoverageType = _coverage_field()
+    map_url: str | None = _map_url_field()
 
     @strawberry.field
     async def regency(self, root: strawberry.Parent[RegionRecord], info: Info) -> Regency | None:

@@ -1,0 +1,159 @@
+"""Map layers: one statement per layer, geometry simplified and rounded in PostGIS.
+
+Figures follow the coverage definitions of `db.queries.coverage` (same SQL fragments), so a map
+and the API never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.queries.coverage import AS_OF, VILLAGE_FIGURES, code_range, counts, nearest_counting_agent
+from db.records import Activity
+from db.regions import Level
+
+# Tolerance = the extent's larger side / this; about 1 px on a 1,500 px wide map.
+EXTENT_STEPS = 1500
+PRECISION = 5  # decimal degrees ≈ 1 m
+
+
+@dataclass(frozen=True)
+class Outline:
+    code: str
+    name: str | None
+    level: Level
+    geometry: dict[str, Any] | None
+    bounds: tuple[float, float, float, float] | None  # min lng, min lat, max lng, max lat
+    parent_code: str | None
+    parent_name: str | None
+    neighbours: list[tuple[str, str | None]]
+
+    @property
+    def tolerance(self) -> float:
+        """Simplification tolerance in degrees, chosen from the extent."""
+        if self.bounds is None:
+            return 0.0
+        min_x, min_y, max_x, max_y = self.bounds
+        return max(max_x - min_x, max_y - min_y) / EXTENT_STEPS
+
+
+@dataclass(frozen=True)
+class VillageFeature:
+    code: str
+    name: str | None
+    geometry: dict[str, Any] | None
+    informal_workers: int | None
+    active_enrollments: int
+    agent_count: int
+    agents_any_status: int
+    nearest_agent_code: str | None
+    nearest_m: float | None
+
+    @property
+    def penetration(self) -> float | None:
+        return self.active_enrollments / self.informal_workers if self.informal_workers else None
+
+
+@dataclass(frozen=True)
+class AgentFeature:
+    code: str
+    name: str
+    lng: float
+    lat: float
+    reach_m: int
+    counts: bool
+    villages_in_reach: int
+    workers_in_reach: int
+    workers_share: float
+    enrollments_30_days: int
+
+
+async def outline(session: AsyncSession, level: Level, code: str) -> Outline | None:
+    """The region's boundary, extent, parent and (same level) neighbours touching it."""
+    parent = level.parent
+    parent_join = (f"LEFT JOIN {parent.table} p ON p.code = r.{level.parent_column}" if parent
+                   else "LEFT JOIN (SELECT NULL::text AS code, NULL::text AS name) p ON false")
+    stmt = text(f"""
+        SELECT r.code, r.name, p.code AS parent_code, p.name AS parent_name,
+               ST_XMin(r.geom) AS x0, ST_YMin(r.geom) AS y0, ST_XMax(r.geom) AS x1, ST_YMax(r.geom) AS y1,
+               ST_AsGeoJSON(ST_SimplifyPreserveTopology(r.geom,
+                   greatest(ST_XMax(r.geom) - ST_XMin(r.geom), ST_YMax(r.geom) - ST_YMin(r.geom)) / {EXTENT_STEPS}),
+                   {PRECISION}) AS geometry,
+               (SELECT json_agg(json_build_array(n.code, n.name) ORDER BY n.code) FROM {level.table} n
+                WHERE n.code <> r.code AND n.geom && r.geom AND ST_Intersects(n.geom, r.geom)) AS neighbours
+        FROM {level.table} r {parent_join}
+        WHERE r.code = :code
+    """)
+    row = (await session.execute(stmt, {"code": code})).first()
+    if row is None:
+        return None
+    bounds = (row.x0, row.y0, row.x1, row.y1) if row.x0 is not None else None
+    return Outline(
+        row.code, row.name, level, orjson.loads(row.geometry) if row.geometry else None, bounds,
+        row.parent_code, row.parent_name, [(c, n) for c, n in (row.neighbours or [])],
+    )
+
+
+async def village_features(
+    session: AsyncSession, district_code: str, tolerance: float, activity: Activity
+) -> list[VillageFeature]:
+    stmt = text(f"""
+        WITH {VILLAGE_FIGURES}
+        SELECT f.code, v.name, f.informal_workers, f.agents_in_reach, f.agents_any, f.active_enrollments,
+               ST_AsGeoJSON(ST_SimplifyPreserveTopology(v.geom, CAST(:tolerance AS float8)), {PRECISION}) AS geometry,
+               na.code AS nearest_code, n.nearest_m
+        FROM village_figures f JOIN village v ON v.code = f.code
+        LEFT JOIN {nearest_counting_agent("f.label_point")} n ON true
+        LEFT JOIN agent na ON na.id = n.nearest_agent_id
+        ORDER BY f.code
+    """)
+    params = {**code_range(district_code), **activity.params(), "tolerance": tolerance}
+    return [
+        VillageFeature(r.code, r.name, orjson.loads(r.geometry) if r.geometry else None, r.informal_workers,
+                       r.active_enrollments, r.agents_in_reach, r.agents_any, r.nearest_code, r.nearest_m)
+        for r in (await session.execute(stmt, params)).all()
+    ]
+
+
+async def agent_features(session: AsyncSession, district_code: str, activity: Activity) -> list[AgentFeature]:
+    """Agents based in the district or reaching one of its villages, with their workload."""
+    stmt = text(f"""
+        WITH here AS (
+            SELECT DISTINCT agent_id AS id FROM agent_reach WHERE village_code ~>=~ :lo AND village_code ~<~ :hi
+            UNION SELECT id FROM agent WHERE home_village_code ~>=~ :lo AND home_village_code ~<~ :hi
+        )
+        SELECT a.code, a.name, ST_X(a.location) AS lng, ST_Y(a.location) AS lat, a.reach_m,
+               {counts("a")} AS counts, w.villages, w.workers, w.share,
+               (SELECT count(*) FROM enrollment e WHERE e.agent_id = a.id
+                  AND e.enrolled_on > {AS_OF} - 30 AND e.enrolled_on <= {AS_OF}) AS recent
+        FROM here JOIN agent a ON a.id = here.id
+        CROSS JOIN LATERAL (
+            SELECT count(*) AS villages, coalesce(sum(v.informal_workers), 0) AS workers,
+                   coalesce(sum(v.informal_workers::float8 / (1 + (
+                       SELECT count(*) FROM agent_reach o JOIN agent b ON b.id = o.agent_id
+                       WHERE o.village_code = r.village_code AND o.agent_id <> a.id AND {counts("b")}))), 0) AS share
+            FROM agent_reach r JOIN village v ON v.code = r.village_code WHERE r.agent_id = a.id
+        ) w
+        ORDER BY a.code
+    """)
+    params = {**code_range(district_code), **activity.params()}
+    return [
+        AgentFeature(r.code, r.name, r.lng, r.lat, r.reach_m, r.counts, r.villages, int(r.workers), float(r.share),
+                     r.recent)
+        for r in (await session.execute(stmt, params)).all()
+    ]
+
+
+async def child_geometries(session: AsyncSession, level: Level, parent_code: str, tolerance: float) -> dict[str, Any]:
+    """Simplified boundaries of the regions of `level` directly below `parent_code`."""
+    stmt = text(f"""
+        SELECT code, ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, CAST(:tolerance AS float8)), {PRECISION}) AS g
+        FROM {level.table} WHERE {level.parent_column} = :parent AND geom IS NOT NULL ORDER BY code
+    """)
+    rows = (await session.execute(stmt, {"parent": parent_code, "tolerance": tolerance})).all()
+    return {r.code: orjson.loads(r.g) for r in rows}
