@@ -7,7 +7,7 @@ request time. To update: change a version, put the `dist.integrity` of
 `https://registry.npmjs.org/<name>/<version>` beside it, run `python -m maps.assets`, and run the
 browser tests.
 
-Written by hand rather than with npm: four tarballs and a hash check do not need Node.js on
+Written by hand rather than with npm: five tarballs and a hash check do not need Node.js on
 every server, and Python's tarfile extracts only the listed members.
 """
 
@@ -53,6 +53,9 @@ PACKAGES = (
             "sha512-eI+XkCiLiHwCC3uZ4/n4+Vq3rXcqEHN2lhHRVG1WVziy/3Q0TTipWkzEa1zO0dKZI2AnI5ppFDWrOjnQ7MJLKQ==",
             ("dist/leaflet.markercluster.js", "dist/MarkerCluster.css", "dist/MarkerCluster.Default.css",
              "MIT-LICENCE.txt")),
+    Package("jquery", "3.7.1",  # Folium's popups are built with $(…)
+            "sha512-m4avr8yL8kmFN8psrbFFFmB/If14iN5o9nw/NgnnM+kybDJpRsAynV2BsfpTYrTRysYUdADVD7CkUUizgkpLfg==",
+            ("dist/jquery.min.js", "LICENSE.txt")),
     Package("d3", "3.5.17",  # branca's legends are drawn with d3 v3
             "sha512-yFk/2idb8OHPKkbAL8QaOaqENNoMhIaSHZerk3oQsECwkObkCpJyjYwCe+OHiq6UEdhe1m8ZGARRRO3ljFjlKg==",
             ("d3.min.js", "LICENSE")),

@@ -15,7 +15,16 @@ from db.records import Activity, CoverageFigures
 from db.regions import Level
 from geo.siting import greedy
 from maps.assets import asset
-from maps.page import NO_DATA, PageOptions, base_map, class_legend, classify, marker_cluster, render, title_box
+from maps.page import (
+    NO_DATA,
+    PageOptions,
+    base_map,
+    class_legend,
+    classify,
+    marker_cluster,
+    render,
+    title_box,
+)
 
 LOW_PENETRATION = 0.10  # the coverageGaps default
 OVERLOAD_WORKERS = 3000  # the agentWorkload default

@@ -34,7 +34,8 @@ class PageOptions:
 def base_map(bounds: tuple[float, float, float, float] | None, options: PageOptions) -> folium.Map:
     """A map that loads Leaflet from `options.assets` and fits `bounds`; scale bar and fullscreen."""
     m = folium.Map(tiles=None, control_scale=True, zoom_snap=0.25)
-    m.default_js = [("leaflet", f"{options.assets}/{asset('leaflet', 'leaflet.js')}")]
+    m.default_js = [("leaflet", f"{options.assets}/{asset('leaflet', 'leaflet.js')}"),
+                    ("jquery", f"{options.assets}/{asset('jquery', 'jquery.min.js')}")]
     m.default_css = [("leaflet_css", f"{options.assets}/{asset('leaflet', 'leaflet.css')}")]
     if options.basemap == "osm":
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=False).add_to(m)

@@ -13,7 +13,13 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.queries.coverage import AS_OF, VILLAGE_FIGURES, code_range, counts, nearest_counting_agent
+from db.queries.coverage import (
+    AS_OF,
+    VILLAGE_FIGURES,
+    code_range,
+    counts,
+    nearest_counting_agent,
+)
 from db.records import Activity
 from db.regions import Level
 
