@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import db_commands, demo_command, import_commands, serve_command, token_command
+from cli import db_commands, demo_command, import_commands, map_command, serve_command, token_command
 
 app = typer.Typer(
     help="perisai-coverage: where Perisai agents reach informal workers, and where they do not.",
@@ -13,6 +13,7 @@ app = typer.Typer(
 )
 app.add_typer(db_commands.app, name="db")
 app.add_typer(import_commands.app, name="import")
+app.add_typer(map_command.app, name="map")
 app.command()(demo_command.demo)
 app.command()(serve_command.serve)
 app.command()(token_command.token)

@@ -6,7 +6,10 @@ the app's own assets. Screenshots are kept in test-artifacts/ for a human to loo
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -113,3 +116,27 @@ def test_manager_token_header_page_in_browser(browser: object, server: str) -> N
     page.wait_for_selector("path.village")
     assert page.locator("path.village").count() > 0
     context.close()
+
+
+def test_exported_district_map_opens_from_disk_with_no_network(browser: object, shared_demo_db: str, tmp_path: Path) -> None:
+    output = tmp_path / "district.html"
+    result = subprocess.run([sys.executable, "-m", "cli.main", "map", "district", DISTRICT, "-o", str(output)],
+                            env={**os.environ, "DATABASE_URL": shared_demo_db}, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "district_assets" / "leaflet@1.9.3" / "leaflet.js").exists()
+    villages = fetch(shared_demo_db, "SELECT count(*) n FROM village WHERE district_code = $1", DISTRICT)[0]["n"]
+    page = browser.new_page()  # type: ignore[attr-defined]
+    requests: list[str] = []
+    page.route("**/*", lambda r: (requests.append(r.request.url), r.continue_() if r.request.url.startswith("file:") else r.abort()))
+    page.goto(output.as_uri())
+    page.wait_for_selector("path.village")
+    assert page.locator("path.village").count() == villages
+    assert all(url.startswith("file:") for url in requests)
+    page.close()
+
+
+def test_export_refuses_unknown_codes(shared_demo_db: str, tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "cli.main", "map", "regency", "99.55", "-o", str(tmp_path / "r.html")],
+                            env={**os.environ, "DATABASE_URL": shared_demo_db}, capture_output=True, text=True)
+    assert result.returncode == 1 and "no regency with code 99.55" in result.stderr
+    assert not (tmp_path / "r.html").exists()
