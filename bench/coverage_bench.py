@@ -80,6 +80,59 @@ SITES = """query($code: String!) { recommendAgentSites(regionCode: $code, count:
   rank villageCode lng lat newlyReachedWorkers cumulativeWorkers } }"""
 
 
+@dataclass
+class MapCase:
+    name: str
+    paths: list[str]
+    data: SqlRun  # the page's statements (and siting) through the db layer, without rendering
+    target_ms: float | None
+
+
+async def _map_sample(url: str) -> tuple[list[str], list[str]]:
+    """Districts of 45 to 55 villages, and regencies, 50 of each (with repeats if fewer exist)."""
+    engine = create_engine(url)
+    rng = random.Random(2019)
+    try:
+        async with engine.connect() as conn:
+            fifty = (await conn.execute(text(
+                "SELECT district_code FROM village GROUP BY 1 HAVING count(*) BETWEEN 45 AND 55 ORDER BY 1"
+            ))).scalars().all()
+            regencies = (await conn.execute(text("SELECT code FROM regency WHERE geom IS NOT NULL ORDER BY 1"))).scalars().all()
+    finally:
+        await engine.dispose()
+    return [rng.choice(fifty) for _ in range(REQUESTS)], [rng.choice(regencies) for _ in range(REQUESTS)]
+
+
+def _map_cases(districts: list[str], regencies: list[str]) -> list[MapCase]:
+    from maps.district import district_data
+    from maps.regency import regency_data
+
+    async def district(s: AsyncSession, v: dict[str, Any]) -> object:
+        return await district_data(s, v["code"])
+
+    async def regency(s: AsyncSession, v: dict[str, Any]) -> object:
+        return await regency_data(s, v["code"])
+
+    return [
+        MapCase("district map, 45-55 villages (HTML)", [f"/maps/districts/{c}?basemap=none" for c in districts], district, 300),
+        MapCase("regency map, national data (HTML)", [f"/maps/regencies/{c}?basemap=none" for c in regencies], regency, None),
+    ]
+
+
+def _http_get(base: str, paths: list[str]) -> tuple[Timing, int]:
+    token = issue(SECRET.encode(), subject="bench", role=Role.PLANNER)
+    times, sizes = [], []
+    with httpx.Client(base_url=base, headers={"authorization": f"Bearer {token}"}, timeout=120) as client:
+        for path in [paths[0]] + paths:
+            started = time.perf_counter()
+            response = client.get(path)
+            times.append(time.perf_counter() - started)
+            if response.status_code != 200:
+                raise SystemExit(f"{path}: HTTP {response.status_code}")
+            sizes.append(len(response.content))
+    return Timing.of(times[1:]), int(statistics.median(sizes))
+
+
 async def _sample(url: str) -> dict[str, list[Any]]:
     engine = create_engine(url)
     rng = random.Random(2018)
@@ -225,6 +278,16 @@ def main() -> None:
                   f"p95 {sql.p95:8.1f} ms | HTTP/SQL {ratio:4.2f} | target p50 ≤ {case.target_ms:g} ms: {verdict}",
                   flush=True)
             rows.append((case.name, http, sql, ratio, case.target_ms, verdict))
+        districts, regencies = asyncio.run(_map_sample(url))
+        for case in _map_cases(districts, regencies):
+            http, size = _http_get(base, case.paths)
+            sql = asyncio.run(_sql(url, Case(case.name, "", [{"code": p.split("/")[3].split("?")[0]} for p in case.paths],
+                                              case.data, 0)))
+            verdict = "" if case.target_ms is None else ("meets" if http.p50 <= case.target_ms else "MISSES")
+            print(f"{case.name:<48} HTTP p50 {http.p50:8.1f} ms  p95 {http.p95:8.1f} ms | data p50 {sql.p50:8.1f} ms "
+                  f"| page {size / 1024:.0f} KB" + (f" | target p50 ≤ {case.target_ms:g} ms: {verdict}" if verdict else ""),
+                  flush=True)
+            rows.append((case.name, http, sql, http.p50 / sql.p50, case.target_ms or 0, verdict or "no target"))
     rebuild, move, pairs = asyncio.run(_maintenance(url))
     print(f"{'full coverage rebuild (' + format(pairs, ',') + ' pairs)':<48} p50 {rebuild.p50:8.1f} ms  p95 {rebuild.p95:8.1f} ms")
     print(f"{'agent move (incremental, incl. commit)':<48} p50 {move.p50:8.1f} ms  p95 {move.p95:8.1f} ms | "

@@ -143,3 +143,14 @@ def test_a_fifty_village_district_page_stays_under_the_size_bound(fifty_real_vil
     assert response.text.count('"code": "98.01.01.') >= 50  # every village is in the page
     coordinates = re.findall(r"\[(1\d\d\.\d+), (-\d+\.\d+)\]", response.text)
     assert coordinates and all(len(x.split(".")[1]) <= 5 for x, _ in coordinates[:2000])
+
+
+def test_agent_popups_carry_the_same_workload_as_the_api(server: str) -> None:
+    page = get(server, f"/maps/districts/{DISTRICT}", token("admin"), basemap="none").text
+    popups = dict(re.findall(r"\(([A-Z]+-\d+)\)<br>(?:in)?active<br>.*?Workload share ([\d,]+) workers", page))
+    workload = data(server, f'{{ agentWorkload(regionCode: "{DISTRICT}", first: 500) {{ edges {{ node {{ '
+                            'workersShare agent { code } } } } }')["agentWorkload"]["edges"]
+    assert workload and popups
+    for edge in workload:  # agents based in the district are all on its map
+        code = edge["node"]["agent"]["code"]
+        assert popups[code] == f"{edge['node']['workersShare']:,.0f}", code

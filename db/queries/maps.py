@@ -132,20 +132,27 @@ async def agent_features(session: AsyncSession, district_code: str, activity: Ac
         WITH here AS (
             SELECT DISTINCT agent_id AS id FROM agent_reach WHERE village_code ~>=~ :lo AND village_code ~<~ :hi
             UNION SELECT id FROM agent WHERE home_village_code ~>=~ :lo AND home_village_code ~<~ :hi
+        ),
+        mine AS (SELECT a.*, {counts("a")} AS counts FROM here JOIN agent a ON a.id = here.id),
+        reached AS (SELECT r.agent_id, r.village_code FROM agent_reach r JOIN mine m ON m.id = r.agent_id),
+        village_load AS (  -- counting agents reaching each of those villages, computed once per village
+            SELECT o.village_code, count(*) FILTER (WHERE {counts("b")}) AS counting
+            FROM agent_reach o JOIN agent b ON b.id = o.agent_id
+            WHERE o.village_code IN (SELECT village_code FROM reached)
+            GROUP BY o.village_code
         )
-        SELECT a.code, a.name, ST_X(a.location) AS lng, ST_Y(a.location) AS lat, a.reach_m,
-               {counts("a")} AS counts, w.villages, w.workers, w.share,
-               (SELECT count(*) FROM enrollment e WHERE e.agent_id = a.id
+        SELECT m.code, m.name, ST_X(m.location) AS lng, ST_Y(m.location) AS lat, m.reach_m, m.counts,
+               count(r.village_code) AS villages, coalesce(sum(v.informal_workers), 0) AS workers,
+               coalesce(sum(v.informal_workers::float8
+                            / (1 + l.counting - CASE WHEN m.counts THEN 1 ELSE 0 END)), 0) AS share,
+               (SELECT count(*) FROM enrollment e WHERE e.agent_id = m.id
                   AND e.enrolled_on > {AS_OF} - 30 AND e.enrolled_on <= {AS_OF}) AS recent
-        FROM here JOIN agent a ON a.id = here.id
-        CROSS JOIN LATERAL (
-            SELECT count(*) AS villages, coalesce(sum(v.informal_workers), 0) AS workers,
-                   coalesce(sum(v.informal_workers::float8 / (1 + (
-                       SELECT count(*) FROM agent_reach o JOIN agent b ON b.id = o.agent_id
-                       WHERE o.village_code = r.village_code AND o.agent_id <> a.id AND {counts("b")}))), 0) AS share
-            FROM agent_reach r JOIN village v ON v.code = r.village_code WHERE r.agent_id = a.id
-        ) w
-        ORDER BY a.code
+        FROM mine m
+        LEFT JOIN reached r ON r.agent_id = m.id
+        LEFT JOIN village v ON v.code = r.village_code
+        LEFT JOIN village_load l ON l.village_code = r.village_code
+        GROUP BY m.id, m.code, m.name, m.location, m.reach_m, m.counts
+        ORDER BY m.code
     """)
     params = {**code_range(district_code), **activity.params()}
     return [

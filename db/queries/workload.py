@@ -49,11 +49,17 @@ _WORKLOAD = f"""
 WITH mine AS (
     SELECT a.id, {counts("a")} AS counts FROM agent a WHERE {within("a.home_village_code")}
 ),
-reached AS (
-    SELECT m.id, v.informal_workers,
-           (SELECT count(*) FROM agent_reach o JOIN agent a ON a.id = o.agent_id
-            WHERE o.village_code = r.village_code AND o.agent_id <> m.id AND {counts("a")}) AS others
-    FROM mine m JOIN agent_reach r ON r.agent_id = m.id JOIN village v ON v.code = r.village_code
+pairs AS (SELECT r.agent_id, r.village_code FROM agent_reach r JOIN mine m ON m.id = r.agent_id),
+village_load AS (  -- counting agents reaching each of those villages, computed once per village
+    SELECT o.village_code, count(*) FILTER (WHERE {counts("a")}) AS counting
+    FROM agent_reach o JOIN agent a ON a.id = o.agent_id
+    WHERE o.village_code IN (SELECT village_code FROM pairs)
+    GROUP BY o.village_code
+),
+reached AS (  -- others: counting agents other than this one
+    SELECT m.id, v.informal_workers, l.counting - CASE WHEN m.counts THEN 1 ELSE 0 END AS others
+    FROM mine m JOIN pairs p ON p.agent_id = m.id JOIN village v ON v.code = p.village_code
+    JOIN village_load l ON l.village_code = p.village_code
 ),
 per_agent AS (
     SELECT id, count(*) AS villages, coalesce(sum(informal_workers), 0) AS workers,
