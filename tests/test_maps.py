@@ -140,6 +140,7 @@ def test_a_fifty_village_district_page_stays_under_the_size_bound(fifty_real_vil
     response = get(fifty_real_villages, "/maps/districts/98.01.01", token("admin"), metric=metric)
     assert response.status_code == 200
     assert len(response.content) < MAX_DISTRICT_PAGE_BYTES
+    print(f"50-village district page ({metric}): {len(response.content):,} bytes")
     assert response.text.count('"code": "98.01.01.') >= 50  # every village is in the page
     coordinates = re.findall(r"\[(1\d\d\.\d+), (-\d+\.\d+)\]", response.text)
     assert coordinates and all(len(x.split(".")[1]) <= 5 for x, _ in coordinates[:2000])
@@ -154,3 +155,27 @@ def test_agent_popups_carry_the_same_workload_as_the_api(server: str) -> None:
     for edge in workload:  # agents based in the district are all on its map
         code = edge["node"]["agent"]["code"]
         assert popups[code] == f"{edge['node']['workersShare']:,.0f}", code
+
+
+def test_past_the_agent_budget_markers_cluster_and_circles_are_left_out() -> None:
+    """The page builder alone (no database): 301 agents switch the page to clustered markers."""
+    from db.queries.maps import AgentFeature, Outline, VillageFeature
+    from db.records import CoverageFigures
+    from db.regions import Level
+    from maps.district import AGENT_MARKER_BUDGET, DistrictData, district_page
+    from maps.page import PageOptions
+
+    square = {"type": "MultiPolygon", "coordinates": [[[[110, -7], [110.1, -7], [110.1, -6.9], [110, -6.9], [110, -7]]]]}
+    outline = Outline("98.01.01", "Padat", Level.DISTRICT, square, (110, -7, 110.1, -6.9), "98.01", "Uji", [])
+    village = VillageFeature("98.01.01.2001", "Ramai", square, 1000, 10, 3, 3, "A-1", 100.0)
+    figures = CoverageFigures("98.01.01", Level.DISTRICT, "Padat", 1, 1, 0, 1000, 1000, 10, 10, 990, 3)
+
+    def page(agents: int) -> str:
+        crowd = [AgentFeature(f"A-{i}", f"Agen {i}", 110.05, -6.95, 2000, True, 1, 1000, 10.0, 0) for i in range(agents)]
+        return district_page(DistrictData(outline, figures, [village], crowd, []), PageOptions(basemap="none"))
+
+    small, crowded = page(AGENT_MARKER_BUDGET), page(AGENT_MARKER_BUDGET + 1)
+    assert "markerClusterGroup" not in small and small.count('"className": "reach"') == AGENT_MARKER_BUDGET
+    assert "markerClusterGroup" in crowded and '"className": "reach"' not in crowded
+    assert "reach circles hidden" in crowded
+    assert re.findall(r'src="(/maps/assets/leaflet[.]markercluster@[^"]+)"', crowded)
