@@ -298,8 +298,9 @@ def main() -> None:
     print("| query | HTTP p50 | HTTP p95 | SQL p50 | SQL p95 | HTTP/SQL | target (p50) |")
     print("|---|---:|---:|---:|---:|---:|---|")
     for name, http, sql, ratio, target, verdict in rows:
+        goal = f"≤ {target:g} ms: {verdict}" if target else verdict
         print(f"| {name} | {http.p50:.1f} ms | {http.p95:.1f} ms | {sql.p50:.1f} ms | {sql.p95:.1f} ms | "
-              f"{ratio:.2f} | ≤ {target:g} ms: {verdict} |")
+              f"{ratio:.2f} | {goal} |")
     print(f"| full coverage rebuild ({pairs:,} pairs) | | | {rebuild.p50:.0f} ms | {rebuild.p95:.0f} ms | | |")
     print(f"| agent move (incremental, incl. commit) | | | {move.p50:.1f} ms | {move.p95:.1f} ms | | "
           f"≤ 50 ms: {'meets' if move.p50 <= 50 else 'MISSES'} |")
