@@ -45,6 +45,14 @@ def counts(agent: str) -> str:
           AND recent.enrolled_on <= {AS_OF})))"""
 
 
+def counting_per_village(villages: str) -> str:
+    """SQL: (village_code, counting) for the villages `villages` selects: counting agents reaching each."""
+    return f"""SELECT o.village_code, count(*) FILTER (WHERE {counts("b")}) AS counting
+        FROM agent_reach o JOIN agent b ON b.id = o.agent_id
+        WHERE o.village_code IN ({villages})
+        GROUP BY o.village_code"""
+
+
 def within(column: str) -> str:
     return f"({column} ~>=~ :lo AND {column} ~<~ :hi)"
 

@@ -17,6 +17,7 @@ from db.queries.coverage import (
     AS_OF,
     VILLAGE_FIGURES,
     code_range,
+    counting_per_village,
     counts,
     nearest_counting_agent,
 )
@@ -135,12 +136,7 @@ async def agent_features(session: AsyncSession, district_code: str, activity: Ac
         ),
         mine AS (SELECT a.*, {counts("a")} AS counts FROM here JOIN agent a ON a.id = here.id),
         reached AS (SELECT r.agent_id, r.village_code FROM agent_reach r JOIN mine m ON m.id = r.agent_id),
-        village_load AS (  -- counting agents reaching each of those villages, computed once per village
-            SELECT o.village_code, count(*) FILTER (WHERE {counts("b")}) AS counting
-            FROM agent_reach o JOIN agent b ON b.id = o.agent_id
-            WHERE o.village_code IN (SELECT village_code FROM reached)
-            GROUP BY o.village_code
-        )
+        village_load AS ({counting_per_village("SELECT village_code FROM reached")})
         SELECT m.code, m.name, ST_X(m.location) AS lng, ST_Y(m.location) AS lat, m.reach_m, m.counts,
                count(r.village_code) AS villages, coalesce(sum(v.informal_workers), 0) AS workers,
                coalesce(sum(v.informal_workers::float8

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.queries.coverage import AS_OF, code_range, counts, within
+from db.queries.coverage import AS_OF, code_range, counting_per_village, counts, within
 from db.queries.paging import Item, Key, Slice
 from db.records import Activity
 
@@ -50,12 +50,7 @@ WITH mine AS (
     SELECT a.id, {counts("a")} AS counts FROM agent a WHERE {within("a.home_village_code")}
 ),
 pairs AS (SELECT r.agent_id, r.village_code FROM agent_reach r JOIN mine m ON m.id = r.agent_id),
-village_load AS (  -- counting agents reaching each of those villages, computed once per village
-    SELECT o.village_code, count(*) FILTER (WHERE {counts("a")}) AS counting
-    FROM agent_reach o JOIN agent a ON a.id = o.agent_id
-    WHERE o.village_code IN (SELECT village_code FROM pairs)
-    GROUP BY o.village_code
-),
+village_load AS ({counting_per_village("SELECT village_code FROM pairs")}),
 reached AS (  -- others: counting agents other than this one
     SELECT m.id, v.informal_workers, l.counting - CASE WHEN m.counts THEN 1 ELSE 0 END AS others
     FROM mine m JOIN pairs p ON p.agent_id = m.id JOIN village v ON v.code = p.village_code
