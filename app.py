@@ -26,12 +26,13 @@ log = logging.getLogger("perisai")
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    def __init__(self, *args: Any, jwt_secret: bytes, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, jwt_secret: bytes, nik_key: bytes, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.jwt_secret = jwt_secret
+        self.nik_key = nik_key
 
     async def get_context(self, request: Any, response: Any) -> Context:
-        return build_context(request, request.app.state.sessions, self.jwt_secret)
+        return build_context(request, request.app.state.sessions, self.jwt_secret, self.nik_key)
 
 
 async def healthz(request: Request) -> Response:
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         build_schema(production=config.production, limits=limits),
         graphql_ide=None if config.production else "graphiql",
         jwt_secret=secret,
+        nik_key=config.secret("nik_key"),
     )
     routes = [Route("/graphql", graphql, methods=["GET", "POST"]), Route("/healthz", healthz), *map_routes()]
     app = Starlette(routes=routes, lifespan=lifespan)

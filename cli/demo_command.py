@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from cli.runtime import console, database_url, friendly_errors, progress_bar, run, settings
+from cli.runtime import (
+    console,
+    database_url,
+    friendly_errors,
+    progress_bar,
+    run,
+    settings,
+)
 from db.engine import create_engine
 from demo.build import build_demo
 

@@ -8,7 +8,14 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.runtime import console, database_url, friendly_errors, progress_bar, run, settings
+from cli.runtime import (
+    console,
+    database_url,
+    friendly_errors,
+    progress_bar,
+    run,
+    settings,
+)
 from db.engine import create_engine
 from db.importers.boundaries import import_boundaries
 from db.importers.gisfile import read_boundary_file

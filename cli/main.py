@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from cli import db_commands, demo_command, import_commands, map_command, serve_command, token_command
+from cli import (
+    db_commands,
+    demo_command,
+    import_commands,
+    map_command,
+    serve_command,
+    token_command,
+)
 
 app = typer.Typer(
     help="perisai-coverage: where Perisai agents reach informal workers, and where they do not.",

@@ -10,7 +10,13 @@ from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from db.embedded import ClusterError, resolve_database_url
 from db.errors import PerisaiError

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import uuid
 
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Date,
+    DateTime,
     Enum,
     ForeignKey,
     Identity,
@@ -23,9 +25,10 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    Uuid,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 PROVINCE_CODE = r"^[0-9]{2}$"
@@ -154,6 +157,11 @@ class Enrollment(Base):
         server_default=text("'active'"),
     )
     last_paid_on: Mapped[dt.date | None] = mapped_column(Date)
+    client_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, unique=True)  # the device's idempotency key
+    client_hash: Mapped[bytes | None] = mapped_column(LargeBinary)  # keyed fingerprint of what it sent
+    recorded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    gps: Mapped[WKBElement | None] = mapped_column(_geometry("POINT"))
+    gps_accuracy_m: Mapped[float | None]
     __table_args__ = (
         CheckConstraint("cardinality(programmes) > 0", name="enrollment_has_programme"),
         CheckConstraint("monthly_contribution_idr > 0", name="enrollment_contribution_positive"),
@@ -162,6 +170,22 @@ class Enrollment(Base):
         Index("enrollment_participant_enrolled_on", "participant_id", "enrolled_on", unique=True),
         Index("enrollment_agent_enrolled_on_idx", "agent_id", "enrolled_on"),
     )
+
+
+class AuditLog(Base):
+    """Append-only (a trigger refuses UPDATE, DELETE and TRUNCATE): who changed what, when, from what to what."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    subject: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)
+    entity: Mapped[str] = mapped_column(Text)
+    entity_id: Mapped[str] = mapped_column(Text)
+    region_code: Mapped[str | None] = mapped_column(String(13))
+    before: Mapped[dict | None] = mapped_column(JSONB)
+    after: Mapped[dict | None] = mapped_column(JSONB)
 
 
 class AgentReach(Base):

@@ -22,6 +22,7 @@ class Context:
     caller: Viewer | None
     auth_problem: str  # why `caller` is None
     jwt_secret: bytes = b""  # signs the map links of `mapUrl`
+    nik_key: bytes = b""  # keys the NIK hashes of recorded enrollments
     _loaders: Loaders | None = None
 
     @property
@@ -41,12 +42,14 @@ class Context:
 Info = strawberry.Info[Context, Any]
 
 
-def build_context(request: Request, sessions: async_sessionmaker[AsyncSession], secret: bytes) -> Context:
+def build_context(
+    request: Request, sessions: async_sessionmaker[AsyncSession], secret: bytes, nik_key: bytes = b""
+) -> Context:
     token = bearer(request.headers.get("authorization"))
     if token is None:
         return Context(request, sessions, None, "sign in: send `Authorization: Bearer <token>` (see `perisai token`)",
-                       secret)
+                       secret, nik_key)
     try:
-        return Context(request, sessions, viewer_from_token(secret, token), "", secret)
+        return Context(request, sessions, viewer_from_token(secret, token), "", secret, nik_key)
     except InvalidToken as exc:
-        return Context(request, sessions, None, str(exc), secret)
+        return Context(request, sessions, None, str(exc), secret, nik_key)

@@ -31,3 +31,11 @@ class Forbidden(ApiError):
 
 class QueryTooComplex(ApiError):
     code = "QUERY_TOO_COMPLEX"
+
+
+class Rejected(ApiError):
+    """A write refused for a reason the client can act on; the code comes from the write itself."""
+
+    def __init__(self, code: str, message: str, *, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.code = code  # type: ignore[misc]

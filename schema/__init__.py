@@ -15,6 +15,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from schema.errors import ErrorCodes
 from schema.limits import QueryCost, depth_and_aliases
+from schema.mutation import Mutation
 from schema.query import Query
 from schema.scalars import SCALARS
 from schema.signin import RequireSignIn
@@ -40,7 +41,7 @@ def build_schema(*, production: bool, limits: Limits = Limits()) -> strawberry.S
     if production:
         extensions.append(DisableIntrospection)
     config = StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS)
-    return strawberry.Schema(query=Query, extensions=extensions, config=config)
+    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions, config=config)
 
 
 schema = build_schema(production=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Iterator
 
@@ -23,6 +24,13 @@ def _chain(error: GraphQLError) -> list[BaseException]:
     return chain
 
 
+# graphql-core: "Variable '$input' got invalid value 'x' at 'input.clientId'; …" or
+# "Variable '$input' has invalid value at .clientId: …" (the wording differs by version and case).
+_VARIABLE = re.compile(
+    r"Variable '\$(?P<name>\w+)' (?:got invalid value .*?(?: at '(?P<at>[^']+)')?;|has invalid value(?: at (?P<path>\S+?))?:)"
+)
+
+
 def _code(error: GraphQLError) -> str | None:
     """The code a client may see, or None when the error must be masked."""
     chain = _chain(error)
@@ -37,6 +45,8 @@ def _code(error: GraphQLError) -> str | None:
         return "QUERY_TOO_COMPLEX" if "tokens" in error.message else "GRAPHQL_PARSE_FAILED"
     if not isinstance(chain[-1], GraphQLError):
         return None  # an exception from our code or a library: mask it
+    if _VARIABLE.match(error.message):
+        return BadUserInput.code  # a variable's value the schema refused (a malformed UUID, a wrong enum…)
     return "GRAPHQL_VALIDATION_FAILED"  # document or variable problems found by graphql-core
 
 
@@ -57,6 +67,9 @@ def _coded(error: GraphQLError) -> GraphQLError:
     original = _chain(error)[-1]
     if isinstance(original, ApiError) and original.field:
         error.extensions["field"] = original.field
+    elif (variable := _VARIABLE.match(error.message)) is not None:
+        path = variable.group("path")
+        error.extensions["field"] = variable.group("at") or (variable.group("name") + path if path else variable.group("name"))
     return error
 
 

@@ -17,8 +17,8 @@ import sys
 import tempfile
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -181,7 +181,7 @@ def running_server(database_url: str, workdir: Path, **env: str) -> Iterator[str
     """Base URL of a real uvicorn server (subprocess, loopback) over `database_url`."""
     port = free_port()
     environment = {
-        **os.environ, "DATABASE_URL": database_url, "PERISAI_ENV": "test", "PERISAI_JWT_SECRET": JWT_SECRET,
+        **os.environ, "DATABASE_URL": database_url, "PERISAI_ENV": "test", "PERISAI_JWT_SECRET": JWT_SECRET, "PERISAI_NIK_KEY": NIK_KEY.decode(),
         "PERISAI_DATA_DIR": str(workdir / "unused-pgdata"), **env,
     }
     log = workdir / f"server-{port}.log"

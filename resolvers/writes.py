@@ -1,0 +1,94 @@
+"""Mutations: read the input, check the role, run one write function in one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from db.access import Role
+from db.records import EnrollmentRecord
+from db.writes.enrollments import (
+    MAX_BATCH,
+    EnrollmentItem,
+    ItemResult,
+    record_enrollments,
+)
+from resolvers.context import Info
+from resolvers.errors import BadUserInput, Forbidden, Rejected
+
+WRITERS = (Role.ADMIN, Role.MANAGER, Role.AGENT)
+
+
+@dataclass(frozen=True)
+class EnrollmentFields:
+    """An `EnrollmentInput` as plain values (the schema builds it)."""
+
+    client_id: uuid.UUID
+    nik: str
+    name: str
+    village_code: str
+    programmes: tuple[str, ...]
+    monthly_contribution_idr: int
+    enrolled_on: dt.date
+    occupation: str | None = None
+    agent_code: str | None = None
+    gps: tuple[float, float] | None = None
+    gps_accuracy_m: float | None = None
+
+
+def _item(fields: EnrollmentFields) -> EnrollmentItem:
+    return EnrollmentItem(**fields.__dict__)
+
+
+def _may_write(info: Info) -> None:
+    if info.context.viewer.role not in WRITERS:
+        raise Forbidden("recording enrollments is for agents, managers and admins")
+
+
+async def _record(info: Info, items: list[EnrollmentItem]) -> list[ItemResult]:
+    async with info.context.sessions() as session, session.begin():
+        return await record_enrollments(session, info.context.viewer, items, info.context.nik_key)
+
+
+async def record_enrollment(info: Info, fields: EnrollmentFields) -> ItemResult:
+    """One enrollment; a replay of the same content returns the original, anything else refused is an error."""
+    _may_write(info)
+    result = (await _record(info, [_item(fields)]))[0]
+    if result.status == "rejected":
+        raise Rejected(str(result.code), str(result.message), field=f"input.{result.field}" if result.field else None)
+    return result
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    results: list[ItemResult]
+
+    def _count(self, status: str) -> int:
+        return sum(r.status == status for r in self.results)
+
+    @property
+    def created(self) -> int:
+        return self._count("created")
+
+    @property
+    def duplicates(self) -> int:
+        return self._count("duplicate")
+
+    @property
+    def rejected(self) -> int:
+        return self._count("rejected")
+
+
+async def sync_enrollments(info: Info, items: list[EnrollmentFields]) -> SyncOutcome:
+    """Up to 1,000 items, each with its own result; a bad item never fails the others."""
+    _may_write(info)
+    if not 1 <= len(items) <= MAX_BATCH:
+        raise BadUserInput(f"send 1 to {MAX_BATCH:,} items per call; split larger batches", field="items")
+    return SyncOutcome(await _record(info, [_item(f) for f in items]))
+
+
+async def enrollment_of(info: Info, result: ItemResult) -> EnrollmentRecord | None:
+    if result.enrollment_id is None:
+        return None
+    return await info.context.loaders.enrollment.load((None, result.enrollment_id))
