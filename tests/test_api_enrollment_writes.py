@@ -26,7 +26,7 @@ def writable(cluster: EmbeddedCluster, templates: dict[str, str], tmp_path_facto
 
 def nik(i: int) -> str:
     """A plausible NIK no demo participant has (regency 99 is not a real regency code)."""
-    return f"349901{(i % 28) + 1:02d}0190{i % 10000:04d}"
+    return f"349901{(i % 28) + 1:02d}0190{i % 9999 + 1:04d}"
 
 
 def an_agent(url: str) -> dict[str, Any]:
@@ -198,3 +198,30 @@ def test_batches_are_bounded(writable: tuple[str, str]) -> None:
     body = post(server, SYNC, {"items": [item(5000 + i, agent["reached"]) for i in range(1001)]},
                 auth=token("agent", agent=agent["code"]))
     assert error_codes(body) == ["BAD_USER_INPUT"] and body["errors"][0]["extensions"]["field"] == "items"
+
+
+def test_twenty_clients_recording_and_replaying_the_same_thousand_at_once(writable: tuple[str, str]) -> None:
+    """Exactly one row per item, and no outcome but created or duplicate."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url, server = writable
+    agent = an_agent(url)
+    auth = token("agent", agent=agent["code"])
+    villages = [r["village_code"] for r in fetch(url, "SELECT r.village_code FROM agent_reach r JOIN agent a ON "
+                                                      "a.id = r.agent_id WHERE a.code = $1", agent["code"])]
+    batch = [item(20_000 + i, villages[i % len(villages)]) for i in range(1000)]
+
+    def client(_: int) -> list[dict[str, Any]]:
+        results = []
+        for _round in range(2):  # record, then replay
+            body = post(server, SYNC.replace("message", "message"), {"items": batch}, auth=auth)
+            assert "errors" not in body, body["errors"]
+            results += body["data"]["syncEnrollments"]["results"]
+        return results
+
+    with ThreadPoolExecutor(20) as pool:
+        outcomes = [r for results in pool.map(client, range(20)) for r in results]
+    assert {r["status"] for r in outcomes} <= {"CREATED", "DUPLICATE"}, {
+        (r["code"], r["message"]) for r in outcomes if r["status"] == "REJECTED"}
+    assert sum(r["status"] == "CREATED" for r in outcomes) == 1000
+    assert count(url, [i["clientId"] for i in batch]) == 1000

@@ -193,12 +193,18 @@ async def _not_enrolled(session: AsyncSession, pending: list[_Pending], results:
     if not pending:
         return pending
     rows = (await session.execute(text("""
-        SELECT p.nik_hash, e.id FROM participant p JOIN enrollment e ON e.participant_id = p.id AND e.status = 'active'
+        SELECT p.nik_hash, e.id, e.client_id FROM participant p
+        JOIN enrollment e ON e.participant_id = p.id AND e.status = 'active'
         WHERE p.nik_hash = ANY(:hashes)
     """), {"hashes": [p.hashed_nik for p in pending]})).all()
     active = {bytes(r.nik_hash): r.id for r in rows}
+    saved_meanwhile = [p for p in pending if any(r.client_id == p.item.client_id for r in rows)]
+    if saved_meanwhile:  # another request committed this very item since `_replays` looked
+        await _replays(session, saved_meanwhile, results)
     left, in_batch = [], set()
     for p in pending:
+        if p.index in results:
+            continue
         if p.hashed_nik in active:
             results[p.index] = ItemResult(p.item.client_id, "rejected", "ALREADY_ENROLLED",
                                           f"this participant already has active enrollment #{active[p.hashed_nik]}; "
@@ -226,12 +232,22 @@ async def _insert(session: AsyncSession, viewer: Viewer, pending: list[_Pending]
         "lat": [p.item.gps[1] if p.item.gps else None for p in pending],
         "accuracy": [p.item.gps_accuracy_m for p in pending],
     }
+    # New participants first, then only the rows whose details really change: a replayed batch
+    # locks no participant row, so twenty devices replaying the same batch do not queue on locks.
     await session.execute(text("""
         INSERT INTO participant (nik_hash, nik_last4, name, village_code, occupation)
         SELECT * FROM unnest(CAST(:nik_hash AS bytea[]), CAST(:nik_last4 AS text[]), CAST(:name AS text[]),
                              CAST(:village AS text[]), CAST(:occupation AS text[]))
-        ON CONFLICT (nik_hash) DO UPDATE SET name = EXCLUDED.name, village_code = EXCLUDED.village_code,
-                                             occupation = coalesce(EXCLUDED.occupation, participant.occupation)
+        ORDER BY 1  -- one lock order for every request, so concurrent batches cannot deadlock
+        ON CONFLICT (nik_hash) DO NOTHING
+    """), columns)
+    await session.execute(text("""
+        UPDATE participant p SET name = i.name, village_code = i.village,
+                                 occupation = coalesce(i.occupation, p.occupation)
+        FROM unnest(CAST(:nik_hash AS bytea[]), CAST(:name AS text[]), CAST(:village AS text[]),
+                    CAST(:occupation AS text[])) AS i(nik_hash, name, village, occupation)
+        WHERE p.nik_hash = i.nik_hash
+          AND (p.name, p.village_code, p.occupation) IS DISTINCT FROM (i.name, i.village, coalesce(i.occupation, p.occupation))
     """), columns)
     inserted = (await session.execute(text("""
         INSERT INTO enrollment (participant_id, agent_id, village_code, programmes, monthly_contribution_idr, enrolled_on,
@@ -246,7 +262,7 @@ async def _insert(session: AsyncSession, viewer: Viewer, pending: list[_Pending]
              AS i(n, client_id, client_hash, nik_hash, village, agent, programmes, contribution, enrolled_on, lng, lat, accuracy)
         JOIN participant p ON p.nik_hash = i.nik_hash
         JOIN agent a ON a.code = i.agent
-        ORDER BY i.n
+        ORDER BY i.client_id
         ON CONFLICT DO NOTHING
         RETURNING client_id, id, village_code
     """), columns)).all()
