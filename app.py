@@ -12,11 +12,14 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 
+from auth.tokens import InvalidToken, bearer, viewer_from_token
 from db.embedded import resolve_database_url
 from db.engine import create_engine, create_sessionmaker
+from db.events import EventHub, asyncpg_url
 from maps.routes import map_routes
 from resolvers.context import Context, build_context
 from schema import Limits, build_schema
@@ -33,6 +36,18 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def get_context(self, request: Any, response: Any) -> Context:
         return build_context(request, request.app.state.sessions, self.jwt_secret, self.nik_key)
+
+    async def on_ws_connect(self, context: Context) -> None:
+        """Browsers cannot set WebSocket headers: the token may come in connection_init instead."""
+        params = context.connection_params or {}
+        token = bearer(str(params.get("authorization") or params.get("Authorization") or "")) or params.get("token")
+        if context.caller is None and isinstance(token, str):
+            try:
+                context.caller = viewer_from_token(self.jwt_secret, token)
+            except InvalidToken as exc:
+                raise ConnectionRejectionError({"message": str(exc)}) from exc
+        if context.caller is None:
+            raise ConnectionRejectionError({"message": context.auth_problem})
 
 
 async def healthz(request: Request) -> Response:
@@ -57,7 +72,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
         app.state.engine = create_engine(url, statement_timeout_ms=config.statement_timeout_ms)
         app.state.sessions = create_sessionmaker(app.state.engine)
+        app.state.events = EventHub(asyncpg_url(url))
         yield
+        await app.state.events.close()
         await app.state.engine.dispose()
 
     limits = Limits(
@@ -69,7 +86,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         jwt_secret=secret,
         nik_key=config.secret("nik_key"),
     )
-    routes = [Route("/graphql", graphql, methods=["GET", "POST"]), Route("/healthz", healthz), *map_routes()]
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]), WebSocketRoute("/graphql", graphql),
+        Route("/healthz", healthz), *map_routes(),
+    ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.jwt_secret = secret
     return app

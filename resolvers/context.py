@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
+from starlette.websockets import WebSocket
 
 from auth.tokens import InvalidToken, bearer, viewer_from_token
 from db.access import Viewer
@@ -17,12 +18,13 @@ from resolvers.loaders import Loaders, make_loaders
 
 @dataclass
 class Context:
-    request: Request | None
+    request: Request | WebSocket | None
     sessions: async_sessionmaker[AsyncSession]
     caller: Viewer | None
     auth_problem: str  # why `caller` is None
     jwt_secret: bytes = b""  # signs the map links of `mapUrl`
     nik_key: bytes = b""  # keys the NIK hashes of recorded enrollments
+    connection_params: dict[str, Any] | None = None  # a WebSocket's connection_init payload
     _loaders: Loaders | None = None
 
     @property
@@ -43,7 +45,7 @@ Info = strawberry.Info[Context, Any]
 
 
 def build_context(
-    request: Request, sessions: async_sessionmaker[AsyncSession], secret: bytes, nik_key: bytes = b""
+    request: Request | WebSocket, sessions: async_sessionmaker[AsyncSession], secret: bytes, nik_key: bytes = b""
 ) -> Context:
     token = bearer(request.headers.get("authorization"))
     if token is None:

@@ -6,19 +6,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     DisableIntrospection,
     MaxTokensLimiter,
     SchemaExtension,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
-from schema.errors import ErrorCodes
+from schema.errors import ErrorCodes, code_in_place
 from schema.limits import QueryCost, depth_and_aliases
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.scalars import SCALARS
 from schema.signin import RequireSignIn
+from schema.subscription import Subscription
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,16 @@ class Limits:
     max_tokens: int = 5_000
     max_aliases: int = 30
     max_cost: int = 500_000  # like GitHub's node limit: rows, page sizes multiplied along nesting
+
+
+class Schema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        # Subscription results never pass through ErrorCodes.on_operation; code them here.
+        if (execution_context is not None and execution_context.graphql_document is not None
+                and execution_context.operation_type is OperationType.SUBSCRIPTION):
+            for error in errors:
+                code_in_place(error)
+        super().process_errors(errors, execution_context)
 
 
 def build_schema(*, production: bool, limits: Limits = Limits()) -> strawberry.Schema:
@@ -41,7 +55,9 @@ def build_schema(*, production: bool, limits: Limits = Limits()) -> strawberry.S
     if production:
         extensions.append(DisableIntrospection)
     config = StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS)
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions, config=config)
+    return Schema(
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions, config=config
+    )
 
 
 schema = build_schema(production=False)

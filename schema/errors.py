@@ -79,3 +79,10 @@ class ErrorCodes(SchemaExtension):
         result = self.execution_context.result
         if result is not None and result.errors:
             result.errors = [_coded(e) for e in result.errors]
+
+
+def code_in_place(error: GraphQLError) -> None:
+    """`_coded` for transports that keep the error object (subscription results)."""
+    coded = _coded(error)
+    error.message = coded.message
+    error.extensions = coded.extensions

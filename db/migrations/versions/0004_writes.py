@@ -6,6 +6,7 @@
 - `gps` and `gps_accuracy_m` are what the device reported, kept for data-quality checks.
 - `audit_log` receives one row per change made through the API. A trigger refuses UPDATE and
   DELETE, so the log can only grow.
+- Any change to `agent` sends a `coverage` event on the `perisai_events` channel (LISTEN/NOTIFY).
 
 Revision ID: 0004
 Revises: 0003
@@ -53,9 +54,22 @@ def upgrade() -> None:
     """)
     op.execute("CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log "
                "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()")
+    # Coverage events for subscribers (db/events.py): any agent change, whoever makes it; NOTIFY is
+    # delivered only if the transaction commits.
+    op.execute("""
+        CREATE FUNCTION agent_changed_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('perisai_events', json_build_object('kind', 'coverage', 'op', TG_OP)::text);
+            RETURN NULL;
+        END $$
+    """)
+    op.execute("CREATE TRIGGER agent_changed_notify AFTER INSERT OR UPDATE OR DELETE ON agent "
+               "FOR EACH STATEMENT EXECUTE FUNCTION agent_changed_notify()")
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER agent_changed_notify ON agent")
+    op.execute("DROP FUNCTION agent_changed_notify()")
     op.execute("DROP TABLE audit_log")
     op.execute("DROP FUNCTION audit_log_append_only()")
     op.execute("""
