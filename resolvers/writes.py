@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.access import Role
-from db.records import EnrollmentRecord
+from db.records import AgentRecord, EnrollmentRecord
+from db.writes import agents, enrollment_status
+from db.writes.agents import AgentFields
 from db.writes.enrollments import (
     MAX_BATCH,
     EnrollmentItem,
     ItemResult,
     record_enrollments,
 )
+from db.writes.refused import WriteRefused
 from resolvers.context import Info
 from resolvers.errors import BadUserInput, Forbidden, Rejected
 
 WRITERS = (Role.ADMIN, Role.MANAGER, Role.AGENT)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -92,3 +100,48 @@ async def enrollment_of(info: Info, result: ItemResult) -> EnrollmentRecord | No
     if result.enrollment_id is None:
         return None
     return await info.context.loaders.enrollment.load((None, result.enrollment_id))
+
+
+# -- agents, lapses and payments ---------------------------------------------------------------
+
+async def _write(info: Info, action: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run one write function in its own transaction; its refusals become API errors."""
+    try:
+        async with info.context.sessions() as session, session.begin():
+            return await action(session)
+    except WriteRefused as refused:
+        raise Rejected(refused.code, str(refused), field=f"input.{refused.field}" if refused.field else None) from refused
+
+
+async def _agent(info: Info, agent_id: int) -> AgentRecord:
+    found = await info.context.loaders.agent.load((None, agent_id))
+    assert found is not None  # just written by a caller who may see it
+    return found
+
+
+async def create_agent(info: Info, fields: AgentFields) -> AgentRecord:
+    viewer = info.context.viewer
+    return await _agent(info, await _write(info, lambda s: agents.create_agent(s, viewer, fields)))
+
+
+async def update_agent(info: Info, code: str, changes: dict[str, Any]) -> AgentRecord:
+    viewer = info.context.viewer
+    return await _agent(info, await _write(info, lambda s: agents.update_agent(s, viewer, code, changes)))
+
+
+async def lapse_enrollment(info: Info, enrollment_id: int, on: dt.date) -> EnrollmentRecord:
+    viewer = info.context.viewer
+    await _write(info, lambda s: enrollment_status.lapse_enrollment(s, viewer, enrollment_id, on))
+    return await _enrollment(info, enrollment_id)
+
+
+async def record_payment(info: Info, enrollment_id: int, paid_on: dt.date) -> EnrollmentRecord:
+    viewer = info.context.viewer
+    await _write(info, lambda s: enrollment_status.record_payment(s, viewer, enrollment_id, paid_on))
+    return await _enrollment(info, enrollment_id)
+
+
+async def _enrollment(info: Info, enrollment_id: int) -> EnrollmentRecord:
+    found = await info.context.loaders.enrollment.load((None, enrollment_id))
+    assert found is not None
+    return found

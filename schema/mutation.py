@@ -8,16 +8,23 @@ import uuid
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from strawberry import relay
 
+from db.rules import DEFAULT_REACH_M
 from resolvers import writes
 from resolvers.context import Info
-from resolvers.writes import EnrollmentFields, ItemResult
-from schema.inputs import Programme
+from resolvers.errors import BadUserInput
+from resolvers.inputs import row_id
+from resolvers.writes import AgentFields, EnrollmentFields, ItemResult
+from schema.coverage import LngLatInput
+from schema.inputs import AgentStatus, Programme
 
 if TYPE_CHECKING:
+    from schema.agents import Agent
     from schema.enrollments import Enrollment
 
 EnrollmentType = Annotated["Enrollment", strawberry.lazy("schema.enrollments")]
+AgentType = Annotated["Agent", strawberry.lazy("schema.agents")]
 
 
 @strawberry.input(description="Where the device was, as it reported it.")
@@ -83,8 +90,66 @@ class SyncResult:
     rejected: int
 
 
+@strawberry.input(description="A new agent.")
+class AgentInput:
+    code: str
+    name: str
+    home_village_code: str
+    location: LngLatInput = strawberry.field(description="The agent's base, from which reach is measured.")
+    reach_m: int = strawberry.field(default=DEFAULT_REACH_M, description="Geodesic reach in metres (1 to 50,000).")
+    phone: str | None = None
+    status: AgentStatus = AgentStatus.ACTIVE
+
+    def fields(self) -> AgentFields:
+        return AgentFields(self.code, self.name, self.home_village_code, self.location.lng, self.location.lat,
+                           self.reach_m, self.phone, self.status.value)
+
+
+@strawberry.input(description="What to change about an agent; omitted fields stay as they are.")
+class AgentChanges:
+    name: str | None = None
+    phone: str | None = None
+    home_village_code: str | None = None
+    location: LngLatInput | None = None
+    reach_m: int | None = None
+
+    def changes(self) -> dict[str, object]:
+        found: dict[str, object] = {k: v for k, v in {
+            "name": self.name, "phone": self.phone, "home_village_code": self.home_village_code,
+            "reach_m": self.reach_m}.items() if v is not None}
+        if self.location is not None:
+            found |= {"lng": self.location.lng, "lat": self.location.lat}
+        return found
+
+
+def _enrollment_id(id: relay.GlobalID) -> int:
+    if id.type_name != "Enrollment":
+        raise BadUserInput(f"is the id of a {id.type_name}, not of an Enrollment", field="id")
+    return row_id(id.node_id)
+
+
 @strawberry.type
 class Mutation:
+    @strawberry.mutation(description="Recruit an agent (admins; managers inside their scope: home village and base).")
+    async def create_agent(self, info: Info, input: AgentInput) -> AgentType:
+        return await writes.create_agent(info, input.fields())  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Change an agent's details, base or reach; coverage follows in the same transaction.")
+    async def update_agent(self, info: Info, code: str, input: AgentChanges) -> AgentType:
+        return await writes.update_agent(info, code, input.changes())  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Activate or deactivate an agent.")
+    async def set_agent_status(self, info: Info, code: str, status: AgentStatus) -> AgentType:
+        return await writes.update_agent(info, code, {"status": status.value})  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Mark an active enrollment lapsed (contributions stopped).")
+    async def lapse_enrollment(self, info: Info, id: relay.GlobalID, on: dt.date | None = None) -> EnrollmentType:
+        return await writes.lapse_enrollment(info, _enrollment_id(id), on or dt.date.today())  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Record a contribution payment; the last-paid date never moves back.")
+    async def record_payment(self, info: Info, id: relay.GlobalID, paid_on: dt.date) -> EnrollmentType:
+        return await writes.record_payment(info, _enrollment_id(id), paid_on)  # type: ignore[return-value]
+
     @strawberry.mutation(description="Record one enrollment (idempotent by clientId).")
     async def record_enrollment(self, info: Info, input: EnrollmentInput) -> EnrollmentResult:
         return await writes.record_enrollment(info, input.fields())  # type: ignore[return-value]
