@@ -9,13 +9,14 @@ import strawberry
 from strawberry import relay
 
 from db.regions import Level
-from resolvers import agents, coverage, enrollments, regions
+from resolvers import agents, audit, coverage, enrollments, regions
 from resolvers.context import Info
 from resolvers.coverage import DEFAULT_SITE_REACH_M
 from resolvers.errors import BadUserInput
 from resolvers.inputs import row_id
 from resolvers.pagination import PageArgs
 from schema.agents import Agent
+from schema.audit import AuditEntry
 from schema.connection import Connection
 from schema.coverage import (
     ACTIVE_WITHIN_DAYS,
@@ -169,3 +170,11 @@ class Query:
     ) -> list[AgentSite]:
         act = coverage.activity(active_within_days, as_of)
         return await coverage.recommend_sites(info, region_code, count, reach_m, exact, act)  # type: ignore[return-value]
+
+    @strawberry.field(description="Who changed what, when, from what to what; newest first (admins; managers "
+                      "inside their scope).")
+    async def audit_log(
+        self, info: Info, region_code: Annotated[str | None, strawberry.argument(description=REGION)] = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
+    ) -> Connection[AuditEntry]:
+        return await audit.audit_log(info, region_code, PageArgs(first, after))  # type: ignore[return-value]

@@ -155,3 +155,28 @@ def test_the_audit_log_cannot_be_rewritten(writable: tuple[str, str]) -> None:
     for statement in ("UPDATE audit_log SET subject = 'x'", "DELETE FROM audit_log", "TRUNCATE audit_log"):
         with pytest.raises(Exception, match="append-only"):
             fetch(url, statement)
+
+
+AUDIT = """query($r: String, $after: String) { auditLog(regionCode: $r, first: 2, after: $after) {
+    pageInfo { hasNextPage endCursor } edges { node { at subject role action entity entityId regionCode before after } } } }"""
+
+
+def test_the_audit_log_reads_newest_first_scoped_and_paged(writable: tuple[str, str]) -> None:
+    url, server = writable
+    village = _village(url, "99.71")
+    post(server, CREATE, {"input": new_agent("AUDIT-1", village)})
+    post(server, STATUS, {"code": "AUDIT-1", "s": "INACTIVE"})
+    rows = fetch(url, "SELECT id, action FROM audit_log WHERE region_code LIKE '99.71.%' ORDER BY id DESC")
+    pages, after = [], None
+    while True:
+        got = data(server, AUDIT, {"r": "99.71", "after": after}, auth=token("manager", "99.71"))["auditLog"]
+        pages += [e["node"]["action"] for e in got["edges"]]
+        if not got["pageInfo"]["hasNextPage"]:
+            break
+        after = got["pageInfo"]["endCursor"]
+    assert pages == [r["action"] for r in rows] and pages[:2] == ["setAgentStatus", "createAgent"]
+    first = data(server, AUDIT, {"r": None}, auth=token("manager", "99.71"))["auditLog"]["edges"][0]["node"]
+    assert first["regionCode"].startswith("99.71.") and first["before"]["status"] == "active"
+    assert first["after"]["status"] == "inactive" and first["subject"] == "test-admin"
+    assert error_codes(post(server, AUDIT, {"r": "99.01"}, auth=token("manager", "99.71"))) == ["FORBIDDEN"]
+    assert error_codes(post(server, AUDIT, {"r": None}, auth="planner")) == ["FORBIDDEN"]
