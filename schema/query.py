@@ -9,7 +9,7 @@ import strawberry
 from strawberry import relay
 
 from db.regions import Level
-from resolvers import agents, audit, coverage, enrollments, regions
+from resolvers import agents, audit, coverage, data_quality, enrollments, regions
 from resolvers.context import Info
 from resolvers.coverage import DEFAULT_SITE_REACH_M
 from resolvers.errors import BadUserInput
@@ -30,6 +30,7 @@ from schema.coverage import (
     RegionCoverageType,
     SiteCandidates,
 )
+from schema.data_quality import DataQualityFlag, DataQualityReason
 from schema.enrollments import Enrollment
 from schema.inputs import (
     FIRST,
@@ -178,3 +179,15 @@ class Query:
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
     ) -> Connection[AuditEntry]:
         return await audit.audit_log(info, region_code, PageArgs(first, after))  # type: ignore[return-value]
+
+    @strawberry.field(description="Field records to check, by reason then record (admins and planners; managers "
+                      "inside their scope, all of it when regionCode is null).")
+    async def data_quality(
+        self, info: Info, region_code: Annotated[str | None, strawberry.argument(description=REGION)] = None,
+        reasons: Annotated[list[DataQualityReason] | None, strawberry.argument(  # type: ignore[valid-type]
+            description="Only these reasons (default: all).")] = None,
+        as_of: Annotated[dt.date | None, strawberry.argument(
+            description="The day AGENT_INACTIVE is measured at (default: today).")] = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
+    ) -> Connection[DataQualityFlag]:
+        return await data_quality.data_quality(info, region_code, reasons, as_of, PageArgs(first, after))  # type: ignore[return-value]

@@ -96,6 +96,24 @@ def test_a_participant_already_enrolled_is_refused_naming_the_enrollment(writabl
     assert f"#{number}" in body["errors"][0]["message"] and first["status"] == "CREATED"
 
 
+LAPSE = """mutation($id: ID!) { lapseEnrollment(id: $id) { status } }"""
+
+
+def test_a_lapsed_participant_re_enrolls_on_another_day_only(writable: tuple[str, str]) -> None:
+    url, server = writable
+    agent = an_agent(url)
+    auth = token("agent", agent=agent["code"])
+    first = post(server, RECORD, {"input": item(11, agent["reached"])}, auth=auth)["data"]["recordEnrollment"]["enrollment"]
+    assert post(server, LAPSE, {"id": first["id"]})["data"]["lapseEnrollment"]["status"] == "LAPSED"
+    again = item(11, agent["reached"], clientId=str(uuid.uuid4()))
+    body = post(server, RECORD, {"input": again}, auth=auth)
+    assert error_codes(body) == ["ALREADY_ENROLLED"] and body["errors"][0]["extensions"]["field"] == "input.enrolledOn"
+    number = fetch(url, "SELECT id FROM enrollment WHERE client_id = $1::uuid", item(11, "")["clientId"])[0]["id"]
+    assert f"#{number}" in body["errors"][0]["message"] and count(url, [again["clientId"]]) == 0
+    later = {**again, "enrolledOn": (TODAY - dt.timedelta(days=1)).isoformat()}
+    assert post(server, RECORD, {"input": later}, auth=auth)["data"]["recordEnrollment"]["status"] == "CREATED"
+
+
 @pytest.mark.parametrize("who", ["other agent", "far village", "manager outside scope", "planner"])
 def test_permission_rules(writable: tuple[str, str], who: str) -> None:
     url, server = writable

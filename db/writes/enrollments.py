@@ -189,15 +189,17 @@ async def _permitted(
 
 
 async def _not_enrolled(session: AsyncSession, pending: list[_Pending], results: dict[int, ItemResult]) -> list[_Pending]:
-    """A participant already actively enrolled (saved, or earlier in this batch) is refused."""
+    """A participant already actively enrolled, or enrolled on the same day (saved, or earlier in this
+    batch) is refused."""
     if not pending:
         return pending
     rows = (await session.execute(text("""
-        SELECT p.nik_hash, e.id, e.client_id FROM participant p
-        JOIN enrollment e ON e.participant_id = p.id AND e.status = 'active'
-        WHERE p.nik_hash = ANY(:hashes)
-    """), {"hashes": [p.hashed_nik for p in pending]})).all()
-    active = {bytes(r.nik_hash): r.id for r in rows}
+        SELECT DISTINCT p.nik_hash, e.id, e.client_id, e.status, e.enrolled_on FROM participant p
+        JOIN unnest(CAST(:hashes AS bytea[]), CAST(:dates AS date[])) AS i(nik_hash, enrolled_on) ON i.nik_hash = p.nik_hash
+        JOIN enrollment e ON e.participant_id = p.id AND (e.status = 'active' OR e.enrolled_on = i.enrolled_on)
+    """), {"hashes": [p.hashed_nik for p in pending], "dates": [p.item.enrolled_on for p in pending]})).all()
+    active = {bytes(r.nik_hash): r.id for r in rows if r.status == "active"}
+    same_day = {(bytes(r.nik_hash), r.enrolled_on): r.id for r in rows}  # one enrollment per participant and day
     saved_meanwhile = [p for p in pending if any(r.client_id == p.item.client_id for r in rows)]
     if saved_meanwhile:  # another request committed this very item since `_replays` looked
         await _replays(session, saved_meanwhile, results)
@@ -209,6 +211,11 @@ async def _not_enrolled(session: AsyncSession, pending: list[_Pending], results:
             results[p.index] = ItemResult(p.item.client_id, "rejected", "ALREADY_ENROLLED",
                                           f"this participant already has active enrollment #{active[p.hashed_nik]}; "
                                           "lapse it first", "nik")
+        elif (p.hashed_nik, p.item.enrolled_on) in same_day:
+            results[p.index] = ItemResult(p.item.client_id, "rejected", "ALREADY_ENROLLED",
+                                          f"this participant already has enrollment #{same_day[p.hashed_nik, p.item.enrolled_on]} "
+                                          f"dated {p.item.enrolled_on}; a participant is enrolled at most once a day",
+                                          "enrolledOn")
         elif p.hashed_nik in in_batch:
             results[p.index] = ItemResult(p.item.client_id, "rejected", "ALREADY_ENROLLED",
                                           "this participant is enrolled by an earlier item of this batch", "nik")
