@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -153,3 +154,25 @@ class CoverageFigures:
     @property
     def enrollments_per_agent(self) -> float | None:
         return self.active_enrollments / self.active_agents if self.active_agents else None
+
+
+class FlagReason(enum.StrEnum):
+    """Why a field record is flagged (db/queries/data_quality.py defines each)."""
+
+    GPS_OUTSIDE_VILLAGE = "GPS_OUTSIDE_VILLAGE"
+    OUTSIDE_AGENT_REACH = "OUTSIDE_AGENT_REACH"
+    NIK_SHARED_BY_AGENTS = "NIK_SHARED_BY_AGENTS"
+    IDENTICAL_GPS_BURST = "IDENTICAL_GPS_BURST"
+    AGENT_INACTIVE = "AGENT_INACTIVE"
+
+
+@dataclass(frozen=True, slots=True)
+class DataQualityRecord:
+    reason: FlagReason
+    agent_id: int
+    village_code: str  # the enrollment's village, or the inactive agent's home village
+    enrollment_id: int | None
+    distance_m: float | None  # how far outside: from the village (GPS) or from the agent's base
+    allowed_m: float | None  # the GPS accuracy, or FAR_FACTOR × reach
+    count: int | None  # agents sharing the NIK, or enrollments in the burst
+    last_enrolled_on: dt.date | None  # AGENT_INACTIVE: the agent's latest enrollment, if any

@@ -9,10 +9,9 @@ from db.queries.data_quality import (
     BURST_WINDOW,
     FAR_FACTOR,
     INACTIVE_DAYS,
-    DataQualityRecord,
-    Reason,
     data_quality_page,
 )
+from db.records import DataQualityRecord, FlagReason
 from db.regions import Level
 from resolvers.context import Info
 from resolvers.errors import BadUserInput, Forbidden, NotFound
@@ -21,7 +20,7 @@ from resolvers.pagination import Page, PageArgs, to_page, window
 
 
 async def data_quality(
-    info: Info, code: str | None, reasons: list[Reason] | None, as_of: dt.date | None, page: PageArgs
+    info: Info, code: str | None, reasons: list[FlagReason] | None, as_of: dt.date | None, page: PageArgs
 ) -> Page[DataQualityRecord]:
     viewer = info.context.viewer
     code = region_code(code, "regionCode") if code is not None else None
@@ -42,7 +41,7 @@ async def data_quality(
         raise BadUserInput("data-quality flags page forwards; use `first` and `after`", field="last")
     bounds = window(page, (int, int))
     async with info.context.sessions() as session:
-        found = await data_quality_page(session, regions, reasons or list(Reason), as_of or dt.date.today(),
+        found = await data_quality_page(session, regions, reasons or list(FlagReason), as_of or dt.date.today(),
                                         bounds.limit, bounds.after)
 
     async def no_total() -> int:
@@ -63,17 +62,17 @@ async def _check_exists(info: Info, code: str) -> None:
 def describe(flag: DataQualityRecord) -> str:
     """What a manager reads: why the record was flagged, with its figures."""
     match flag.reason:
-        case Reason.GPS_OUTSIDE_VILLAGE:
+        case FlagReason.GPS_OUTSIDE_VILLAGE:
             return (f"GPS point {flag.distance_m:,.0f} m outside village {flag.village_code}, more than the "
                     f"device's accuracy of {flag.allowed_m:,.0f} m")
-        case Reason.OUTSIDE_AGENT_REACH:
+        case FlagReason.OUTSIDE_AGENT_REACH:
             return (f"village {flag.village_code} is {flag.distance_m:,.0f} m from the agent's base, beyond "
                     f"{flag.allowed_m:,.0f} m ({FAR_FACTOR} × the agent's reach)")
-        case Reason.NIK_SHARED_BY_AGENTS:
+        case FlagReason.NIK_SHARED_BY_AGENTS:
             return f"this participant's NIK has enrollments by {flag.count} different agents"
-        case Reason.IDENTICAL_GPS_BURST:
+        case FlagReason.IDENTICAL_GPS_BURST:
             return (f"{flag.count} enrollments carry exactly these GPS coordinates within "
                     f"{BURST_WINDOW.total_seconds() / 60:.0f} minutes of each other")
-        case Reason.AGENT_INACTIVE:
+        case FlagReason.AGENT_INACTIVE:
             last = f"last enrollment on {flag.last_enrolled_on}" if flag.last_enrolled_on else "no enrollment ever"
             return f"active agent with no enrollment in {INACTIVE_DAYS} days ({last})"

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from db.queries.data_quality import DataQualityRecord, Reason
+from db.records import DataQualityRecord, FlagReason
 from resolvers import agents, enrollments, regions
 from resolvers.context import Info
 from resolvers.data_quality import describe
@@ -21,7 +21,7 @@ AgentType = Annotated["Agent", strawberry.lazy("schema.agents")]
 EnrollmentType = Annotated["Enrollment", strawberry.lazy("schema.enrollments")]
 VillageType = Annotated["Village", strawberry.lazy("schema.regions")]
 
-DataQualityReason = strawberry.enum(Reason, name="DataQualityReason", description=(
+DataQualityReason = strawberry.enum(FlagReason, name="DataQualityReason", description=(
     "GPS_OUTSIDE_VILLAGE: the device's point lies farther from the claimed village than its accuracy. "
     "OUTSIDE_AGENT_REACH: the village is more than twice the agent's reach from its base. "
     "NIK_SHARED_BY_AGENTS: one NIK has enrollments by two or more agents. "

@@ -22,13 +22,12 @@ village, as every other list is.
 from __future__ import annotations
 
 import datetime as dt
-import enum
-from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.queries.paging import Item, Key, Slice
+from db.records import DataQualityRecord, FlagReason
 
 FAR_FACTOR = 2
 BURST_SIZE = 3
@@ -36,27 +35,7 @@ BURST_WINDOW = dt.timedelta(hours=1)
 INACTIVE_DAYS = 90
 
 
-class Reason(enum.StrEnum):
-    GPS_OUTSIDE_VILLAGE = "GPS_OUTSIDE_VILLAGE"
-    OUTSIDE_AGENT_REACH = "OUTSIDE_AGENT_REACH"
-    NIK_SHARED_BY_AGENTS = "NIK_SHARED_BY_AGENTS"
-    IDENTICAL_GPS_BURST = "IDENTICAL_GPS_BURST"
-    AGENT_INACTIVE = "AGENT_INACTIVE"
-
-
-RANK = {reason: rank for rank, reason in enumerate(Reason, start=1)}  # the order of the list
-
-
-@dataclass(frozen=True, slots=True)
-class DataQualityRecord:
-    reason: Reason
-    agent_id: int
-    village_code: str  # the enrollment's village, or the inactive agent's home village
-    enrollment_id: int | None
-    distance_m: float | None  # how far outside: from the village (GPS) or from the agent's base
-    allowed_m: float | None  # the GPS accuracy, or FAR_FACTOR × reach
-    count: int | None  # agents sharing the NIK, or enrollments in the burst
-    last_enrolled_on: dt.date | None  # AGENT_INACTIVE: the agent's latest enrollment, if any
+RANK = {reason: rank for rank, reason in enumerate(FlagReason, start=1)}  # the order of the list
 
 
 _FLAGS = """
@@ -121,7 +100,7 @@ def _range(code: str | None) -> tuple[str, str]:
 
 
 async def data_quality_page(
-    session: AsyncSession, region_codes: list[str | None], reasons: list[Reason], as_of: dt.date,
+    session: AsyncSession, region_codes: list[str | None], reasons: list[FlagReason], as_of: dt.date,
     limit: int, after: Key | None,
 ) -> Slice[DataQualityRecord]:
     """Flags inside any of `region_codes` (None: all of Indonesia), by reason then id."""
