@@ -30,6 +30,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.tokens import issue
+from bench import ingest as ingest_module
+from bench.ingest import measure as measure_ingest
 from bench.national import ROOT, national_database
 from db.access import Role
 from db.engine import create_engine, create_sessionmaker
@@ -288,6 +290,13 @@ def main() -> None:
                   f"| page {size / 1024:.0f} KB" + (f" | target p50 ≤ {case.target_ms:g} ms: {verdict}" if verdict else ""),
                   flush=True)
             rows.append((case.name, http, sql, http.p50 / sql.p50, case.target_ms or 0, verdict or "no target"))
+        ingest = measure_ingest(base, url, SECRET, asyncio.run)
+        print(f"{'syncEnrollments ingest (' + str(ingest_module.CLIENTS) + ' clients × 1,000-item batches)':<48} "
+              f"HTTP {ingest['per_second']:6.0f}/s  database layer {ingest['database_per_second']:6.0f}/s "
+              f"({ingest['created']:,.0f} created) | target ≥ 2,000/s: "
+              f"{'meets' if ingest['per_second'] >= 2000 else 'MISSES'}", flush=True)
+        print(f"{'recordEnrollment (one item)':<48} HTTP p50 {ingest['record_p50_ms']:8.1f} ms  "
+              f"p95 {ingest['record_p95_ms']:8.1f} ms", flush=True)
     rebuild, move, pairs = asyncio.run(_maintenance(url))
     print(f"{'full coverage rebuild (' + format(pairs, ',') + ' pairs)':<48} p50 {rebuild.p50:8.1f} ms  p95 {rebuild.p95:8.1f} ms")
     print(f"{'agent move (incremental, incl. commit)':<48} p50 {move.p50:8.1f} ms  p95 {move.p95:8.1f} ms | "

@@ -222,19 +222,22 @@ def test_managers_see_their_scope_only(flagged: tuple[str, str]) -> None:
         "GPS_OUTSIDE_VILLAGE", "OUTSIDE_AGENT_REACH", "NIK_SHARED_BY_AGENTS", "IDENTICAL_GPS_BURST", "AGENT_INACTIVE"}
 
 
-def test_pages_are_ordered_by_reason_without_gaps_or_repeats(flagged: tuple[str, str]) -> None:
+@pytest.mark.parametrize("region", [None, "99"])  # national and regional statements differ
+def test_pages_are_ordered_by_reason_without_gaps_or_repeats(flagged: tuple[str, str], region: str | None) -> None:
     _, server = flagged
     small = []
     after = None
     while True:
-        page = post(server, FLAGS, {"first": 3, "after": after})["data"]["dataQuality"]
+        page = post(server, FLAGS, {"first": 3, "after": after, "region": region})["data"]["dataQuality"]
         small += [e["node"] for e in page["edges"]]
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
-    assert small == all_flags(server)
+    assert small == all_flags(server, region=region) and len(small) > 6
     order = ["GPS_OUTSIDE_VILLAGE", "OUTSIDE_AGENT_REACH", "NIK_SHARED_BY_AGENTS", "IDENTICAL_GPS_BURST", "AGENT_INACTIVE"]
     assert [order.index(f["reason"]) for f in small] == sorted(order.index(f["reason"]) for f in small)
+    ids = [(f["reason"], f["enrollment"]["id"] if f["enrollment"] else f["agent"]["code"]) for f in small]
+    assert len(set(ids)) == len(ids)
 
 
 @pytest.mark.parametrize("who", ["manager outside scope", "agent"])

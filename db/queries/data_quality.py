@@ -38,60 +38,96 @@ INACTIVE_DAYS = 90
 RANK = {reason: rank for rank, reason in enumerate(FlagReason, start=1)}  # the order of the list
 
 
-_FLAGS = """
+def _after(rank: int, key: str) -> str:
+    """`key` past the cursor for branch `rank`, as a bound an index scan can start from (so a
+    branch wholly before the cursor reads nothing, and one after it reads from its start)."""
+    return (f"{key} > CASE WHEN CAST(:after_rank AS integer) IS NULL OR CAST(:after_rank AS integer) < {rank} THEN 0 "
+            f"WHEN CAST(:after_rank AS integer) = {rank} THEN CAST(:after_key AS bigint) ELSE {2**63 - 1} END")
+
+
+def _gate(reason: FlagReason) -> str:
+    return f"'{reason.value}' = ANY(CAST(:reasons AS text[]))"  # no column: a one-time filter
+
+
+# Enrollments of the scope. Nationally there is no scope to join, so each branch can walk the
+# primary key in order and stop at the page's end instead of flagging the whole table first.
+_SCOPED = {
+    True: "SELECT * FROM enrollment",
+    False: """SELECT e.* FROM region r
+              JOIN enrollment e ON e.village_code ~>=~ r.lo AND e.village_code ~<~ r.hi""",
+}
+# Participants enrolled by two agents or more: nationally one pass over the (participant_id,
+# agent_id) index; in a region a probe per enrollment of the region.
+_AGENTS_OF_PARTICIPANT = """CROSS JOIN LATERAL (SELECT count(DISTINCT o.agent_id) AS agents FROM enrollment o
+                                  WHERE o.participant_id = e.participant_id) shared"""
+# Participants enrolled by two agents or more: nationally one pass over the (participant_id,
+# agent_id) index (min <> max needs no per-group sort), counted only for those; in a region a
+# probe per enrollment of the region.
+_SHARED = {
+    True: """JOIN (SELECT participant_id FROM enrollment GROUP BY participant_id
+                   HAVING min(agent_id) <> max(agent_id)) several ON several.participant_id = e.participant_id
+              """ + _AGENTS_OF_PARTICIPANT,
+    False: _AGENTS_OF_PARTICIPANT,
+}
+
+
+def _flags(national: bool) -> str:
+    as_of, days = "CAST(:as_of AS date)", "CAST(:inactive_days AS integer)"
+
+    def page(key: str) -> str:
+        # In a region the planner would walk the whole primary key hoping to meet the region's
+        # rows early; there the branch is the region's rows, sorted once at the end.
+        return f"ORDER BY {key} LIMIT :limit" if national else ""
+
+    return f"""
 WITH region AS (
     SELECT * FROM unnest(CAST(:lo AS text[]), CAST(:hi AS text[])) AS r(lo, hi)
-), scoped AS NOT MATERIALIZED (
-    SELECT e.* FROM region r
-    JOIN enrollment e ON e.village_code ~>=~ r.lo AND e.village_code ~<~ r.hi
-), flag AS (
-    SELECT 1 AS rank, e.id AS key, e.agent_id, e.village_code, e.id AS enrollment_id,
-           ST_Distance(v.geom::geography, e.gps::geography) AS distance_m,
-           coalesce(e.gps_accuracy_m, 0)::float8 AS allowed_m, NULL::bigint AS count, NULL::date AS last_enrolled_on
-    FROM scoped e JOIN village v ON v.code = e.village_code
-    WHERE 'GPS_OUTSIDE_VILLAGE' = ANY(CAST(:reasons AS text[]))
-      AND e.gps IS NOT NULL AND v.geom IS NOT NULL
-      AND NOT ST_DWithin(v.geom::geography, e.gps::geography, coalesce(e.gps_accuracy_m, 0))
-    UNION ALL
-    SELECT 2, e.id, e.agent_id, e.village_code, e.id,
-           ST_Distance(v.geom::geography, a.location::geography), (CAST(:far_factor AS integer) * a.reach_m)::float8, NULL, NULL
-    FROM scoped e JOIN agent a ON a.id = e.agent_id JOIN village v ON v.code = e.village_code
-    WHERE 'OUTSIDE_AGENT_REACH' = ANY(CAST(:reasons AS text[]))
-      AND v.geom IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM agent_reach ar WHERE ar.agent_id = e.agent_id AND ar.village_code = e.village_code)
-      AND NOT ST_DWithin(v.geom::geography, a.location::geography, CAST(:far_factor AS integer) * a.reach_m)
-    UNION ALL
-    SELECT 3, e.id, e.agent_id, e.village_code, e.id, NULL, NULL, shared.agents, NULL
-    FROM scoped e
-    CROSS JOIN LATERAL (SELECT count(DISTINCT o.agent_id) AS agents FROM enrollment o
-                        WHERE o.participant_id = e.participant_id) shared
-    WHERE 'NIK_SHARED_BY_AGENTS' = ANY(CAST(:reasons AS text[]))
-      AND EXISTS (SELECT 1 FROM enrollment o WHERE o.participant_id = e.participant_id AND o.agent_id <> e.agent_id)
-    UNION ALL
-    SELECT 4, e.id, e.agent_id, e.village_code, e.id, NULL, NULL, burst.size, NULL
-    FROM (
-        SELECT g.id, count(*) OVER (
-            PARTITION BY ST_X(g.gps), ST_Y(g.gps) ORDER BY g.recorded_at
-            RANGE BETWEEN CAST(:burst_window AS interval) PRECEDING AND CAST(:burst_window AS interval) FOLLOWING
-        ) AS size
-        FROM enrollment g WHERE g.gps IS NOT NULL AND g.recorded_at IS NOT NULL
-          AND 'IDENTICAL_GPS_BURST' = ANY(CAST(:reasons AS text[]))
-    ) burst JOIN scoped e ON e.id = burst.id
-    WHERE burst.size >= CAST(:burst_size AS integer)
-    UNION ALL
-    SELECT 5, a.id, a.id, a.home_village_code, NULL, NULL, NULL, NULL,
-           (SELECT max(x.enrolled_on) FROM enrollment x WHERE x.agent_id = a.id AND x.enrolled_on <= CAST(:as_of AS date))
-    FROM region r JOIN agent a ON a.home_village_code ~>=~ r.lo AND a.home_village_code ~<~ r.hi
-    WHERE 'AGENT_INACTIVE' = ANY(CAST(:reasons AS text[]))
-      AND a.status = 'active' AND a.joined_on <= CAST(:as_of AS date) - CAST(:inactive_days AS integer)
-      AND NOT EXISTS (SELECT 1 FROM enrollment x WHERE x.agent_id = a.id
-                      AND x.enrolled_on > CAST(:as_of AS date) - CAST(:inactive_days AS integer) AND x.enrolled_on <= CAST(:as_of AS date))
-)
-SELECT * FROM flag
-WHERE CAST(:after_rank AS integer) IS NULL
-   OR (rank, key) > (CAST(:after_rank AS integer), CAST(:after_key AS bigint))
+), scoped AS NOT MATERIALIZED ({_SCOPED[national]})
+(SELECT 1 AS rank, e.id AS key, e.agent_id, e.village_code, e.id AS enrollment_id,
+        ST_Distance(v.geom::geography, e.gps::geography) AS distance_m,
+        coalesce(e.gps_accuracy_m, 0)::float8 AS allowed_m, NULL::bigint AS count, NULL::date AS last_enrolled_on
+ FROM scoped e JOIN village v ON v.code = e.village_code
+ WHERE {_gate(FlagReason.GPS_OUTSIDE_VILLAGE)} AND {_after(1, "e.id")}
+   AND e.gps IS NOT NULL AND v.geom IS NOT NULL
+   AND NOT ST_DWithin(v.geom::geography, e.gps::geography, coalesce(e.gps_accuracy_m, 0))
+ {page("e.id")})
+UNION ALL
+(SELECT 2, e.id, e.agent_id, e.village_code, e.id, ST_Distance(v.geom::geography, a.location::geography),
+        (CAST(:far_factor AS integer) * a.reach_m)::float8, NULL, NULL
+ FROM scoped e JOIN agent a ON a.id = e.agent_id JOIN village v ON v.code = e.village_code
+ WHERE {_gate(FlagReason.OUTSIDE_AGENT_REACH)} AND {_after(2, "e.id")} AND v.geom IS NOT NULL
+   AND NOT EXISTS (SELECT 1 FROM agent_reach ar WHERE ar.agent_id = e.agent_id AND ar.village_code = e.village_code)
+   AND NOT ST_DWithin(v.geom::geography, a.location::geography, CAST(:far_factor AS integer) * a.reach_m)
+ {page("e.id")})
+UNION ALL
+(SELECT 3, e.id, e.agent_id, e.village_code, e.id, NULL, NULL, shared.agents, NULL
+ FROM scoped e {_SHARED[national]}
+ WHERE {_gate(FlagReason.NIK_SHARED_BY_AGENTS)} AND {_after(3, "e.id")} AND shared.agents > 1
+ {page("e.id")})
+UNION ALL
+(SELECT 4, e.id, e.agent_id, e.village_code, e.id, NULL, NULL, burst.size, NULL
+ FROM (SELECT g.id, count(*) OVER (
+           PARTITION BY ST_X(g.gps), ST_Y(g.gps) ORDER BY g.recorded_at
+           RANGE BETWEEN CAST(:burst_window AS interval) PRECEDING AND CAST(:burst_window AS interval) FOLLOWING
+       ) AS size
+       FROM enrollment g WHERE {_gate(FlagReason.IDENTICAL_GPS_BURST)} AND g.gps IS NOT NULL AND g.recorded_at IS NOT NULL
+      ) burst JOIN scoped e ON e.id = burst.id
+ WHERE burst.size >= CAST(:burst_size AS integer) AND {_after(4, "e.id")}
+ {page("e.id")})
+UNION ALL
+(SELECT 5, a.id, a.id, a.home_village_code, NULL, NULL, NULL, NULL,
+        (SELECT max(x.enrolled_on) FROM enrollment x WHERE x.agent_id = a.id AND x.enrolled_on <= {as_of})
+ FROM region r JOIN agent a ON a.home_village_code ~>=~ r.lo AND a.home_village_code ~<~ r.hi
+ WHERE {_gate(FlagReason.AGENT_INACTIVE)} AND {_after(5, "a.id")}
+   AND a.status = 'active' AND a.joined_on <= {as_of} - {days}
+   AND NOT EXISTS (SELECT 1 FROM enrollment x WHERE x.agent_id = a.id
+                   AND x.enrolled_on > {as_of} - {days} AND x.enrolled_on <= {as_of})
+ {page("a.id")})
 ORDER BY rank, key LIMIT :limit
 """
+
+
+_FLAGS = {national: text(_flags(national)) for national in (True, False)}
 
 
 def _range(code: str | None) -> tuple[str, str]:
@@ -105,7 +141,8 @@ async def data_quality_page(
 ) -> Slice[DataQualityRecord]:
     """Flags inside any of `region_codes` (None: all of Indonesia), by reason then id."""
     ranges = [_range(c) for c in region_codes]
-    rows = (await session.execute(text(_FLAGS), {
+    national = region_codes == [None]
+    rows = (await session.execute(_FLAGS[national], {
         "lo": [lo for lo, _ in ranges], "hi": [hi for _, hi in ranges], "reasons": [r.value for r in reasons],
         "far_factor": FAR_FACTOR, "burst_size": BURST_SIZE, "burst_window": BURST_WINDOW,
         "inactive_days": INACTIVE_DAYS, "as_of": as_of,
