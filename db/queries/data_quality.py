@@ -1,7 +1,8 @@
 """Suspicious field records for managers to check, in one statement, by reason then id.
 
 Each reason is one branch of a UNION ALL; a branch the caller did not ask for is skipped at run
-time (its gate is a one-time filter), and the keyset condition is pushed into every branch.
+time (its gate is a one-time filter), and every branch starts after the cursor. The national
+statement lets each branch stop at the page's end; a region's is sorted once (see `_flags`).
 
 - GPS_OUTSIDE_VILLAGE: the device's point is farther from the claimed village's boundary than the
   accuracy the device reported (geodesic distance; no accuracy counts as 0 m).
@@ -35,7 +36,8 @@ BURST_WINDOW = dt.timedelta(hours=1)
 INACTIVE_DAYS = 90
 
 
-RANK = {reason: rank for rank, reason in enumerate(FlagReason, start=1)}  # the order of the list
+# The order of the list; the branches of `_flags` are numbered the same way, in FlagReason's order.
+RANK = {reason: rank for rank, reason in enumerate(FlagReason, start=1)}
 
 
 def _after(rank: int, key: str) -> str:
