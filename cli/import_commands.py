@@ -1,4 +1,4 @@
-"""`perisai import boundaries | agents | enrollments | estimates`."""
+"""`perisai import boundaries | labels | agents | enrollments | estimates`."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from cli.runtime import (
 from db.engine import create_engine
 from db.importers.boundaries import import_boundaries
 from db.importers.gisfile import read_boundary_file
+from db.importers.labels import load_labels, read_labels
 from db.importers.tables import (
     load_agents,
     load_enrollments,
@@ -98,6 +99,13 @@ def agents(file: FileArg) -> None:
 def estimates(file: FileArg) -> None:
     """Import village estimates: village_code, population, informal_workers, source, year."""
     _load_table(read_estimates, load_estimates, file)
+
+
+@app.command()
+@friendly_errors
+def labels(file: FileArg) -> None:
+    """Import official village label points: village_code, lng, lat (inside or on the village)."""
+    _load_table(read_labels, load_labels, file)
 
 
 @app.command()

@@ -159,3 +159,50 @@ def test_bad_estimate_rows(demo_db: str, places: dict[str, str], tmp_path: Path)
     assert_rejected(demo_db, ["import", "estimates", str(write(tmp_path, "e.csv", body.format(**places)))],
                     "row 2, informal_workers: is larger than the population", "row 3", "give at least one",
                     "row 4, source: is empty")
+
+
+def _inside_and_outside(url: str, code: str) -> tuple[tuple[float, float], tuple[float, float]]:
+    """A point inside the village other than its label point, and one ~1 km outside it."""
+    import shapely
+
+    geom = shapely.from_wkb(bytes(fetch(url, "SELECT ST_AsBinary(geom) AS g FROM village WHERE code = $1", code)[0]["g"]))
+    label = geom.representative_point()
+    inside = shapely.get_point(geom.buffer(-0.0005).exterior if geom.geom_type == "Polygon"
+                               else max(geom.geoms, key=lambda p: p.area).buffer(-0.0005).exterior, 0)
+    assert geom.contains(inside) and not inside.equals(label)
+    outside = shapely.get_point(geom.buffer(0.01).exterior, 0)
+    return (inside.x, inside.y), (outside.x, outside.y)
+
+
+def test_label_points_import_moves_coverage_with_them(demo_db: str, places: dict[str, str], tmp_path: Path) -> None:
+    from tests.oracle import OAgent, OVillage, reach_pairs
+
+    code = places["v1"]
+    (lng, lat), _ = _inside_and_outside(demo_db, code)
+    path = write(tmp_path, "labels.csv", f"village_code,lng,lat\n{code},{lng},{lat}\n")
+    status, output = perisai(demo_db, "import", "labels", str(path))
+    assert status == 0 and "1 village label points: 0 new, 1 updated" in output, output
+    row = fetch(demo_db, "SELECT ST_X(label_point) AS x, ST_Y(label_point) AS y FROM village WHERE code = $1", code)[0]
+    assert (row["x"], row["y"]) == pytest.approx((lng, lat))
+    agents = [OAgent(r["id"], r["x"], r["y"], r["reach_m"], True) for r in fetch(
+        demo_db, "SELECT id, ST_X(location) x, ST_Y(location) y, reach_m FROM agent")]
+    expected = reach_pairs([OVillage(code, lng, lat, 0, 0)], agents)
+    got = {(r["agent_id"], r["village_code"]) for r in fetch(
+        demo_db, "SELECT agent_id, village_code FROM agent_reach WHERE village_code = $1", code)}
+    assert got == set(expected) and got
+    assert "1 unchanged" in perisai(demo_db, "import", "labels", str(path))[1]
+
+
+def test_bad_label_rows(demo_db: str, places: dict[str, str], tmp_path: Path) -> None:
+    (lng, lat), (out_lng, out_lat) = _inside_and_outside(demo_db, places["v1"])
+    body = (f"village_code,lng,lat\n{places['v1']},{lat},{lng}\n{places['v2']},east,{lat}\n"
+            f"{places['v2']},{lng},{lat}\n{places['v2']},{lng},{lat}\n")
+    rejected(perisai, demo_db, ["import", "labels", str(write(tmp_path, "l.csv", body))],
+             "row 2, lng/lat: coordinates look swapped", "row 3, lng: 'east': is not a number", "row 5, village_code")
+    unknown = f"village_code,lng,lat\n99.98.98.9998,{lng},{lat}\n"
+    rejected(perisai, demo_db, ["import", "labels", str(write(tmp_path, "u.csv", unknown))],
+             "row 2", "no village with code '99.98.98.9998'")
+    outside = f"village_code,lng,lat\n{places['v1']},{out_lng},{out_lat}\n"
+    snapshot = lambda url: fetch(url, "SELECT code, ST_AsText(label_point) FROM village ORDER BY code")  # noqa: E731
+    rejected(perisai, demo_db, ["import", "labels", str(write(tmp_path, "o.csv", outside))],
+             "row 2, lng/lat: is", f"m outside village {places['v1']}", snapshot=snapshot)

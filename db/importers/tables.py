@@ -130,7 +130,7 @@ async def load_agents(engine: AsyncEngine, rows: list[dict[str, Any]], progress:
             columns, ([r["_row"], *(r[c] for c in columns[1:])] for r in rows),
         )
         progress("loading", len(rows), len(rows))
-        await _reject_unknown(conn, "agent_stage", "home_village_code", "village", "code")
+        await reject_unknown(conn, "agent_stage", "home_village_code", "village", "code")
         result = await conn.execute(text(_UPSERT_AGENTS))
         inserted = result.scalars().all()
     return TableImport("agents", len(rows), sum(inserted), len(inserted) - sum(inserted))
@@ -179,7 +179,7 @@ async def load_estimates(engine: AsyncEngine, rows: list[dict[str, Any]], progre
             columns, ([r["_row"], *(r[c] for c in columns[1:])] for r in rows),
         )
         progress("loading", len(rows), len(rows))
-        await _reject_unknown(conn, "estimate_stage", "village_code", "village", "code")
+        await reject_unknown(conn, "estimate_stage", "village_code", "village", "code")
         result = await conn.execute(text("""
             UPDATE village v SET population = s.population, informal_workers = s.informal_workers,
                                  estimate_source = s.source, estimate_year = s.year
@@ -232,8 +232,8 @@ async def load_enrollments(
             "status text, last_paid_on date",
             columns, records(),
         )
-        await _reject_unknown(conn, "enrollment_stage", "village_code", "village", "code")
-        await _reject_unknown(conn, "enrollment_stage", "agent_code", "agent", "code")
+        await reject_unknown(conn, "enrollment_stage", "village_code", "village", "code")
+        await reject_unknown(conn, "enrollment_stage", "agent_code", "agent", "code")
         await _reject_active_clash(conn)
         progress("saving", 0, 2)
         await conn.execute(text(_UPSERT_PARTICIPANTS))
@@ -296,7 +296,7 @@ async def _reject_active_clash(conn: AsyncConnection) -> None:
         ])
 
 
-async def _reject_unknown(conn: AsyncConnection, stage: str, column: str, table: str, key: str) -> None:
+async def reject_unknown(conn: AsyncConnection, stage: str, column: str, table: str, key: str) -> None:
     missing = (await conn.execute(text(
         f"SELECT n, {column} FROM {stage} s WHERE NOT EXISTS "
         f"(SELECT 1 FROM {table} t WHERE t.{key} = s.{column}) ORDER BY n"
