@@ -17,11 +17,12 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 
 from auth.tokens import InvalidToken, bearer, viewer_from_token
+from db.access import Viewer
 from db.embedded import resolve_database_url
 from db.engine import create_engine, create_sessionmaker
 from db.events import EventHub, asyncpg_url
 from maps.routes import map_routes
-from resolvers.context import Context, build_context
+from resolvers.context import ANONYMOUS_PLANNER, Context, build_context
 from schema import Limits, build_schema
 from settings import Settings
 
@@ -29,13 +30,14 @@ log = logging.getLogger("perisai")
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    def __init__(self, *args: Any, jwt_secret: bytes, nik_key: bytes, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, jwt_secret: bytes, nik_key: bytes, anonymous: Viewer | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.jwt_secret = jwt_secret
         self.nik_key = nik_key
+        self.anonymous = anonymous
 
     async def get_context(self, request: Any, response: Any) -> Context:
-        return build_context(request, request.app.state.sessions, self.jwt_secret, self.nik_key)
+        return build_context(request, request.app.state.sessions, self.jwt_secret, self.nik_key, self.anonymous)
 
     async def on_ws_connect(self, context: Context) -> None:
         """Browsers cannot set WebSocket headers: the token may come in connection_init instead."""
@@ -85,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         graphql_ide=None if config.production else "graphiql",
         jwt_secret=secret,
         nik_key=config.secret("nik_key"),
+        anonymous=ANONYMOUS_PLANNER if config.anonymous_role == "planner" else None,
     )
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]), WebSocketRoute("/graphql", graphql),

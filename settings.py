@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     max_query_aliases: int = Field(default=30, ge=0)
     max_query_cost: int = Field(default=500_000, gt=0)
     nik_key: SecretStr | None = None
+    # Requests without a token act as this role (only `planner`: aggregate figures, no personal
+    # data) — for a public coverage dashboard, or load generators that cannot send headers.
+    anonymous_role: Literal["planner"] | None = None
 
     @property
     def production(self) -> bool:

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.websockets import WebSocket
 
 from auth.tokens import InvalidToken, bearer, viewer_from_token
-from db.access import Viewer
+from db.access import Role, Viewer
 from resolvers.errors import Unauthenticated
 from resolvers.loaders import Loaders, make_loaders
 
@@ -44,13 +44,17 @@ class Context:
 Info = strawberry.Info[Context, Any]
 
 
+ANONYMOUS_PLANNER = Viewer("anonymous", Role.PLANNER)
+
+
 def build_context(
-    request: Request | WebSocket, sessions: async_sessionmaker[AsyncSession], secret: bytes, nik_key: bytes = b""
+    request: Request | WebSocket, sessions: async_sessionmaker[AsyncSession], secret: bytes, nik_key: bytes = b"",
+    anonymous: Viewer | None = None,
 ) -> Context:
     token = bearer(request.headers.get("authorization"))
     if token is None:
-        return Context(request, sessions, None, "sign in: send `Authorization: Bearer <token>` (see `perisai token`)",
-                       secret, nik_key)
+        return Context(request, sessions, anonymous,
+                       "sign in: send `Authorization: Bearer <token>` (see `perisai token`)", secret, nik_key)
     try:
         return Context(request, sessions, viewer_from_token(secret, token), "", secret, nik_key)
     except InvalidToken as exc:
