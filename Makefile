@@ -1,4 +1,4 @@
-.PHONY: demo test serve bench lint schema clean
+.PHONY: demo test serve bench bench-peers lint schema clean
 
 demo: ## Install what is missing, start the embedded database, load demo data, serve on :8000
 	scripts/bootstrap
@@ -16,6 +16,10 @@ serve:
 bench: ## National-scale coverage benchmark: HTTP vs SQL alone (first run builds .perisai/bench, ~10 min)
 	scripts/bootstrap
 	.venv/bin/python -m bench.coverage_bench
+
+bench-peers: ## Against PostGraphile on ../shared/peers' national data, side by side (first run imports it, ~15 min)
+	scripts/bootstrap --peers
+	.venv/bin/python -m bench.peers
 
 schema: ## Write the GraphQL SDL to schema.graphql (a test fails when it is out of date)
 	.venv/bin/python -c 'from schema import schema; print(schema.as_str())' > schema.graphql

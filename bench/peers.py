@@ -1,0 +1,108 @@
+"""`make bench-peers`: this project against PostGraphile on the rig's national data, in one run.
+
+Steps: make sure the rig's national database is loaded and ours imported from it
+(bench/peers_data.py); start PostGraphile (one process) and our server the way the README
+recommends for production here (uvicorn, one worker per core); check that our answers equal
+PostGraphile's on a sample of every workload's variable sets (bench/peers_compare.py); then, for
+each workload, load-test ours, PostGraphile, PostGraphile with two workers and the rig's SQL floor
+back to back with the rig's `bench.sh`; print the rig's table of this run.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from bench.peers_compare import compare, variable_sets
+from bench.peers_data import RIG, ROOT, ensure_our_database, ensure_rig_database, rig
+
+WORKLOADS = ("nested", "gaps", "bbox")
+QUERIES = ROOT / "bench" / "peer_workloads"
+RESULTS = ROOT / ".perisai" / "peers-results"
+OUR_PORT = 8100
+THEIR_PORT = 5000
+SAMPLE = 20  # variable sets per workload whose answers must be equal
+CONCURRENCY = int(os.environ.get("PEERS_CONCURRENCY", "16"))
+DURATION = int(os.environ.get("PEERS_DURATION", "20"))
+WORKERS = os.cpu_count() or 2
+
+
+@contextmanager
+def our_server(url: str) -> Iterator[tuple[str, int]]:
+    """(GraphQL URL, master PID) of uvicorn with one worker per core, production settings."""
+    env = {**os.environ, "DATABASE_URL": url, "PERISAI_ENV": "production", "PERISAI_ANONYMOUS_ROLE": "planner",
+           "PERISAI_JWT_SECRET": "peer-bench-secret", "PERISAI_NIK_KEY": "bench-nik-key"}
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "app:create_app", "--factory", "--host", "127.0.0.1",
+                             "--port", str(OUR_PORT), "--workers", str(WORKERS), "--no-access-log",
+                             "--log-level", "warning"], cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{OUR_PORT}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            raise SystemExit("our server did not start")
+        yield f"http://127.0.0.1:{OUR_PORT}/graphql", proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@contextmanager
+def postgraphile(url: str, workers: int) -> Iterator[tuple[str, int]]:
+    rig("run_postgraphile.sh", "start", "--db", url, "--port", str(THEIR_PORT), "--pool", str(10 // workers),
+        "--workers", str(workers))
+    try:
+        pid = int(Path(os.environ.get("PEERS_RUN_DIR", "/tmp/peers-run"), f"postgraphile-{THEIR_PORT}.pid").read_text())
+        yield f"http://127.0.0.1:{THEIR_PORT}/graphql", pid
+    finally:
+        rig("run_postgraphile.sh", "stop", "--port", str(THEIR_PORT))
+
+
+def bench(workload: str, tool: str, out: Path, *args: str) -> None:
+    folder = RIG / "workloads" / workload
+    subprocess.run([str(RIG / "bench.sh"), "--workload", str(folder), "--scale", "national", "--tool", tool,
+                    "-c", str(CONCURRENCY), "-d", str(DURATION), "--out", str(out), *args],
+                   check=True, stdout=subprocess.DEVNULL, env={**os.environ, "PEERS_RESULTS_DIR": str(RESULTS)})
+
+
+def main() -> None:
+    rig_url = ensure_rig_database()
+    our_url = ensure_our_database(rig_url)
+    postmaster = Path("/tmp/peers-pg/data/postmaster.pid").read_text().split()[0]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}-national.jsonl"
+    with our_server(our_url) as (ours, our_pid), postgraphile(rig_url, 1) as (theirs, their_pid):
+        for wl in WORKLOADS:
+            sample = variable_sets(RIG / "workloads" / wl / "vars.national.jsonl", SAMPLE)
+            same = compare(wl, theirs, (RIG / "workloads" / wl / "query.graphql").read_text(),
+                           ours, (QUERIES / f"{wl}.graphql").read_text(), sample)
+            print(f"{wl}: our answers equal PostGraphile's on {same} of {len(sample)} variable sets", flush=True)
+        for wl in WORKLOADS:
+            print(f"{wl}: perisai …", flush=True)
+            bench(wl, "perisai", out, "--url", ours, "--query", str(QUERIES / f"{wl}.graphql"), "--no-floor",
+                  "--server-pid", str(our_pid), "--db-pid", postmaster)
+            print(f"{wl}: postgraphile + floor …", flush=True)
+            bench(wl, "postgraphile", out, "--url", theirs, "--db", rig_url, "--compare-floor",
+                  "--server-pid", str(their_pid), "--db-pid", postmaster)
+    with postgraphile(rig_url, 2) as (theirs, their_pid):
+        for wl in WORKLOADS:
+            print(f"{wl}: postgraphile-x2 …", flush=True)
+            bench(wl, "postgraphile-x2", out, "--url", theirs, "--no-floor",
+                  "--server-pid", str(their_pid), "--db-pid", postmaster)
+    print(f"\nMachine: {os.cpu_count()} cores; {time.strftime('%Y-%m-%d')}; results {out}\n", flush=True)
+    subprocess.run([sys.executable, str(RIG / "report.py"), str(out)], check=True)
+
+
+if __name__ == "__main__":
+    main()
