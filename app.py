@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -35,6 +36,9 @@ class GraphQLApp(GraphQL[Context, None]):
         self.jwt_secret = jwt_secret
         self.nik_key = nik_key
         self.anonymous = anonymous
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)  # several times faster than json.dumps on GeoJSON-heavy responses
 
     async def get_context(self, request: Any, response: Any) -> Context:
         return build_context(request, request.app.state.sessions, self.jwt_secret, self.nik_key, self.anonymous)

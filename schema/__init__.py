@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import strawberry
@@ -10,7 +10,9 @@ from graphql import GraphQLError
 from strawberry.extensions import (
     DisableIntrospection,
     MaxTokensLimiter,
+    ParserCache,
     SchemaExtension,
+    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
@@ -23,6 +25,21 @@ from schema.query import Query
 from schema.scalars import SCALARS
 from schema.signin import RequireSignIn
 from schema.subscription import Subscription
+
+PARSED_DOCUMENTS = 512  # distinct query texts kept parsed and validated, per process
+
+
+class CachedParser(ParserCache):
+    """Strawberry's parser cache, except that a document that does not parse is left to
+    Strawberry's own parse step, which reports the error the usual way (with its code)."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        try:
+            context.graphql_document = self.cached_parse_document(context.query, **context.parse_options)
+        except GraphQLError:
+            pass
+        yield
 
 
 @dataclass(frozen=True)
@@ -45,10 +62,14 @@ class Schema(strawberry.Schema):
 
 def build_schema(*, production: bool, limits: Limits = Limits()) -> strawberry.Schema:
     # Factories, not instances: an extension keeps per-request state, so each request needs its own.
+    # Parsing and validation are cached per query text (bounded LRU): clients repeat the same
+    # documents with new variables, and variables are checked at execution (QueryCost included).
     extensions: list[Callable[[], SchemaExtension]] = [
         ErrorCodes,
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        *depth_and_aliases(limits.max_depth, limits.max_aliases),
+        lambda: CachedParser(maxsize=PARSED_DOCUMENTS),
+        depth_and_aliases(limits.max_depth, limits.max_aliases),
+        lambda: ValidationCache(maxsize=PARSED_DOCUMENTS),
         RequireSignIn,
         lambda: QueryCost(limits.max_cost),
     ]

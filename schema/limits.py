@@ -70,11 +70,12 @@ def tagged(extension: AddValidationRules) -> AddValidationRules:
     return extension
 
 
-def depth_and_aliases(max_depth: int, max_aliases: int) -> list[Callable[[], SchemaExtension]]:
-    return [
-        lambda: tagged(QueryDepthLimiter(max_depth=max_depth)),
-        lambda: tagged(MaxAliasesLimiter(max_alias_count=max_aliases)),
-    ]
+def depth_and_aliases(max_depth: int, max_aliases: int) -> Callable[[], SchemaExtension]:
+    """One extension factory; the rule classes are made once, so every request adds the same
+    classes and the validation cache (keyed by document and rules) can answer repeated queries."""
+    rules = [*tagged(QueryDepthLimiter(max_depth=max_depth)).validation_rules,
+             *tagged(MaxAliasesLimiter(max_alias_count=max_aliases)).validation_rules]
+    return lambda: AddValidationRules(rules)
 
 
 class QueryCost(SchemaExtension):
