@@ -183,7 +183,9 @@ class Query:
     @strawberry.field(description="Field records to check, by reason then record (admins and planners; managers "
                       "inside their scope, all of it when regionCode is null).")
     async def data_quality(
-        self, info: Info, region_code: Annotated[str | None, strawberry.argument(description=REGION)] = None,
+        self, info: Info, region_code: Annotated[str | None, strawberry.argument(
+            description="Kemendagri code of any region, village included; null: all you may see "
+                        "(Indonesia, or a manager's whole scope).")] = None,
         reasons: Annotated[list[DataQualityReason] | None, strawberry.argument(  # type: ignore[valid-type]
             description="Only these reasons (default: all).")] = None,
         as_of: Annotated[dt.date | None, strawberry.argument(
