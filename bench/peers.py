@@ -77,6 +77,15 @@ def bench(workload: str, tool: str, out: Path, *args: str) -> None:
 
 
 def main() -> None:
+    was_running = subprocess.run([str(RIG / "pg.sh"), "status"], capture_output=True).returncode == 0
+    try:
+        run()
+    finally:
+        if not was_running:  # leave the machine as we found it, like the rig's all.sh
+            rig("pg.sh", "stop")
+
+
+def run() -> None:
     rig_url = ensure_rig_database()
     our_url = ensure_our_database(rig_url)
     postmaster = Path("/tmp/peers-pg/data/postmaster.pid").read_text().split()[0]
