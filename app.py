@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         config.max_query_depth, config.max_query_tokens, config.max_query_aliases, config.max_query_cost
     )
     graphql = GraphQLApp(
-        build_schema(production=config.production, limits=limits),
+        build_schema(production=config.production, limits=limits, compile_reads=config.compile_reads),
         graphql_ide=None if config.production else "graphiql",
         jwt_secret=secret,
         nik_key=config.secret("nik_key"),

@@ -18,6 +18,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
+from schema.compiled import CompiledReads
 from schema.errors import ErrorCodes, code_in_place
 from schema.limits import QueryCost, depth_and_aliases
 from schema.mutation import Mutation
@@ -60,7 +61,7 @@ class Schema(strawberry.Schema):
         super().process_errors(errors, execution_context)
 
 
-def build_schema(*, production: bool, limits: Limits = Limits()) -> strawberry.Schema:
+def build_schema(*, production: bool, limits: Limits = Limits(), compile_reads: bool = True) -> strawberry.Schema:
     # Factories, not instances: an extension keeps per-request state, so each request needs its own.
     # Parsing and validation are cached per query text (bounded LRU): clients repeat the same
     # documents with new variables, and variables are checked at execution (QueryCost included).
@@ -75,6 +76,8 @@ def build_schema(*, production: bool, limits: Limits = Limits()) -> strawberry.S
     ]
     if production:
         extensions.append(DisableIntrospection)
+    if compile_reads:
+        extensions.append(CompiledReads)  # last: after every refusal that can happen before execution
     config = StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS)
     return Schema(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions, config=config

@@ -1,0 +1,194 @@
+"""Whole reads compiled into one SQL statement that returns the response's JSON.
+
+Resolving a district page object by object costs about a thousand resolver calls in Python;
+PostgreSQL builds the same document with `json_build_object`/`json_agg` in a fraction of the time
+(BENCHMARKS.md, issue 7). `resolvers/compiled.py` turns a GraphQL selection into the plain tree
+below when every field of it is one this module knows; anything else is resolved as usual.
+
+What compiles (for callers who see every row: admins and planners):
+- `province|regency|district(code)` → `code`, `name`, `areaKm2`, `geometry(precision)`, and for a
+  district `villages(first)` → `totalCount`, `edges { node }`;
+- a village node → `code`, `name`, `population`, `informalWorkers`, `areaKm2`,
+  `geometry(precision)`, `agentsInReach(first)` → `totalCount`, `edges { distanceM node }`,
+  `enrollments(first: 0)` → `totalCount`;
+- an agent node → `code`, `name`, `reachM`.
+The order, page sizes and values are those of the ordinary resolvers (a test compares both).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.regions import Level
+
+
+@dataclass(frozen=True)
+class Selected:
+    """One field of the selection: its schema name, response key, arguments and sub-fields."""
+
+    name: str
+    key: str
+    args: dict[str, Any] = field(default_factory=dict)
+    children: tuple[Selected, ...] = ()
+
+
+class NotCompilable(Exception):
+    """The selection asks for something this module does not build; resolve it the usual way."""
+
+
+class _Params:
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def add(self, value: Any) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f":{name}"
+
+
+_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")  # GraphQL names: safe inside a SQL string literal
+
+
+def _object(pairs: list[tuple[str, str]]) -> str:
+    if not pairs or not all(_NAME.fullmatch(key) for key, _ in pairs):
+        raise NotCompilable("an empty selection or an unexpected name")
+    return "json_build_object(" + ", ".join(f"'{key}', {sql}" for key, sql in pairs) + ")"
+
+
+def _geometry(f: Selected, alias: str, p: _Params) -> str:
+    if f.args.get("simplifyM", 0) != 0:
+        raise NotCompilable("simplified geometry")
+    precision = f.args.get("precision", 7)
+    if not isinstance(precision, int) or not 0 <= precision <= 15:
+        raise NotCompilable("a precision the resolver refuses")
+    return f"CAST(ST_AsGeoJSON({alias}.geom, CAST({p.add(precision)} AS integer)) AS json)"
+
+
+def _page_size(f: Selected, default: int = 100, most: int = 500) -> int:
+    if set(f.args) - {"first"}:
+        raise NotCompilable("filters or cursors")
+    first = f.args.get("first", default)
+    if not isinstance(first, int) or not 0 <= first <= most:
+        raise NotCompilable("a page size the resolver refuses")
+    return first
+
+
+_REGION_COLUMNS = {"code": "code", "name": "name", "areaKm2": "area_km2"}
+_VILLAGE_COLUMNS = {**_REGION_COLUMNS, "population": "population", "informalWorkers": "informal_workers"}
+_AGENT_COLUMNS = {"code": "code", "name": "name", "reachM": "reach_m"}
+
+
+def _agent(fields: tuple[Selected, ...], alias: str) -> str:
+    pairs = []
+    for f in fields:
+        if f.name not in _AGENT_COLUMNS or f.args:
+            raise NotCompilable(f"Agent.{f.name}")
+        pairs.append((f.key, f"{alias}.{_AGENT_COLUMNS[f.name]}"))
+    return _object(pairs)
+
+
+def _agents_in_reach(f: Selected, village: str, p: _Params) -> str:
+    first = _page_size(f)
+    pairs = []
+    for part in f.children:
+        if part.name == "totalCount":
+            pairs.append((part.key, f"""(SELECT count(*) FROM agent_reach r JOIN agent a ON a.id = r.agent_id
+                                        WHERE r.village_code = {village}.code AND a.status = 'active')"""))
+        elif part.name == "edges":
+            edge = []
+            for e in part.children:
+                if e.name == "distanceM":
+                    edge.append((e.key, "x.distance_m"))
+                elif e.name == "node":
+                    edge.append((e.key, _agent(e.children, "x")))
+                else:
+                    raise NotCompilable(f"edge field {e.name}")
+            pairs.append((part.key, f"""coalesce((SELECT json_agg({_object(edge)} ORDER BY x.distance_m, x.id) FROM (
+                SELECT a.*, r.distance_m FROM agent_reach r JOIN agent a ON a.id = r.agent_id
+                WHERE r.village_code = {village}.code AND a.status = 'active'
+                ORDER BY r.distance_m, a.id LIMIT {p.add(first)}) x), '[]'::json)"""))
+        else:
+            raise NotCompilable(f"agentsInReach.{part.name}")
+    return _object(pairs)
+
+
+def _village_enrollments(f: Selected, village: str) -> str:
+    if _page_size(f) != 0 or [c.name for c in f.children] != ["totalCount"]:
+        raise NotCompilable("enrollment rows (only the count compiles)")
+    return _object([(f.children[0].key, f"(SELECT count(*) FROM enrollment e WHERE e.village_code = {village}.code)")])
+
+
+def _village(fields: tuple[Selected, ...], alias: str, p: _Params) -> str:
+    pairs = []
+    for f in fields:
+        if f.name in _VILLAGE_COLUMNS and not f.args:
+            pairs.append((f.key, f"{alias}.{_VILLAGE_COLUMNS[f.name]}"))
+        elif f.name == "geometry":
+            pairs.append((f.key, _geometry(f, alias, p)))
+        elif f.name == "agentsInReach":
+            pairs.append((f.key, _agents_in_reach(f, alias, p)))
+        elif f.name == "enrollments":
+            pairs.append((f.key, _village_enrollments(f, alias)))
+        else:
+            raise NotCompilable(f"Village.{f.name}")
+    return _object(pairs)
+
+
+def _district_villages(f: Selected, district: str, p: _Params) -> str:
+    first = _page_size(f)
+    pairs = []
+    for part in f.children:
+        if part.name == "totalCount":
+            pairs.append((part.key, f"(SELECT count(*) FROM village c WHERE c.district_code = {district}.code)"))
+        elif part.name == "edges":
+            if [e.name for e in part.children] != ["node"]:
+                raise NotCompilable("village edge fields other than node")
+            node = _village(part.children[0].children, "v", p)
+            pairs.append((part.key, f"""coalesce((SELECT json_agg(json_build_object('{part.children[0].key}', {node})
+                ORDER BY v.code) FROM (SELECT * FROM village c WHERE c.district_code = {district}.code
+                ORDER BY c.code LIMIT {p.add(first)}) v), '[]'::json)"""))
+        else:
+            raise NotCompilable(f"villages.{part.name}")
+    return _object(pairs)
+
+
+def _region(level: Level, fields: tuple[Selected, ...], alias: str, p: _Params) -> str:
+    pairs = []
+    for f in fields:
+        if f.name in _REGION_COLUMNS and not f.args:
+            pairs.append((f.key, f"{alias}.{_REGION_COLUMNS[f.name]}"))
+        elif f.name == "geometry":
+            pairs.append((f.key, _geometry(f, alias, p)))
+        elif f.name == "villages" and level is Level.DISTRICT:
+            pairs.append((f.key, _district_villages(f, alias, p)))
+        else:
+            raise NotCompilable(f"{level}.{f.name}")
+    return _object(pairs)
+
+
+ROOTS = {"province": Level.PROVINCE, "regency": Level.REGENCY, "district": Level.DISTRICT}
+
+
+def compile_read(roots: tuple[Selected, ...]) -> tuple[str, dict[str, Any]]:
+    """SQL returning `{"<key>": …}` for these root fields, with its parameters; NotCompilable if
+    any part is not one this module builds. A root the database lacks comes back null."""
+    p = _Params()
+    pairs = []
+    for root in roots:
+        level = ROOTS.get(root.name)
+        code = root.args.get("code")
+        if level is None or set(root.args) != {"code"} or not isinstance(code, str) or not level.pattern.fullmatch(code):
+            raise NotCompilable(f"root field {root.name}")
+        pairs.append((root.key, f"(SELECT {_region(level, root.children, 'r', p)} FROM {level.table} r "
+                                f"WHERE r.code = {p.add(code)})"))
+    return f"SELECT CAST({_object(pairs)} AS text)", p.values
+
+
+async def run_compiled(session: AsyncSession, sql: str, params: dict[str, Any]) -> str:
+    """The JSON text of the `data` member."""
+    return str((await session.execute(text(sql), params)).scalar_one())

@@ -1,0 +1,62 @@
+"""Answer a whole read with one SQL statement when `db.compiled` can build all of it.
+
+The document has been parsed and validated (and its cost checked) by then. Only plain selections
+compile: no fragments, directives or introspection, every variable given; only callers who see
+every row (admins and planners), so no scoping is needed beyond what the SQL already does. A
+root the database lacks falls back too, so errors (NOT_FOUND, …) come from the ordinary path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    OperationDefinitionNode,
+    OperationType,
+    VariableNode,
+    value_from_ast_untyped,
+)
+
+from db.access import Role
+from db.compiled import NotCompilable, Selected, compile_read, run_compiled
+from resolvers.context import Context
+
+
+def plan(document: DocumentNode, operation_name: str | None, variables: dict[str, Any]) -> tuple[Selected, ...]:
+    """The root fields of the operation as `Selected` trees; NotCompilable for anything else."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) != len(document.definitions):
+        raise NotCompilable("fragments")
+    chosen = [o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)]
+    if len(chosen) != 1 or chosen[0].operation is not OperationType.QUERY or chosen[0].directives:
+        raise NotCompilable("not one plain query")
+    return tuple(_selected(node, variables) for node in chosen[0].selection_set.selections)
+
+
+def _selected(node: Any, variables: dict[str, Any]) -> Selected:
+    if not isinstance(node, FieldNode) or node.directives or node.name.value.startswith("__"):
+        raise NotCompilable("fragments, directives or introspection")
+    args = {}
+    for argument in node.arguments or ():
+        if isinstance(argument.value, VariableNode) and argument.value.name.value not in variables:
+            raise NotCompilable("a variable left to its default")
+        args[argument.name.value] = value_from_ast_untyped(argument.value, variables)
+    children = tuple(_selected(child, variables) for child in node.selection_set.selections) if node.selection_set else ()
+    return Selected(node.name.value, node.alias.value if node.alias else node.name.value, args, children)
+
+
+async def compiled_data(context: Context, document: DocumentNode, operation_name: str | None,
+                        variables: dict[str, Any]) -> dict[str, Any] | None:
+    """The response's `data` built by one statement, or None: resolve it the usual way."""
+    if context.caller is None or context.caller.role not in (Role.ADMIN, Role.PLANNER):
+        return None
+    try:
+        sql, params = compile_read(plan(document, operation_name, variables))
+    except NotCompilable:
+        return None
+    async with context.sessions() as session:
+        data: dict[str, Any] = orjson.loads(await run_compiled(session, sql, params))
+    return None if any(value is None for value in data.values()) else data

@@ -1,0 +1,24 @@
+"""The schema extension that answers compilable reads with one SQL statement (resolvers/compiled.py)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionResult
+
+from resolvers.compiled import compiled_data
+
+
+class CompiledReads(SchemaExtension):
+    """Reads that `resolvers.compiled` can build whole are answered by one SQL statement; the
+    rest, and anything refused before execution (cost, sign-in), take the ordinary path."""
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        if context.result is None and context.graphql_document is not None:
+            data = await compiled_data(context.context, context.graphql_document, context.operation_name,
+                                       context.variables or {})
+            if data is not None:
+                context.result = ExecutionResult(data=data, errors=None)
+        yield
