@@ -20,7 +20,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from auth.tokens import InvalidToken, bearer, viewer_from_token
 from db.access import Viewer
 from db.embedded import resolve_database_url
-from db.engine import create_engine, create_sessionmaker
+from db.engine import create_engine, create_pool, create_sessionmaker
 from db.events import EventHub, asyncpg_url
 from maps.routes import map_routes
 from resolvers.context import ANONYMOUS_PLANNER, Context, build_context
@@ -41,7 +41,8 @@ class GraphQLApp(GraphQL[Context, None]):
         return orjson.dumps(data)  # several times faster than json.dumps on GeoJSON-heavy responses
 
     async def get_context(self, request: Any, response: Any) -> Context:
-        return build_context(request, request.app.state.sessions, self.jwt_secret, self.nik_key, self.anonymous)
+        state = request.app.state
+        return build_context(request, state.sessions, self.jwt_secret, self.nik_key, self.anonymous, state.pool)
 
     async def on_ws_connect(self, context: Context) -> None:
         """Browsers cannot set WebSocket headers: the token may come in connection_init instead."""
@@ -78,9 +79,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
         app.state.engine = create_engine(url, statement_timeout_ms=config.statement_timeout_ms)
         app.state.sessions = create_sessionmaker(app.state.engine)
+        app.state.pool = await create_pool(url, size=5, statement_timeout_ms=config.statement_timeout_ms)
         app.state.events = EventHub(asyncpg_url(url))
         yield
         await app.state.events.close()
+        await app.state.pool.close()
         await app.state.engine.dispose()
 
     limits = Limits(

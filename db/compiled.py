@@ -21,8 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+import asyncpg
 
 from db.regions import Level
 
@@ -43,12 +42,11 @@ class NotCompilable(Exception):
 
 class _Params:
     def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
+        self.values: list[Any] = []
 
     def add(self, value: Any) -> str:
-        name = f"p{len(self.values)}"
-        self.values[name] = value
-        return f":{name}"
+        self.values.append(value)
+        return f"${len(self.values)}"
 
 
 _NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")  # GraphQL names: safe inside a SQL string literal
@@ -174,7 +172,7 @@ def _region(level: Level, fields: tuple[Selected, ...], alias: str, p: _Params) 
 ROOTS = {"province": Level.PROVINCE, "regency": Level.REGENCY, "district": Level.DISTRICT}
 
 
-def compile_read(roots: tuple[Selected, ...]) -> tuple[str, dict[str, Any]]:
+def compile_read(roots: tuple[Selected, ...]) -> tuple[str, list[Any]]:
     """SQL returning `{"<key>": …}` for these root fields, with its parameters; NotCompilable if
     any part is not one this module builds. A root the database lacks comes back null."""
     p = _Params()
@@ -189,6 +187,7 @@ def compile_read(roots: tuple[Selected, ...]) -> tuple[str, dict[str, Any]]:
     return f"SELECT CAST({_object(pairs)} AS text)", p.values
 
 
-async def run_compiled(session: AsyncSession, sql: str, params: dict[str, Any]) -> str:
-    """The JSON text of the `data` member."""
-    return str((await session.execute(text(sql), params)).scalar_one())
+async def run_compiled(pool: asyncpg.Pool, sql: str, params: list[Any]) -> str:
+    """The JSON text of the `data` member (a prepared statement, reused while the SQL is the same)."""
+    async with pool.acquire() as connection:
+        return str(await connection.fetchval(sql, *params))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncpg
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -29,10 +30,19 @@ def create_engine(
     )
 
 
+async def create_pool(url: str, *, size: int = 10, statement_timeout_ms: int | None = None) -> asyncpg.Pool:
+    """A plain asyncpg pool for statements that need no ORM (compiled reads): prepared statements
+    are cached per connection, and nothing runs between checkout and the statement."""
+    server_settings = {"statement_timeout": str(statement_timeout_ms)} if statement_timeout_ms else {}
+    return await asyncpg.create_pool(async_url(url).replace("postgresql+asyncpg://", "postgresql://", 1),
+                                     min_size=1, max_size=size, server_settings=server_settings)
+
+
 def is_statement_timeout(error: BaseException) -> bool:
     """PostgreSQL cancelled the statement (SQLSTATE 57014), e.g. after statement_timeout."""
-    original = getattr(error, "orig", None)
-    return getattr(original, "sqlstate", None) == "57014" or getattr(original, "pgcode", None) == "57014"
+    original = getattr(error, "orig", None)  # SQLAlchemy wraps; a plain asyncpg error carries it itself
+    return "57014" in (getattr(original, "sqlstate", None), getattr(original, "pgcode", None),
+                       getattr(error, "sqlstate", None))
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import orjson
 from graphql import (
     DocumentNode,
@@ -22,7 +23,9 @@ from graphql import (
 
 from db.access import Role
 from db.compiled import NotCompilable, Selected, compile_read, run_compiled
+from db.engine import is_statement_timeout
 from resolvers.context import Context
+from resolvers.errors import QueryTooComplex
 
 
 def plan(document: DocumentNode, operation_name: str | None, variables: dict[str, Any]) -> tuple[Selected, ...]:
@@ -51,12 +54,17 @@ def _selected(node: Any, variables: dict[str, Any]) -> Selected:
 async def compiled_data(context: Context, document: DocumentNode, operation_name: str | None,
                         variables: dict[str, Any]) -> dict[str, Any] | None:
     """The response's `data` built by one statement, or None: resolve it the usual way."""
-    if context.caller is None or context.caller.role not in (Role.ADMIN, Role.PLANNER):
+    if context.pool is None or context.caller is None or context.caller.role not in (Role.ADMIN, Role.PLANNER):
         return None
     try:
         sql, params = compile_read(plan(document, operation_name, variables))
     except NotCompilable:
         return None
-    async with context.sessions() as session:
-        data: dict[str, Any] = orjson.loads(await run_compiled(session, sql, params))
+    try:
+        data: dict[str, Any] = orjson.loads(await run_compiled(context.pool, sql, params))
+    except asyncpg.PostgresError as exc:
+        if is_statement_timeout(exc):
+            raise QueryTooComplex("the database stopped this query after the per-request time limit; "
+                                  "narrow it (smaller pages, simpler geometry)") from exc
+        raise
     return None if any(value is None for value in data.values()) else data

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
@@ -25,6 +26,7 @@ class Context:
     jwt_secret: bytes = b""  # signs the map links of `mapUrl`
     nik_key: bytes = b""  # keys the NIK hashes of recorded enrollments
     connection_params: dict[str, Any] | None = None  # a WebSocket's connection_init payload
+    pool: asyncpg.Pool | None = None  # plain asyncpg connections for compiled reads
     _loaders: Loaders | None = None
 
     @property
@@ -49,13 +51,13 @@ ANONYMOUS_PLANNER = Viewer("anonymous", Role.PLANNER)
 
 def build_context(
     request: Request | WebSocket, sessions: async_sessionmaker[AsyncSession], secret: bytes, nik_key: bytes = b"",
-    anonymous: Viewer | None = None,
+    anonymous: Viewer | None = None, pool: asyncpg.Pool | None = None,
 ) -> Context:
     token = bearer(request.headers.get("authorization"))
     if token is None:
         return Context(request, sessions, anonymous,
-                       "sign in: send `Authorization: Bearer <token>` (see `perisai token`)", secret, nik_key)
+                       "sign in: send `Authorization: Bearer <token>` (see `perisai token`)", secret, nik_key, pool=pool)
     try:
-        return Context(request, sessions, viewer_from_token(secret, token), "", secret, nik_key)
+        return Context(request, sessions, viewer_from_token(secret, token), "", secret, nik_key, pool=pool)
     except InvalidToken as exc:
-        return Context(request, sessions, None, str(exc), secret, nik_key)
+        return Context(request, sessions, None, str(exc), secret, nik_key, pool=pool)

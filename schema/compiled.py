@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
 from resolvers.compiled import compiled_data
+from resolvers.errors import QueryTooComplex
 
 
 class CompiledReads(SchemaExtension):
@@ -17,8 +19,13 @@ class CompiledReads(SchemaExtension):
     async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context
         if context.result is None and context.graphql_document is not None:
-            data = await compiled_data(context.context, context.graphql_document, context.operation_name,
-                                       context.variables or {})
-            if data is not None:
-                context.result = ExecutionResult(data=data, errors=None)
+            try:
+                data = await compiled_data(context.context, context.graphql_document, context.operation_name,
+                                           context.variables or {})
+            except QueryTooComplex as error:
+                context.result = ExecutionResult(
+                    data=None, errors=[GraphQLError(str(error), original_error=error, extensions={"code": error.code})])
+            else:
+                if data is not None:
+                    context.result = ExecutionResult(data=data, errors=None)
         yield

@@ -89,3 +89,10 @@ def test_errors_and_scoped_callers_take_the_ordinary_path(servers: tuple[str, st
                                                           variables: dict[str, Any], auth: str | None) -> None:
     compiled, plain = servers
     assert post(compiled, query, variables, auth=auth) == post(plain, query, variables, auth=auth)
+
+
+def test_a_compiled_read_stopped_by_the_statement_timeout_is_query_too_complex(
+        shared_demo_db: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    with running_server(shared_demo_db, tmp_path_factory.mktemp("slow"), PERISAI_STATEMENT_TIMEOUT_MS="1") as server:
+        body = post(server, NESTED, {"code": "99.01.01", "n": 500})
+    assert body["data"] is None and [e["extensions"]["code"] for e in body["errors"]] == ["QUERY_TOO_COMPLEX"]
