@@ -17,10 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.errors import ImportRejected, Problem
 from db.importers.bulk import Progress, copy_to_staging, no_progress
-from db.importers.csvfile import Column, duplicates, number, read_csv, region_code
-from db.importers.tables import TableImport, reject_unknown
+from db.importers.csvfile import Column, number, read_csv, region_code
+from db.importers.tables import TableImport, reject_unknown, unique_located_rows
 from db.regions import Level
-from geo.extent import BBox, coordinate_problem
 
 LABEL_COLUMNS = [
     Column("village_code", region_code(Level.VILLAGE)),
@@ -35,11 +34,7 @@ def read_labels(path: Path) -> list[dict[str, Any]]:
 
 
 def _check_labels(rows: list[dict[str, Any]]) -> list[Problem]:
-    problems = duplicates(rows, lambda r: r["village_code"], "village_code")
-    for row in rows:
-        if reason := coordinate_problem(BBox(row["lng"], row["lat"], row["lng"], row["lat"])):
-            problems.append(Problem(f"row {row['_row']}", "lng/lat", reason))
-    return problems
+    return unique_located_rows(rows, "village_code")
 
 
 async def load_labels(engine: AsyncEngine, rows: list[dict[str, Any]], progress: Progress = no_progress) -> TableImport:

@@ -113,7 +113,12 @@ def read_agents(path: Path) -> list[dict[str, Any]]:
 
 
 def _check_agents(rows: list[dict[str, Any]]) -> list[Problem]:
-    problems = duplicates(rows, lambda r: r["code"], "code")
+    return unique_located_rows(rows, "code")
+
+
+def unique_located_rows(rows: list[dict[str, Any]], key: str) -> list[Problem]:
+    """Rows repeating a `key`, and rows whose lng/lat lies outside Indonesia (or looks swapped)."""
+    problems = duplicates(rows, lambda r: r[key], key)
     for row in rows:
         if reason := coordinate_problem(BBox(row["lng"], row["lat"], row["lng"], row["lat"])):
             problems.append(Problem(f"row {row['_row']}", "lng/lat", reason))
