@@ -79,11 +79,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
         app.state.engine = create_engine(url, statement_timeout_ms=config.statement_timeout_ms)
         app.state.sessions = create_sessionmaker(app.state.engine)
-        app.state.pool = await create_pool(url, size=5, statement_timeout_ms=config.statement_timeout_ms)
+        app.state.pool = (await create_pool(url, size=5, statement_timeout_ms=config.statement_timeout_ms)
+                          if config.compile_reads else None)
         app.state.events = EventHub(asyncpg_url(url))
         yield
         await app.state.events.close()
-        await app.state.pool.close()
+        if app.state.pool is not None:
+            await app.state.pool.close()
         await app.state.engine.dispose()
 
     limits = Limits(

@@ -37,16 +37,20 @@ def real_data_present() -> bool:
     return all((DATA / name).exists() for name in FILES.values())
 
 
+def migration_digests() -> list[str]:
+    """A digest per migration: a built database is stale when any of them changes."""
+    return [hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((ROOT / "db" / "migrations" / "versions").glob("*.py"))]
+
+
 def _fingerprint() -> str:
-    migrations = sorted((ROOT / "db" / "migrations" / "versions").glob("*.py"))
-    parts = [f"{SEED}:{AGENTS}:{ENROLLMENTS}:{SYNTHETIC_VILLAGES}",
-             *(hashlib.sha256(p.read_bytes()).hexdigest() for p in migrations)]
+    parts = [f"{SEED}:{AGENTS}:{ENROLLMENTS}:{SYNTHETIC_VILLAGES}", *migration_digests()]
     if real_data_present():
         parts += [f"{name}:{(DATA / name).stat().st_size}" for name in FILES.values()]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
-async def _stored_fingerprint(url: str) -> str | None:
+async def stored_fingerprint(url: str) -> str | None:
+    """The fingerprint `mark_built` left on this database, if any."""
     conn = await asyncpg.connect(url)
     try:
         return await conn.fetchval("SELECT shobj_description(oid, 'pg_database') FROM pg_database "
@@ -73,7 +77,7 @@ async def _load(url: str) -> None:
         await engine.dispose()
 
 
-async def _drop(admin_url: str, name: str) -> None:
+async def drop_database(admin_url: str, name: str) -> None:
     conn = await asyncpg.connect(admin_url)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -88,20 +92,22 @@ def national_database() -> tuple[EmbeddedCluster, str]:
     fingerprint = _fingerprint()
     url = cluster.url("bench")
     cluster.ensure_database("bench")
-    if asyncio.run(_stored_fingerprint(url)) != fingerprint:
+    if asyncio.run(stored_fingerprint(url)) != fingerprint:
         print("Building the national benchmark database (once; several minutes) …", flush=True)
-        asyncio.run(_drop(cluster.url("postgres"), "bench"))
+        asyncio.run(drop_database(cluster.url("postgres"), "bench"))
         cluster.ensure_database("bench")
         upgrade(url)
         asyncio.run(_load(url))
 
-        async def mark() -> None:
-            conn = await asyncpg.connect(url)
-            try:
-                await conn.execute("VACUUM ANALYZE")
-                await conn.execute(f"COMMENT ON DATABASE bench IS '{fingerprint}'")
-            finally:
-                await conn.close()
-
-        asyncio.run(mark())
+        asyncio.run(mark_built(url, "bench", fingerprint))
     return cluster, url
+
+
+async def mark_built(url: str, name: str, fingerprint: str) -> None:
+    """VACUUM ANALYZE the freshly loaded database `name` and remember what it was built from."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("VACUUM ANALYZE")
+        await conn.execute(f"COMMENT ON DATABASE \"{name}\" IS '{fingerprint}'")
+    finally:
+        await conn.close()

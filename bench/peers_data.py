@@ -28,6 +28,13 @@ from pathlib import Path
 
 import asyncpg
 
+from bench.national import (
+    NIK_KEY,
+    drop_database,
+    mark_built,
+    migration_digests,
+    stored_fingerprint,
+)
 from db.engine import create_engine
 from db.importers.boundaries import import_boundaries
 from db.importers.gisfile import read_boundary_file
@@ -47,7 +54,6 @@ ROOT = Path(__file__).resolve().parents[1]
 RIG = ROOT.parent / "shared" / "peers"
 RIG_DB = "peers_national"
 OUR_DB = "perisai_national"
-NIK_KEY = b"bench-nik-key"  # benchmark data only; never a real key
 ENROLLMENT_CHUNK = 250_000  # rows per import transaction (the CSV reader holds a chunk in memory)
 STATUS = {"active": "active", "pending": "active", "lapsed": "lapsed", "rejected": "lapsed"}
 
@@ -88,38 +94,18 @@ def ensure_our_database(rig_url: str) -> str:
     rig("pg.sh", "createdb", OUR_DB)
     url = rig("pg.sh", "url", OUR_DB)
     load_info = asyncio.run(_fetch_value(rig_url, "SELECT info::text FROM peers_bench.load_info"))
-    migrations = sorted((ROOT / "db" / "migrations" / "versions").glob("*.py"))
     fingerprint = hashlib.sha256("|".join(
-        [str(load_info), Path(__file__).read_text(), *(p.read_text() for p in migrations)]).encode()).hexdigest()[:16]
-    stored = asyncio.run(_fetch_value(url, "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
-                                           "WHERE datname = current_database()"))
-    if stored != fingerprint:
+        [str(load_info), Path(__file__).read_text(), *migration_digests()]).encode()).hexdigest()[:16]
+    if asyncio.run(stored_fingerprint(url)) != fingerprint:
         print(f"Importing the rig's data into {OUR_DB} with the project's importers (a few minutes) …", flush=True)
-        asyncio.run(_recreate(rig("pg.sh", "url", "postgres")))
+        asyncio.run(drop_database(rig("pg.sh", "url", "postgres"), OUR_DB))
         rig("pg.sh", "createdb", OUR_DB)
         upgrade(url)
         with tempfile.TemporaryDirectory(prefix="perisai-peers-") as folder:
             asyncio.run(_export(rig_url, Path(folder)))
             asyncio.run(_import(url, Path(folder)))
-        asyncio.run(_mark(url, fingerprint))
+        asyncio.run(mark_built(url, OUR_DB, fingerprint))
     return url
-
-
-async def _recreate(admin_url: str) -> None:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{OUR_DB}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
-async def _mark(url: str, fingerprint: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute("VACUUM ANALYZE")
-        await conn.execute(f"COMMENT ON DATABASE {OUR_DB} IS '{fingerprint}'")
-    finally:
-        await conn.close()
 
 
 async def _export(rig_url: str, folder: Path) -> None:

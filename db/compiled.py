@@ -18,6 +18,7 @@ The order, page sizes and values are those of the ordinary resolvers (a test com
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,29 +91,35 @@ def _agent(fields: tuple[Selected, ...], alias: str) -> str:
     return _object(pairs)
 
 
-def _agents_in_reach(f: Selected, village: str, p: _Params) -> str:
+def _connection(f: Selected, rows: str, alias: str, order: str, edge: Callable[[Selected], tuple[str, str]],
+                p: _Params) -> str:
+    """`totalCount` and `edges` of a connection over `rows` (`FROM … WHERE …` naming its rows
+    `alias`), in `order`, the first page only; `edge` gives the SQL of one edge field over `alias`."""
     first = _page_size(f)
     pairs = []
     for part in f.children:
         if part.name == "totalCount":
-            pairs.append((part.key, f"""(SELECT count(*) FROM agent_reach r JOIN agent a ON a.id = r.agent_id
-                                        WHERE r.village_code = {village}.code AND a.status = 'active')"""))
+            pairs.append((part.key, f"(SELECT count(*) {rows})"))
         elif part.name == "edges":
-            edge = []
-            for e in part.children:
-                if e.name == "distanceM":
-                    edge.append((e.key, "x.distance_m"))
-                elif e.name == "node":
-                    edge.append((e.key, _agent(e.children, "x")))
-                else:
-                    raise NotCompilable(f"edge field {e.name}")
-            pairs.append((part.key, f"""coalesce((SELECT json_agg({_object(edge)} ORDER BY x.distance_m, x.id) FROM (
-                SELECT a.*, r.distance_m FROM agent_reach r JOIN agent a ON a.id = r.agent_id
-                WHERE r.village_code = {village}.code AND a.status = 'active'
-                ORDER BY r.distance_m, a.id LIMIT {p.add(first)}) x), '[]'::json)"""))
+            edges = _object([edge(e) for e in part.children])
+            pairs.append((part.key, f"""coalesce((SELECT json_agg({edges} ORDER BY {order}) FROM (
+                SELECT {alias}.* {rows} ORDER BY {order} LIMIT {p.add(first)}) {alias}), '[]'::json)"""))
         else:
-            raise NotCompilable(f"agentsInReach.{part.name}")
+            raise NotCompilable(f"{f.name}.{part.name}")
     return _object(pairs)
+
+
+def _agents_in_reach(f: Selected, village: str, p: _Params) -> str:
+    def edge(e: Selected) -> tuple[str, str]:
+        if e.name == "distanceM":
+            return e.key, "a.distance_m"
+        if e.name == "node":
+            return e.key, _agent(e.children, "a")
+        raise NotCompilable(f"edge field {e.name}")
+
+    rows = f"""FROM (SELECT agent.*, r.distance_m FROM agent_reach r JOIN agent ON agent.id = r.agent_id
+                     WHERE r.village_code = {village}.code AND agent.status = 'active') a"""
+    return _connection(f, rows, "a", "a.distance_m, a.id", edge, p)
 
 
 def _village_enrollments(f: Selected, village: str) -> str:
@@ -138,21 +145,12 @@ def _village(fields: tuple[Selected, ...], alias: str, p: _Params) -> str:
 
 
 def _district_villages(f: Selected, district: str, p: _Params) -> str:
-    first = _page_size(f)
-    pairs = []
-    for part in f.children:
-        if part.name == "totalCount":
-            pairs.append((part.key, f"(SELECT count(*) FROM village c WHERE c.district_code = {district}.code)"))
-        elif part.name == "edges":
-            if [e.name for e in part.children] != ["node"]:
-                raise NotCompilable("village edge fields other than node")
-            node = _village(part.children[0].children, "v", p)
-            pairs.append((part.key, f"""coalesce((SELECT json_agg(json_build_object('{part.children[0].key}', {node})
-                ORDER BY v.code) FROM (SELECT * FROM village c WHERE c.district_code = {district}.code
-                ORDER BY c.code LIMIT {p.add(first)}) v), '[]'::json)"""))
-        else:
-            raise NotCompilable(f"villages.{part.name}")
-    return _object(pairs)
+    def edge(e: Selected) -> tuple[str, str]:
+        if e.name != "node":
+            raise NotCompilable("village edge fields other than node")
+        return e.key, _village(e.children, "v", p)
+
+    return _connection(f, f"FROM village v WHERE v.district_code = {district}.code", "v", "v.code", edge, p)
 
 
 def _region(level: Level, fields: tuple[Selected, ...], alias: str, p: _Params) -> str:

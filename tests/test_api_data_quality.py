@@ -100,11 +100,11 @@ def _record_suspicious(url: str, server: str) -> None:
     record(item(11, b["reached"], b["code"], nik=nik(10), enrolledOn=(TODAY - dt.timedelta(days=1)).isoformat()))
 
 
-def all_flags(server: str, auth: str = "admin", **variables: Any) -> list[dict[str, Any]]:
+def all_flags(server: str, auth: str = "admin", size: int = 40, **variables: Any) -> list[dict[str, Any]]:
     flags: list[dict[str, Any]] = []
     after = None
     while True:
-        body = post(server, FLAGS, {**variables, "first": 40, "after": after}, auth=auth)
+        body = post(server, FLAGS, {**variables, "first": size, "after": after}, auth=auth)
         assert "errors" not in body, body
         page = body["data"]["dataQuality"]
         flags += [e["node"] for e in page["edges"]]
@@ -225,14 +225,7 @@ def test_managers_see_their_scope_only(flagged: tuple[str, str]) -> None:
 @pytest.mark.parametrize("region", [None, "99"])  # national and regional statements differ
 def test_pages_are_ordered_by_reason_without_gaps_or_repeats(flagged: tuple[str, str], region: str | None) -> None:
     _, server = flagged
-    small = []
-    after = None
-    while True:
-        page = post(server, FLAGS, {"first": 3, "after": after, "region": region})["data"]["dataQuality"]
-        small += [e["node"] for e in page["edges"]]
-        if not page["pageInfo"]["hasNextPage"]:
-            break
-        after = page["pageInfo"]["endCursor"]
+    small = all_flags(server, size=3, region=region)
     assert small == all_flags(server, region=region) and len(small) > 6
     order = ["GPS_OUTSIDE_VILLAGE", "OUTSIDE_AGENT_REACH", "NIK_SHARED_BY_AGENTS", "IDENTICAL_GPS_BURST", "AGENT_INACTIVE"]
     assert [order.index(f["reason"]) for f in small] == sorted(order.index(f["reason"]) for f in small)

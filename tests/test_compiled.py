@@ -68,7 +68,9 @@ def test_compiled_answers_equal_the_resolvers(servers: tuple[str, str], query: s
     assert compiles(query, variables)
     ours, theirs = post(compiled, query, variables, auth=role), post(plain, query, variables, auth=role)
     assert "errors" not in theirs and ours == theirs
-    assert '"edges": []' not in str(theirs).replace("'", '"') or "99.01.03" in str(variables) + query
+    assert all(theirs["data"].values())  # every root found: the comparison is not of two nulls
+    if "district" in theirs["data"]:
+        assert theirs["data"]["district"]["villages"]["edges"]
 
 
 @pytest.mark.parametrize(("query", "variables"), FALLBACK)

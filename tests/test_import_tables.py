@@ -7,11 +7,13 @@ import hmac
 from pathlib import Path
 
 import pytest
+import shapely
 from typer.testing import CliRunner
 
 from cli.main import app
 from tests.conftest import assert_rejected as rejected
 from tests.conftest import fetch, table_counts
+from tests.oracle import OAgent, OVillage, reach_pairs
 
 runner = CliRunner()
 KEY = "unit-test-nik-key"
@@ -163,8 +165,6 @@ def test_bad_estimate_rows(demo_db: str, places: dict[str, str], tmp_path: Path)
 
 def _inside_and_outside(url: str, code: str) -> tuple[tuple[float, float], tuple[float, float]]:
     """A point inside the village other than its label point, and one ~1 km outside it."""
-    import shapely
-
     geom = shapely.from_wkb(bytes(fetch(url, "SELECT ST_AsBinary(geom) AS g FROM village WHERE code = $1", code)[0]["g"]))
     label = geom.representative_point()
     inside = shapely.get_point(geom.buffer(-0.0005).exterior if geom.geom_type == "Polygon"
@@ -175,8 +175,6 @@ def _inside_and_outside(url: str, code: str) -> tuple[tuple[float, float], tuple
 
 
 def test_label_points_import_moves_coverage_with_them(demo_db: str, places: dict[str, str], tmp_path: Path) -> None:
-    from tests.oracle import OAgent, OVillage, reach_pairs
-
     code = places["v1"]
     (lng, lat), _ = _inside_and_outside(demo_db, code)
     path = write(tmp_path, "labels.csv", f"village_code,lng,lat\n{code},{lng},{lat}\n")
