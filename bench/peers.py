@@ -4,12 +4,14 @@ Steps: make sure the rig's national database is loaded and ours imported from it
 (bench/peers_data.py); start PostGraphile (one process) and our server the way the README
 recommends for production here (uvicorn, one worker per core); check that our answers equal
 PostGraphile's on a sample of every workload's variable sets (bench/peers_compare.py); then, for
-each workload, load-test ours, PostGraphile, PostGraphile with two workers and the rig's SQL floor
-back to back with the rig's `bench.sh`; print the rig's table of this run.
+each workload, load-test ours, our own floor (the statement our server sends, bench/peers_floor.py),
+PostGraphile, PostGraphile with two workers and the rig's SQL floor back to back with the rig's
+`bench.sh`; print the rig's table of this run, then each workload against the issue's targets.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -22,6 +24,8 @@ import httpx
 
 from bench.peers_compare import compare, variable_sets
 from bench.peers_data import RIG, ROOT, ensure_our_database, ensure_rig_database, rig
+from bench.peers_floor import TOOL as OUR_FLOOR
+from bench.peers_floor import run_floor
 
 WORKLOADS = ("nested", "gaps", "bbox")
 QUERIES = ROOT / "bench" / "peer_workloads"
@@ -101,6 +105,9 @@ def run() -> None:
             print(f"{wl}: perisai …", flush=True)
             bench(wl, "perisai", out, "--url", ours, "--query", str(QUERIES / f"{wl}.graphql"), "--no-floor",
                   "--server-pid", str(our_pid), "--db-pid", postmaster)
+            print(f"{wl}: our floor …", flush=True)
+            run_floor(wl, our_url, (QUERIES / f"{wl}.graphql").read_text(), ours, out, concurrency=CONCURRENCY,
+                      duration=DURATION, db_pid=postmaster, sample_size=SAMPLE)
             print(f"{wl}: postgraphile + floor …", flush=True)
             bench(wl, "postgraphile", out, "--url", theirs, "--db", rig_url, "--compare-floor",
                   "--server-pid", str(their_pid), "--db-pid", postmaster)
@@ -111,6 +118,26 @@ def run() -> None:
                   "--server-pid", str(their_pid), "--db-pid", postmaster)
     print(f"\nMachine: {os.cpu_count()} cores; {time.strftime('%Y-%m-%d')}; results {out}\n", flush=True)
     subprocess.run([sys.executable, str(RIG / "report.py"), str(out)], check=True)
+    print_targets(out)
+
+
+def print_targets(out: Path) -> None:
+    """Each workload against the targets: ≥ 1.5× the best PostGraphile, p99 no worse, ≥ 0.6× our floor."""
+    lines = [json.loads(line) for line in out.read_text().splitlines() if line.startswith("{")]
+    runs = {(r["workload"], r["tool"]): r for r in lines}
+    print("\n| workload | ours req/s | best PostGraphile req/s | × (≥ 1.5) | p99 ours / theirs ms | "
+          "our floor tps | ours / our floor (≥ 0.6) | errors (ours) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for wl in WORKLOADS:
+        ours, floor = runs.get((wl, "perisai")), runs.get((wl, OUR_FLOOR))
+        peers = [r for r in (runs.get((wl, "postgraphile")), runs.get((wl, "postgraphile-x2"))) if r]
+        if not ours or not floor or not peers:
+            print(f"| {wl} | incomplete run |")
+            continue
+        best = max(peers, key=lambda r: r["rps"] or 0)
+        print(f"| {wl} | {ours['rps']:,.1f} | {best['rps']:,.1f} ({best['tool']}) | {ours['rps'] / best['rps']:.2f} "
+              f"| {ours['p99_ms']:.1f} / {best['p99_ms']:.1f} | {floor['rps']:,.1f} | {ours['rps'] / floor['rps']:.2f} "
+              f"| {ours['errors']} |")
 
 
 if __name__ == "__main__":

@@ -27,11 +27,30 @@ NESTED = """query Page($code: String!, $n: Int!) {
   }
   regency(code: "99.01") { name geometry(precision: 4) }
 }"""
+BBOX = """query Box($xmin: Float!, $ymin: Float!, $xmax: Float!, $ymax: Float!, $n: Int!) {
+  villages(filter: {bbox: [$xmin, $ymin, $xmax, $ymax]}, first: $n) {
+    totalCount edges { node { code geometry(precision: 9) labelPoint(precision: 6) informalWorkers } }
+  }
+}"""
+GAPS = """query Gaps($code: String!, $n: Int!) {
+  coverageGaps(regionCode: $code, kind: UNREACHED, first: $n) {
+    totalCount edges { node { village { code name labelPoint(precision: 9) informalWorkers
+                                        enrollments(first: 0) { totalCount } } } }
+  }
+}"""
+BOX = {"xmin": 127.9, "ymin": -6.6, "xmax": 128.1, "ymax": -6.4}  # around the demo region's centre
 COMPILED = [
     (NESTED, {"code": "99.01.01", "n": 500}),
     (NESTED, {"code": "99.01.02", "n": 2}),
     ("""{ a: district(code: "99.01.03") { name villages { edges { node { code } } } } }""", {}),
     ("""{ province(code: "99") { code name areaKm2 } }""", {}),
+    (BBOX, {**BOX, "n": 500}),
+    (BBOX, {**BOX, "n": 3}),
+    ("""{ villages(filter: {bbox: [127, -8, 129, -5]}) { edges { node { code name labelPoint } } } }""", {}),
+    (GAPS, {"code": "99", "n": 500}),
+    (GAPS, {"code": "99.01", "n": 4}),
+    ("""{ g: coverageGaps(regionCode: "99.01", kind: UNREACHED, first: 2) { edges { node { village { code } } } }
+         d: district(code: "99.01.01") { code } }""", {}),
 ]
 FALLBACK = [
     ("""{ district(code: "99.01.01") { villages(filter: {nameContains: "a"}) { totalCount } } }""", {}),
@@ -42,6 +61,12 @@ FALLBACK = [
     ("""{ village(code: "99.01.01.2001") { name } }""", {}),
     ("""{ district(code: "99.01.01") { geometry(simplifyM: 50) } }""", {}),
     ("""query($code: String = "99.01.01") { district(code: $code) { name } }""", {}),
+    ("""{ district(code: "99.01.01") { code } district(code: "99.01.01") { name } }""", {}),  # merged fields
+    ("""{ villages(filter: {bbox: [127, -8, 129, -5], nameContains: "a"}) { totalCount } }""", {}),
+    ("""{ coverageGaps(regionCode: "99.01") { edges { node { village { code } } } } }""", {}),  # kind ALL
+    ("""{ coverageGaps(regionCode: "99.01", kind: UNREACHED, activeWithinDays: 30) { totalCount } }""", {}),
+    ("""{ coverageGaps(regionCode: "99.01", kind: UNREACHED) { edges { node { reasons } } } }""", {}),
+    ("""{ coverageGaps(kind: UNREACHED) { totalCount } }""", {}),  # all Indonesia
 ]
 
 
@@ -69,8 +94,19 @@ def test_compiled_answers_equal_the_resolvers(servers: tuple[str, str], query: s
     ours, theirs = post(compiled, query, variables, auth=role), post(plain, query, variables, auth=role)
     assert "errors" not in theirs and ours == theirs
     assert all(theirs["data"].values())  # every root found: the comparison is not of two nulls
-    if "district" in theirs["data"]:
-        assert theirs["data"]["district"]["villages"]["edges"]
+    for root in theirs["data"].values():  # and the lists compared are not empty
+        assert (root.get("villages") or root).get("edges", [None])
+
+
+@pytest.mark.parametrize(("query", "variables"), COMPILED)
+@pytest.mark.parametrize("caller", ["manager of 99.01", "agent AG-000001"])
+def test_scoped_callers_get_what_the_resolvers_give_them(servers: tuple[str, str], query: str,
+                                                         variables: dict[str, Any], caller: str) -> None:
+    """Managers and agents see part of the data; the compiled path leaves them to the resolvers."""
+    compiled, plain = servers
+    role, who = caller.split(" ")[0], caller.split(" ")[-1]
+    auth = token("manager", who) if role == "manager" else token("agent", agent=who)
+    assert post(compiled, query, variables, auth=auth) == post(plain, query, variables, auth=auth)
 
 
 @pytest.mark.parametrize(("query", "variables"), FALLBACK)
@@ -86,6 +122,13 @@ def test_what_does_not_compile_is_resolved_as_usual(servers: tuple[str, str], qu
     (NESTED, {"code": "99.01.01", "n": 501}, "admin"),  # page too large: BAD_USER_INPUT
     (NESTED, {"code": "99.01.01", "n": 5}, None),  # no token
     (NESTED, {"code": "99.01.01", "n": 5}, token("manager", "99.01")),  # scoped callers are not compiled
+    (GAPS, {"code": "99.77", "n": 5}, "planner"),  # no such regency: NOT_FOUND
+    (GAPS, {"code": "99.01.01.2001", "n": 5}, "planner"),  # a village: BAD_USER_INPUT
+    (GAPS, {"code": "99.01", "n": 5}, token("manager", "99.01")),
+    (GAPS, {"code": "99.02", "n": 5}, token("manager", "99.01")),  # outside the manager's scope
+    (BBOX, {**BOX, "xmin": 128.2, "n": 5}, "planner"),  # min above max: BAD_USER_INPUT
+    (BBOX, {**BOX, "ymax": 95.0, "n": 5}, "planner"),  # latitude out of range
+    (BBOX, {**BOX, "n": 5}, token("manager", "99.01")),
 ])
 def test_errors_and_scoped_callers_take_the_ordinary_path(servers: tuple[str, str], query: str,
                                                           variables: dict[str, Any], auth: str | None) -> None:

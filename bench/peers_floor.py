@@ -1,0 +1,131 @@
+"""Our own floor: the exact statement our server sends for a workload, run by pgbench.
+
+For each variable set the compiled statement's SQL and parameters come from `db.compiled` itself
+(the code the server runs), so the floor is what the server sends, not a hand-written copy. The
+parameters of every set go into `perisai_floor.params`; the pgbench script picks a set, `\\gset`s
+its parameters and sends the statement prepared (`-M prepared`: parameters bound like asyncpg's).
+
+The rig's `bench.sh` cannot run this script: its floor sample strips meta-commands and expects one
+statement returning `{"data": …}`, while ours returns one JSON text per root field. So this module
+runs pgbench with bench.sh's settings and reports through the rig's own `benchlib.py report`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+from graphql import parse
+
+from bench.peers_data import RIG
+from db.compiled import compile_read
+from resolvers.compiled import plan
+
+TOOL = "perisai-floor"
+
+
+def statements(query: str, variable_sets: list[dict[str, Any]]) -> tuple[str, list[list[Any]]]:
+    """The one SQL text our server sends for `query` and its parameters for each variable set."""
+    document = parse(query)
+    compiled = [compile_read(plan(document, None, variables)) for variables in variable_sets]
+    texts = {sql for sql, _ in compiled}
+    if len(texts) != 1:
+        raise SystemExit("the workload compiles to different statements for different variables")
+    return texts.pop(), [params for _, params in compiled]
+
+
+def script(sql: str, n_params: int) -> str:
+    """pgbench script: pick a variable set, fetch its parameters, send the statement."""
+    picks = ", ".join(f"p[{k}] AS p{k}" for k in range(1, n_params + 1))
+    body = re.sub(r"\$(\d+)\b", r":p\1", sql)
+    return f"\\set i random(1, :nvars)\nSELECT {picks} FROM perisai_floor.params WHERE i = :i \\gset\n{body};\n"
+
+
+async def store_params(url: str, params: list[list[Any]]) -> None:
+    connection = await asyncpg.connect(url)
+    try:
+        async with connection.transaction():
+            await connection.execute("CREATE SCHEMA IF NOT EXISTS perisai_floor; "
+                                     "DROP TABLE IF EXISTS perisai_floor.params; "
+                                     "CREATE TABLE perisai_floor.params (i int PRIMARY KEY, p text[] NOT NULL)")
+            # repr() of a float reads back as the same float8, so text parameters lose nothing
+            await connection.copy_records_to_table("params", schema_name="perisai_floor", records=[
+                (i, [repr(v) if isinstance(v, float) else str(v) for v in values])
+                for i, values in enumerate(params, start=1)])
+        await connection.execute("ANALYZE perisai_floor.params")
+    finally:
+        await connection.close()
+
+
+async def sample(url: str, sql: str, params: list[list[Any]], server: str, query: str,
+                 variable_sets: list[dict[str, Any]], n: int) -> dict[str, Any]:
+    """Run the statement for the first `n` sets and check each answer equals our server's `data`."""
+    result: dict[str, Any] = {"sampled": 0, "errors": 0, "empty": 0, "equal_to_server": 0, "first_error": None}
+    connection = await asyncpg.connect(url)
+    try:
+        async with httpx.AsyncClient(timeout=60) as client:
+            for values, variables in list(zip(params, variable_sets, strict=True))[:n]:
+                result["sampled"] += 1
+                try:
+                    row = await connection.fetchrow(sql, *values)
+                except asyncpg.PostgresError as exc:
+                    result["errors"] += 1
+                    result["first_error"] = result["first_error"] or str(exc)[:300]
+                    continue
+                texts = list(row.values()) if row else []
+                result["empty"] += any(t is None for t in texts)
+                served = (await client.post(server, json={"query": query, "variables": variables})).json()
+                ours = dict(zip(served.get("data") or {}, (orjson.loads(t) for t in texts if t), strict=False))
+                result["equal_to_server"] += ours == served.get("data")
+    finally:
+        await connection.close()
+    return result
+
+
+def run_floor(workload: str, url: str, query: str, server: str, out: Path, *, concurrency: int, duration: int,
+              db_pid: str, sample_size: int, warmup: int = 5) -> None:
+    """Measure our floor of one workload and append the rig's result line (tool perisai-floor) to `out`."""
+    variables_path = RIG / "workloads" / workload / "vars.national.jsonl"
+    variable_sets = [json.loads(line) for line in variables_path.read_text().splitlines() if line.strip()]
+    sql, params = statements(query, variable_sets)
+    asyncio.run(store_params(url, params))
+    checked = asyncio.run(sample(url, sql, params, server, query, variable_sets, sample_size))
+    if checked["errors"] or checked["equal_to_server"] != checked["sampled"]:
+        raise SystemExit(f"{workload}: our floor statement does not give our server's answers: {checked}")
+    print(f"{workload}: our floor statement gave our server's answer on {checked['equal_to_server']} "
+          f"of {checked['sampled']} variable sets", flush=True)
+    with tempfile.TemporaryDirectory(prefix=f"perisai-floor-{workload}-") as folder:
+        tmp = Path(folder)
+        (tmp / "floor.sql").write_text(script(sql, len(params[0])))
+        (tmp / "sample.json").write_text(json.dumps(checked))
+        pin = ["taskset", "-c", "1"] if (os.cpu_count() or 1) > 1 else []  # bench.sh's LOADGEN_CPUS
+        pgbench = [*pin, "pgbench", "-n", "-M", "prepared", "-c", str(concurrency), "-j", "2",
+                   "-D", f"nvars={len(params)}", "-f", str(tmp / "floor.sql")]
+        subprocess.run([*pgbench, "-T", str(warmup), url], check=True, capture_output=True)
+        benchlib = [str(RIG / "benchlib.py")]
+        subprocess.run(["python3", *benchlib, "snapshot", "--out", str(tmp / "cpu0.json")], check=True)
+        snapshot = subprocess.Popen(["python3", *benchlib, "snapshot", "--delay", str(max(duration - 3, duration * 0.7)),
+                                     "--out", str(tmp / "cpu1.json")])
+        with (tmp / "pgbench.txt").open("w") as stdout:
+            load = subprocess.Popen([*pgbench, "-T", str(duration), "-l", "--log-prefix", str(tmp / "pgbench_log"),
+                                     url], stdout=stdout, stderr=subprocess.STDOUT)
+            load.wait()
+        snapshot.wait()
+        line = subprocess.run(["python3", *benchlib, "report", "--kind", "pgbench", "--stdout", str(tmp / "pgbench.txt"),
+                               "--log-prefix", str(tmp / "pgbench_log"), "--tool", TOOL, "--workload", workload,
+                               "--scale", "national", "--concurrency", str(concurrency), "--duration", str(duration),
+                               "--loadgen", f"pgbench -M prepared -c{concurrency} -j2 (our statement)",
+                               "--sample", str(tmp / "sample.json"), "--cpu-start", str(tmp / "cpu0.json"),
+                               "--cpu-end", str(tmp / "cpu1.json"), "--loadgen-pid", str(load.pid), "--db-pid", db_pid],
+                              check=True, capture_output=True, text=True).stdout.strip()
+    with out.open("a") as results:
+        results.write(line + "\n")
