@@ -35,7 +35,13 @@ async def create_pool(url: str, *, size: int = 10, statement_timeout_ms: int | N
     are cached per connection, and nothing runs between checkout and the statement."""
     server_settings = {"statement_timeout": str(statement_timeout_ms)} if statement_timeout_ms else {}
     return await asyncpg.create_pool(async_url(url).replace("postgresql+asyncpg://", "postgresql://", 1),
-                                     min_size=1, max_size=size, server_settings=server_settings)
+                                     min_size=1, max_size=size, server_settings=server_settings, reset=_keep)
+
+
+async def _keep(connection: asyncpg.Connection) -> None:
+    """No reset on release. The pool only runs single read-only statements that change no session
+    state (settings come from `server_settings`), and asyncpg's default reset (`RESET ALL`, `UNLISTEN *`,
+    …) was one more round trip per request: 8 % of a compiled read's time in the profile."""
 
 
 def is_statement_timeout(error: BaseException) -> bool:
