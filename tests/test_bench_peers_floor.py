@@ -1,0 +1,40 @@
+"""Our floor in `make bench-peers` (bench/peers_floor.py) is the statement the server sends."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from graphql import parse
+
+from bench.peers_floor import script, statements
+from db.compiled import compile_read
+from resolvers.compiled import plan
+
+QUERIES = Path(__file__).parents[1] / "bench" / "peer_workloads"
+
+
+def test_every_variable_set_shares_the_servers_statement_and_keeps_its_own_parameters() -> None:
+    query = (QUERIES / "nested.graphql").read_text()
+    sets = [{"code": "34.71.01"}, {"code": "11.01.02"}]
+    sql, params = statements(query, sets)
+    for variables, values in zip(sets, params, strict=True):
+        assert (sql, values) == compile_read(plan(parse(query), None, variables))
+    assert params[0] != params[1] and sets[1]["code"] in params[1]
+
+
+def test_statements_refuse_variable_sets_that_compile_to_different_sql() -> None:
+    query = (QUERIES / "gaps.graphql").read_text()
+    with pytest.raises(SystemExit, match="different statements"):
+        statements(query, [{"regencyCode": "34.71"}, {"regencyCode": "34"}])  # a province: another table
+
+
+def test_the_pgbench_script_binds_every_parameter_by_its_number() -> None:
+    sql = "SELECT $1, $2, $10, $11 FROM t WHERE a = $3"
+    text = script(sql, 11)
+    assert "$" not in text
+    assert text.splitlines()[-1] == "SELECT :p1, :p2, :p10, :p11 FROM t WHERE a = :p3;"
+    fetched = re.findall(r"p\[(\d+)\] AS p(\d+)", text)
+    assert fetched == [(str(k), str(k)) for k in range(1, 12)]
+    assert "\\gset" in text and text.startswith("\\set i random(1, :nvars)")
