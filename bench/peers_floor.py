@@ -82,9 +82,11 @@ async def sample(url: str, sql: str, params: list[list[Any]], server: str, query
                     result["first_error"] = result["first_error"] or str(exc)[:300]
                     continue
                 texts = list(row.values()) if row else []
-                result["empty"] += any(t is None for t in texts)
                 served = (await client.post(server, json={"query": query, "variables": variables})).json()
-                ours = dict(zip(served.get("data") or {}, (orjson.loads(t) for t in texts if t), strict=False))
+                if None in texts or not texts:
+                    result["empty"] += 1
+                    continue
+                ours = dict(zip(served.get("data") or {}, map(orjson.loads, texts), strict=False))
                 result["equal_to_server"] += ours == served.get("data")
     finally:
         await connection.close()

@@ -178,10 +178,10 @@ def _village_edge(e: Selected, p: _Params) -> tuple[str, str]:
 
 def _bbox_villages(f: Selected, p: _Params) -> str:
     """`villages(filter: {bbox}, first)`: villages whose boundary meets the box, in code order."""
-    bbox = f.args.get("filter", {}).get("bbox") if isinstance(f.args.get("filter"), dict) else None
-    if set(f.args.get("filter", {})) != {"bbox"} or not _valid_bbox(bbox):
+    given = f.args.get("filter")
+    if not isinstance(given, dict) or set(given) != {"bbox"} or not _valid_bbox(given["bbox"]):
         raise NotCompilable("filters other than a valid bbox")
-    box = ", ".join(f"CAST({p.add(float(x))} AS float8)" for x in bbox)  # type: ignore[union-attr]
+    box = ", ".join(f"CAST({p.add(float(x))} AS float8)" for x in given["bbox"])
     rows = f"FROM village v WHERE ST_Intersects(v.geom, ST_MakeEnvelope({box}, 4326))"
     return _connection(f, rows, "v", "v.code", lambda e: _village_edge(e, p), p, also=frozenset({"filter"}))
 

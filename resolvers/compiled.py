@@ -80,5 +80,5 @@ async def compiled_data(context: Context, document: DocumentNode, operation_name
     if any(text is None for text in texts):
         return None
     # Fragments go into the response as they are: parsing the database's JSON only to encode it
-    # again cost a third of a bbox request's time.
+    # again held the nested peer workload at ~1,200 req/s (~1,600 without; BENCHMARKS.md).
     return {root.key: orjson.Fragment(text) for root, text in zip(roots, texts, strict=True)}

@@ -67,6 +67,8 @@ FALLBACK = [
     ("""{ coverageGaps(regionCode: "99.01", kind: UNREACHED, activeWithinDays: 30) { totalCount } }""", {}),
     ("""{ coverageGaps(regionCode: "99.01", kind: UNREACHED) { edges { node { reasons } } } }""", {}),
     ("""{ coverageGaps(kind: UNREACHED) { totalCount } }""", {}),  # all Indonesia
+    ("""{ villages(filter: null, first: 2) { totalCount } }""", {}),
+    ("""{ villages(first: 2) { totalCount } }""", {}),
 ]
 
 
