@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     # Requests without a token act as this role (only `planner`: aggregate figures, no personal
     # data) — for a public coverage dashboard, or load generators that cannot send headers.
     anonymous_role: Literal["planner"] | None = None
-    compile_reads: bool = True  # answer whole district pages with one SQL statement (db/compiled.py)
+    compile_reads: bool = True  # answer compilable reads with one SQL statement (db/compiled.py)
 
     @property
     def production(self) -> bool:
