@@ -29,6 +29,7 @@ from graphql import parse
 from bench.peers_data import RIG
 from db.compiled import compile_read
 from resolvers.compiled import plan
+from schema import schema as api_schema
 
 TOOL = "perisai-floor"
 
@@ -36,7 +37,7 @@ TOOL = "perisai-floor"
 def statements(query: str, variable_sets: list[dict[str, Any]]) -> tuple[str, list[list[Any]]]:
     """The one SQL text our server sends for `query` and its parameters for each variable set."""
     document = parse(query)
-    compiled = [compile_read(plan(document, None, variables)) for variables in variable_sets]
+    compiled = [compile_read(plan(api_schema._schema, document, None, variables)) for variables in variable_sets]
     texts = {sql for sql, _ in compiled}
     if len(texts) != 1:
         raise SystemExit("the workload compiles to different statements for different variables")

@@ -201,7 +201,8 @@ def _unreached_villages(f: Selected, p: _Params) -> str:
     enrollments are counted only for those villages, not for the whole region."""
     code = f.args.get("regionCode")
     level = Level.of_code(code) if isinstance(code, str) else None
-    if f.args.get("kind") != "UNREACHED" or level in (None, Level.VILLAGE):
+    kind = f.args.get("kind")  # the enum's name when written in the query, its member when a variable
+    if getattr(kind, "name", kind) != "UNREACHED" or level in (None, Level.VILLAGE):
         raise NotCompilable("gap kinds other than UNREACHED, or no region")
     lo, hi = p.add(f"{code}."), p.add(f"{code}/")
     rows = f"""FROM (

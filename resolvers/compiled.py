@@ -15,11 +15,13 @@ import orjson
 from graphql import (
     DocumentNode,
     FieldNode,
+    GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
     VariableNode,
     value_from_ast_untyped,
 )
+from graphql.execution.values import get_variable_values
 
 from db.access import Role
 from db.compiled import NotCompilable, Selected, compile_read, run_compiled
@@ -28,7 +30,8 @@ from resolvers.context import Context
 from resolvers.errors import QueryTooComplex
 
 
-def plan(document: DocumentNode, operation_name: str | None, variables: dict[str, Any]) -> tuple[Selected, ...]:
+def plan(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None,
+         variables: dict[str, Any]) -> tuple[Selected, ...]:
     """The root fields of the operation as `Selected` trees; NotCompilable for anything else."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if len(operations) != len(document.definitions):
@@ -36,7 +39,15 @@ def plan(document: DocumentNode, operation_name: str | None, variables: dict[str
     chosen = [o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)]
     if len(chosen) != 1 or chosen[0].operation is not OperationType.QUERY or chosen[0].directives:
         raise NotCompilable("not one plain query")
-    return _unique(tuple(_selected(node, variables) for node in chosen[0].selection_set.selections))
+    missing = [v.variable.name.value for v in chosen[0].variable_definitions or () if v.variable.name.value not in variables]
+    if missing:
+        raise NotCompilable("a variable left to its default")
+    # Coerced as graphql-core's executor would (`true` is no Int, `"1.5"` no Float); a variable it
+    # refuses leaves the request to the ordinary path, which reports it.
+    coerced = get_variable_values(schema, chosen[0].variable_definitions or (), variables)
+    if isinstance(coerced, list):
+        raise NotCompilable("variables the schema refuses")
+    return _unique(tuple(_selected(node, coerced.coerced) for node in chosen[0].selection_set.selections))
 
 
 def _unique(fields: tuple[Selected, ...]) -> tuple[Selected, ...]:
@@ -52,21 +63,21 @@ def _selected(node: Any, variables: dict[str, Any]) -> Selected:
     args = {}
     for argument in node.arguments or ():
         if isinstance(argument.value, VariableNode) and argument.value.name.value not in variables:
-            raise NotCompilable("a variable left to its default")
+            raise NotCompilable("an undeclared variable")
         args[argument.name.value] = value_from_ast_untyped(argument.value, variables)
     children = _unique(tuple(_selected(child, variables) for child in node.selection_set.selections)
                        if node.selection_set else ())
     return Selected(node.name.value, node.alias.value if node.alias else node.name.value, args, children)
 
 
-async def compiled_data(context: Context, document: DocumentNode, operation_name: str | None,
-                        variables: dict[str, Any]) -> dict[str, Any] | None:
+async def compiled_data(context: Context, schema: GraphQLSchema, document: DocumentNode,
+                        operation_name: str | None, variables: dict[str, Any]) -> dict[str, Any] | None:
     """The response's `data` built by one statement (JSON text per root field, already encoded),
     or None: resolve it the usual way."""
     if context.pool is None or context.caller is None or context.caller.role not in (Role.ADMIN, Role.PLANNER):
         return None
     try:
-        roots = plan(document, operation_name, variables)
+        roots = plan(schema, document, operation_name, variables)
         sql, params = compile_read(roots)
     except NotCompilable:
         return None

@@ -20,8 +20,9 @@ class CompiledReads(SchemaExtension):
         context = self.execution_context
         if context.result is None and context.graphql_document is not None:
             try:
-                data = await compiled_data(context.context, context.graphql_document, context.operation_name,
-                                           context.variables or {})
+                # graphql-core's schema, to coerce variables as its executor does (Strawberry keeps it as _schema)
+                data = await compiled_data(context.context, context.schema._schema, context.graphql_document,
+                                           context.operation_name, context.variables or {})
             except QueryTooComplex as error:
                 context.result = ExecutionResult(
                     data=None, errors=[GraphQLError(str(error), original_error=error, extensions={"code": error.code})])

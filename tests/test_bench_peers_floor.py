@@ -11,6 +11,7 @@ from graphql import parse
 from bench.peers_floor import script, statements
 from db.compiled import compile_read
 from resolvers.compiled import plan
+from schema import schema as api_schema
 
 QUERIES = Path(__file__).parents[1] / "bench" / "peer_workloads"
 
@@ -20,7 +21,7 @@ def test_every_variable_set_shares_the_servers_statement_and_keeps_its_own_param
     sets = [{"code": "34.71.01"}, {"code": "11.01.02"}]
     sql, params = statements(query, sets)
     for variables, values in zip(sets, params, strict=True):
-        assert (sql, values) == compile_read(plan(parse(query), None, variables))
+        assert (sql, values) == compile_read(plan(api_schema._schema, parse(query), None, variables))
     assert params[0] != params[1] and sets[1]["code"] in params[1]
 
 

@@ -11,6 +11,7 @@ from graphql import parse
 
 from db.compiled import NotCompilable, compile_read
 from resolvers.compiled import plan
+from schema import schema as api_schema
 from tests.conftest import post, running_server, token
 
 NESTED = """query Page($code: String!, $n: Int!) {
@@ -49,6 +50,8 @@ COMPILED = [
     ("""{ villages(filter: {bbox: [127, -8, 129, -5]}) { edges { node { code name labelPoint } } } }""", {}),
     (GAPS, {"code": "99", "n": 500}),
     (GAPS, {"code": "99.01", "n": 4}),
+    ("""query($k: GapKind!) { coverageGaps(regionCode: "99", kind: $k, first: 3) { edges { node { village { code } } } } }""",
+     {"k": "UNREACHED"}),  # an enum variable arrives as the Python member
     ("""{ g: coverageGaps(regionCode: "99.01", kind: UNREACHED, first: 2) { edges { node { village { code } } } }
          d: district(code: "99.01.01") { code } }""", {}),
 ]
@@ -81,7 +84,7 @@ def servers(shared_demo_db: str, tmp_path_factory: pytest.TempPathFactory) -> It
 
 def compiles(query: str, variables: dict[str, Any]) -> bool:
     try:
-        compile_read(plan(parse(query), None, variables))
+        compile_read(plan(api_schema._schema, parse(query), None, variables))
     except NotCompilable:
         return False
     return True
@@ -122,6 +125,12 @@ def test_what_does_not_compile_is_resolved_as_usual(servers: tuple[str, str], qu
 @pytest.mark.parametrize(("query", "variables", "auth"), [
     (NESTED, {"code": "99.98.01", "n": 5}, "admin"),  # no such district: NOT_FOUND from the resolvers
     (NESTED, {"code": "99.01.01", "n": 501}, "admin"),  # page too large: BAD_USER_INPUT
+    (NESTED, {"code": "99.01.01", "n": True}, "admin"),  # not an Int: the variable is refused
+    (NESTED, {"code": "99.01.01", "n": 2.0}, "admin"),
+    (NESTED, {"code": 990101, "n": 2}, "admin"),
+    (BBOX, {**BOX, "xmin": True, "n": 5}, "planner"),
+    (BBOX, {**BOX, "xmin": "127.9", "n": 5}, "planner"),
+    (GAPS, {"code": "99.01", "n": False}, "planner"),
     (NESTED, {"code": "99.01.01", "n": 5}, None),  # no token
     (NESTED, {"code": "99.01.01", "n": 5}, token("manager", "99.01")),  # scoped callers are not compiled
     (GAPS, {"code": "99.77", "n": 5}, "planner"),  # no such regency: NOT_FOUND
