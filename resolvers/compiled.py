@@ -1,7 +1,8 @@
 """Answer a whole read with one SQL statement when `db.compiled` can build all of it.
 
 The document has been parsed and validated (and its cost checked) by then. Only plain selections
-compile: no fragments, directives or introspection, every variable given; only callers who see
+compile: no fragments, directives or introspection, every variable given and of its declared
+type (coerced as the executor would; a refused one falls back for its error); only callers who see
 every row (admins and planners), so no scoping is needed beyond what the SQL already does. A
 root the database lacks falls back too, so errors (NOT_FOUND, …) come from the ordinary path.
 """
