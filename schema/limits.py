@@ -149,4 +149,3 @@ def _page_size(node: FieldNode, variables: dict[str, Any]) -> int:
         if isinstance(value, int) and not isinstance(value, bool):
             return max(value, 1)
     return DEFAULT_PAGE_SIZE
-
