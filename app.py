@@ -6,59 +6,27 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-import orjson
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
 
-from auth.tokens import InvalidToken, bearer, viewer_from_token
-from db.access import Viewer
 from db.embedded import resolve_database_url
 from db.engine import create_engine, create_pool, create_sessionmaker
 from db.events import EventHub, asyncpg_url
 from maps.routes import map_routes
-from resolvers.context import ANONYMOUS_PLANNER, Context, build_context
-from schema import Limits, build_schema
+from resolvers.context import ANONYMOUS_PLANNER
+from schema import build_schema
+from schema.limits import Limits
+from server.graphql_view import GraphQLApp
+from server.logs import RequestIds, configure_logging
 from settings import Settings
 
 log = logging.getLogger("perisai")
-
-
-class GraphQLApp(GraphQL[Context, None]):
-    def __init__(self, *args: Any, jwt_secret: bytes, nik_key: bytes, anonymous: Viewer | None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.jwt_secret = jwt_secret
-        self.nik_key = nik_key
-        self.anonymous = anonymous
-
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)  # several times faster than json.dumps on GeoJSON-heavy responses
-
-    def decode_json(self, data: str | bytes) -> object:
-        return orjson.loads(data)  # request bodies: json.loads was 5 % of a compiled read's time
-
-    async def get_context(self, request: Any, response: Any) -> Context:
-        state = request.app.state
-        return build_context(request, state.sessions, self.jwt_secret, self.nik_key, self.anonymous, state.pool)
-
-    async def on_ws_connect(self, context: Context) -> None:
-        """Browsers cannot set WebSocket headers: the token may come in connection_init instead."""
-        params = context.connection_params or {}
-        token = bearer(str(params.get("authorization") or params.get("Authorization") or "")) or params.get("token")
-        if context.caller is None and isinstance(token, str):
-            try:
-                context.caller = viewer_from_token(self.jwt_secret, token)
-            except InvalidToken as exc:
-                raise ConnectionRejectionError({"message": str(exc)}) from exc
-        if context.caller is None:
-            raise ConnectionRejectionError({"message": context.auth_problem})
 
 
 async def healthz(request: Request) -> Response:
@@ -96,8 +64,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await app.state.pool.close()
         await app.state.engine.dispose()
 
+    configure_logging()
     limits = Limits(
-        config.max_query_depth, config.max_query_tokens, config.max_query_aliases, config.max_query_cost
+        max_bytes=config.max_query_bytes, max_tokens=config.max_query_tokens, max_depth=config.max_query_depth,
+        max_aliases=config.max_query_aliases, max_fields=config.max_query_fields, max_merges=config.max_query_merges,
+        max_cost=config.max_query_cost,
     )
     graphql = GraphQLApp(
         build_schema(production=config.production, limits=limits, compile_reads=config.compile_reads),
@@ -105,11 +76,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         jwt_secret=secret,
         nik_key=config.secret("nik_key"),
         anonymous=ANONYMOUS_PLANNER if config.anonymous_role == "planner" else None,
+        limits=limits,
+        max_body_bytes=config.max_request_bytes,
     )
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]), WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz), *map_routes(),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIds)])
     app.state.jwt_secret = secret
     return app

@@ -27,10 +27,14 @@ class Settings(BaseSettings):
     port: int = 8000
     jwt_secret: SecretStr | None = None
     statement_timeout_ms: int = Field(default=5_000, gt=0)
-    max_query_depth: int = Field(default=20, gt=0)
+    max_query_bytes: int = Field(default=100_000, gt=0)
     max_query_tokens: int = Field(default=5_000, gt=0)
+    max_query_depth: int = Field(default=20, gt=0)
     max_query_aliases: int = Field(default=30, ge=0)
+    max_query_fields: int = Field(default=10_000, gt=0)
+    max_query_merges: int = Field(default=2_500, gt=0)
     max_query_cost: int = Field(default=500_000, gt=0)
+    max_request_bytes: int = Field(default=4_000_000, gt=0)  # a 1,000-item syncEnrollments batch is ~0.4 MB
     nik_key: SecretStr | None = None
     # Requests without a token act as this role (only `planner`: aggregate figures, no personal
     # data) — for a public coverage dashboard, or load generators that cannot send headers.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncpg
+import sqlalchemy.exc
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -49,6 +50,34 @@ def is_statement_timeout(error: BaseException) -> bool:
     original = getattr(error, "orig", None)  # SQLAlchemy wraps; a plain asyncpg error carries it itself
     return "57014" in (getattr(original, "sqlstate", None), getattr(original, "pgcode", None),
                        getattr(error, "sqlstate", None))
+
+
+# SQLSTATE classes of a database that is not there: 08 connection exception, 57P01-57P05
+# operator intervention (shutdown, crash shutdown, cannot connect now: starting up or in recovery).
+# 57014 (query cancelled, e.g. statement_timeout) is in class 57 too and is not an outage.
+_UNAVAILABLE_STATES = ("57P01", "57P02", "57P03", "57P04", "57P05")
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """The database could not be reached or went away mid-request: retrying later may succeed."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [error]
+    while stack:
+        link = stack.pop()
+        if link is None or id(link) in seen:
+            continue
+        seen.add(id(link))
+        state = getattr(link, "sqlstate", None) or getattr(link, "pgcode", None)
+        if isinstance(state, str) and (state.startswith("08") or state in _UNAVAILABLE_STATES):
+            return True
+        if isinstance(link, (OSError, asyncpg.ConnectionDoesNotExistError, sqlalchemy.exc.TimeoutError)):
+            return True  # refused, reset or timed out connecting; every pooled connection busy
+        if isinstance(link, asyncpg.InterfaceError) and "closed" in str(link):
+            return True  # a pooled connection the server closed (restart, failover)
+        if getattr(link, "connection_invalidated", False):
+            return True  # SQLAlchemy: the connection died during the statement
+        stack += [getattr(link, "orig", None), link.__cause__, link.__context__]
+    return False
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

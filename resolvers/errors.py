@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from db.engine import is_unavailable
+
 
 class ApiError(Exception):
     code: ClassVar[str] = "INTERNAL_SERVER_ERROR"
@@ -39,3 +41,16 @@ class Rejected(ApiError):
     def __init__(self, code: str, message: str, *, field: str | None = None) -> None:
         super().__init__(message, field=field)
         self.code = code  # type: ignore[misc]
+
+
+class Unavailable(ApiError):
+    """The database is unreachable, starting or restarting: retry after a short wait."""
+
+    code = "UNAVAILABLE"
+
+
+def unavailable(error: BaseException) -> Unavailable | None:
+    """An Unavailable for a database outage somewhere in `error`'s causes, else None."""
+    if is_unavailable(error):
+        return Unavailable("the database is unreachable or restarting; retry in a few seconds")
+    return None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import strawberry
 from graphql import GraphQLError
@@ -12,23 +11,17 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
-from strawberry.types.graphql import OperationType
 
 from schema.compiled import CompiledReads
 from schema.errors import ErrorCodes, code_in_place
-from schema.limits import QueryCost, depth_and_aliases
+from schema.limits import PARSED_DOCUMENTS, Limits, QueryCost, guarded_validation
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.scalars import SCALARS
-from schema.signin import RequireSignIn
 from schema.subscription import Subscription
-
-PARSED_DOCUMENTS = 512  # distinct query texts kept parsed and validated, per process
-
 
 class CachedParser(ParserCache):
     """Strawberry's parser cache, except that a document that does not parse is left to
@@ -43,35 +36,26 @@ class CachedParser(ParserCache):
         yield
 
 
-@dataclass(frozen=True)
-class Limits:
-    max_depth: int = 20
-    max_tokens: int = 5_000
-    max_aliases: int = 30
-    max_cost: int = 500_000  # like GitHub's node limit: rows, page sizes multiplied along nesting
-
-
 class Schema(strawberry.Schema):
+    hide_suggestions = False
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
-        # Subscription results never pass through ErrorCodes.on_operation; code them here.
-        if (execution_context is not None and execution_context.graphql_document is not None
-                and execution_context.operation_type is OperationType.SUBSCRIPTION):
-            for error in errors:
-                code_in_place(error)
-        super().process_errors(errors, execution_context)
+        """Code and log errors where Strawberry reports them (instead of its own traceback per
+        error): this also reaches subscription results and exceptions raised by extensions, which
+        never pass through ErrorCodes.on_operation."""
+        code_in_place(errors, self.hide_suggestions)
 
 
 def build_schema(*, production: bool, limits: Limits = Limits(), compile_reads: bool = True) -> strawberry.Schema:
     # Factories, not instances: an extension keeps per-request state, so each request needs its own.
     # Parsing and validation are cached per query text (bounded LRU): clients repeat the same
     # documents with new variables, and variables are checked at execution (QueryCost included).
+    # Sign-in and the byte ceiling are checked by the HTTP view, before any of this runs.
     extensions: list[Callable[[], SchemaExtension]] = [
-        ErrorCodes,
+        lambda: ErrorCodes(hide_suggestions=production),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: CachedParser(maxsize=PARSED_DOCUMENTS),
-        depth_and_aliases(limits.max_depth, limits.max_aliases),
-        lambda: ValidationCache(maxsize=PARSED_DOCUMENTS),
-        RequireSignIn,
+        guarded_validation(limits, hide_suggestions=production),
         lambda: QueryCost(limits.max_cost),
     ]
     if production:
@@ -79,9 +63,9 @@ def build_schema(*, production: bool, limits: Limits = Limits(), compile_reads: 
     if compile_reads:
         extensions.append(CompiledReads)  # last: after every refusal that can happen before execution
     config = StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS)
-    return Schema(
-        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions, config=config
-    )
+    built = Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions, config=config)
+    built.hide_suggestions = production
+    return built
 
 
 schema = build_schema(production=False)

@@ -66,9 +66,13 @@ def test_expired_wrong_secret_and_incomplete_tokens_are_unauthenticated(server: 
         assert reason in body["errors"][0]["message"]
 
 
-def test_introspection_needs_no_token_in_development(server: str) -> None:
+def test_sign_in_comes_before_parsing_even_for_introspection(server: str) -> None:
+    # GraphiQL sends its headers pane with the schema fetch, so the explorer still works.
     body = post(server, "{ __schema { queryType { name } } }", auth=None)
-    assert body["data"]["__schema"]["queryType"]["name"] == "Query"
+    assert error_codes(body) == ["UNAUTHENTICATED"] and "Bearer" in body["errors"][0]["message"]
+    unparsable = post(server, "{ this is not GraphQL", auth=None)
+    assert error_codes(unparsable) == ["UNAUTHENTICATED"]  # refused before the parser ran
+    assert data(server, "{ __schema { queryType { name } } }")["__schema"]["queryType"]["name"] == "Query"
 
 
 def test_me_reports_the_token(server: str) -> None:

@@ -1,0 +1,75 @@
+"""Structured logs: one JSON object per line, each carrying the id of the request it belongs to.
+
+Every response carries its request id in `X-Request-ID` (a client's own id is kept when it is a
+plain token), so a user's report can be matched to the server's log lines. The access log is ours,
+not uvicorn's: it records the path without its query string, so no token ever reaches a log.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from contextvars import ContextVar
+
+from pythonjsonlogger.json import JsonFormatter
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
+HEADER = "x-request-id"
+_CLIENT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+access = logging.getLogger("perisai.access")
+
+
+class _WithRequestId(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = REQUEST_ID.get()
+        return True
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """JSON lines on stderr for the `perisai` loggers; uvicorn's own access log is turned off."""
+    root = logging.getLogger("perisai")
+    if not any(getattr(h, "perisai", False) for h in root.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonFormatter("{asctime}{levelname}{name}{message}{request_id}", style="{",
+                                           rename_fields={"asctime": "time", "levelname": "level"}))
+        handler.addFilter(_WithRequestId())
+        handler.perisai = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+        root.propagate = False
+    root.setLevel(level)
+    # uvicorn logs the full request line, query string included (map links carry a token there).
+    logging.getLogger("uvicorn.access").disabled = True
+
+
+class RequestIds:
+    """ASGI middleware: a request id per request (context variable, response header, access log)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        offered = dict(scope.get("headers") or []).get(HEADER.encode(), b"").decode("latin-1")
+        request_id = offered if _CLIENT_ID.fullmatch(offered) else uuid.uuid4().hex[:16]
+        token = REQUEST_ID.set(request_id)
+        started, status = time.perf_counter(), 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (HEADER.encode(), request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            access.info("%s %s %s %.1f ms", scope.get("method", "WS"), scope["path"], status,
+                        (time.perf_counter() - started) * 1000)
+            REQUEST_ID.reset(token)
