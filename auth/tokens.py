@@ -12,7 +12,7 @@ from db.regions import Level
 
 ALGORITHM = "HS256"
 ISSUER = "perisai-coverage"
-_DURATION = re.compile(r"^(\d+)([smhd])$")
+_DURATION = re.compile(r"^([0-9]+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 

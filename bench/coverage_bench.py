@@ -33,7 +33,7 @@ from auth.tokens import issue
 from bench import ingest as ingest_module
 from bench.ingest import measure as measure_ingest
 from bench.national import ROOT, national_database
-from db.access import Role
+from db.access import Role, Viewer
 from db.engine import create_engine, create_sessionmaker
 from db.queries import coverage, gaps, siting
 from db.records import Activity
@@ -44,6 +44,7 @@ from geo.siting import greedy
 REQUESTS = 50
 SECRET = "bench-jwt-secret-not-for-production-use"
 NOW = Activity()
+BENCH_VIEWER = Viewer("bench", Role.ADMIN)
 
 SqlRun = Callable[[AsyncSession, dict[str, Any]], Awaitable[object]]
 
@@ -110,10 +111,10 @@ def _map_cases(districts: list[str], regencies: list[str]) -> list[MapCase]:
     from maps.regency import regency_data
 
     async def district(s: AsyncSession, v: dict[str, Any]) -> object:
-        return await district_data(s, v["code"])
+        return await district_data(s, v["code"], BENCH_VIEWER)
 
     async def regency(s: AsyncSession, v: dict[str, Any]) -> object:
-        return await regency_data(s, v["code"])
+        return await regency_data(s, v["code"], BENCH_VIEWER)
 
     return [
         MapCase("district map, 45-55 villages (HTML)", [f"/maps/districts/{c}?basemap=none" for c in districts], district, 300),
@@ -166,7 +167,7 @@ def _cases(sample: dict[str, list[Any]]) -> list[Case]:
         return await coverage.region_coverage(s, None, [], NOW)
 
     async def nearest(s: AsyncSession, v: dict[str, Any]) -> object:
-        return await coverage.nearest_agents(s, v["lng"], v["lat"], 5, None, NOW)
+        return await coverage.nearest_agents(s, v["lng"], v["lat"], 5, None, NOW, BENCH_VIEWER)
 
     async def sites(s: AsyncSession, v: dict[str, Any]) -> object:
         data = await siting.siting_data(s, v["code"], 5000, NOW)

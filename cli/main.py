@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cli import (
+    check_command,
     db_commands,
     demo_command,
     import_commands,
@@ -18,6 +19,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.add_typer(check_command.app, name="check")
 app.add_typer(db_commands.app, name="db")
 app.add_typer(import_commands.app, name="import")
 app.add_typer(map_command.app, name="map")

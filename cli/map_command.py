@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from cli.runtime import console, database_url, friendly_errors, run, settings
+from db.access import Role, Viewer
 from db.engine import create_engine, create_sessionmaker
 from db.errors import PerisaiError
 from db.regions import Level
@@ -27,6 +28,9 @@ Output = Annotated[Path, typer.Option("-o", "--output", help="The HTML file to w
 Metric = Annotated[str, typer.Option(help="What colours the map: coverage or penetration.")]
 Basemap = Annotated[str, typer.Option(help="osm (tiles from the internet) or none (fully offline).")]
 Classification = Annotated[str, typer.Option(help="quantiles, equal_interval or natural_breaks.")]
+
+
+CLI_VIEWER = Viewer("cli", Role.ADMIN)  # whoever can run the CLI can read the database itself
 
 
 class MapProblem(PerisaiError):
@@ -49,9 +53,9 @@ def _write(level: Level, code: str, output: Path, options: PageOptions) -> str:
         try:
             async with create_sessionmaker(engine)() as session:
                 if level is Level.DISTRICT:
-                    data = await district_data(session, code)
+                    data = await district_data(session, code, CLI_VIEWER)
                     return district_page(data, options) if data else ""
-                regency = await regency_data(session, code)
+                regency = await regency_data(session, code, CLI_VIEWER)
                 return regency_page(regency, options) if regency else ""
         finally:
             await engine.dispose()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -29,6 +30,8 @@ from sqlalchemy import (
     true,
     union,
 )
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+from sqlalchemy.orm import aliased
 
 from db.models import Agent, AgentReach, Enrollment
 from db.regions import Level
@@ -110,10 +113,19 @@ def region_visible(viewer: Viewer, level: Level, code: ColumnElement[str]) -> Co
     return _scoped(viewer, code)
 
 
-def agent_visible(viewer: Viewer) -> ColumnElement[bool]:
+def agent_visible(viewer: Viewer, agent: Any = Agent) -> ColumnElement[bool]:
+    """Whether an agent row may be read; `agent` may be an alias (`aliased(Agent, name="a")`)."""
     if viewer.role is Role.AGENT:
-        return Agent.code == viewer.agent_code
-    return _scoped(viewer, Agent.home_village_code)
+        return agent.code == viewer.agent_code  # type: ignore[no-any-return]
+    return _scoped(viewer, agent.home_village_code)
+
+
+def agent_visible_sql(viewer: Viewer, alias: str) -> str:
+    """`agent_visible` as SQL text over the agent table aliased `alias`, for the text() statements
+    of the map and nearest-agent queries. Values are rendered as literals by SQLAlchemy (region
+    codes validated by the token check, an agent code quoted by the dialect)."""
+    predicate = agent_visible(viewer, aliased(Agent, name=alias))
+    return "(" + str(predicate.compile(dialect=PGDialect_asyncpg(), compile_kwargs={"literal_binds": True})) + ")"
 
 
 def enrollment_visible(viewer: Viewer) -> ColumnElement[bool]:

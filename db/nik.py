@@ -3,6 +3,10 @@
 A NIK is 16 digits: province (2), regency (2), district (2) of registration, birth date as DDMMYY
 (women add 40 to the day), and a 4-digit serial. It is personal data: only its HMAC-SHA256 under
 a secret key (to find the same person twice) and its last 4 digits are ever stored.
+
+One person must hash to one value, so a NIK is NFKC-normalised first (a fullwidth `５` typed on a
+phone keyboard becomes `5`) and then must be ASCII digits: other scripts' digits (`٠١٢`, `०१२`)
+are refused rather than guessed. Every function here normalises, so no caller can forget to.
 """
 
 from __future__ import annotations
@@ -10,8 +14,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import unicodedata
 
 from db.regions import PROVINCE_NAMES
+
+
+def normalise(nik: str) -> str:
+    """The canonical form that is validated, hashed and cut to its last 4 digits."""
+    return unicodedata.normalize("NFKC", nik)
 
 
 def nik_problem(nik: str) -> str | None:
@@ -22,8 +32,9 @@ def nik_problem(nik: str) -> str | None:
     >>> nik_problem("3471013213900001")
     'birth date part 321390 is not a date (DDMMYY, day + 40 for women)'
     """
-    if len(nik) != 16 or not nik.isdigit():
-        return "must be exactly 16 digits"
+    nik = normalise(nik)
+    if len(nik) != 16 or not (nik.isascii() and nik.isdigit()):
+        return "must be exactly 16 digits 0-9"
     if nik[:2] not in PROVINCE_NAMES:
         return f"region part starts with {nik[:2]}, which is not an Indonesian province code"
     if nik[2:4] == "00" or nik[4:6] == "00":
@@ -41,8 +52,8 @@ def nik_problem(nik: str) -> str | None:
 
 
 def nik_hash(nik: str, key: bytes) -> bytes:
-    return hmac.new(key, nik.encode(), hashlib.sha256).digest()
+    return hmac.new(key, normalise(nik).encode(), hashlib.sha256).digest()
 
 
 def nik_last4(nik: str) -> str:
-    return nik[-4:]
+    return normalise(nik)[-4:]

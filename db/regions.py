@@ -40,11 +40,12 @@ class Level(enum.StrEnum):
 
 
 LEVELS: tuple[Level, ...] = (Level.PROVINCE, Level.REGENCY, Level.DISTRICT, Level.VILLAGE)
+# [0-9], not \d: Python's \d also matches other scripts' digits ("٣٤"), which no code has.
 _PATTERNS = {
-    Level.PROVINCE: re.compile(r"\d{2}"),
-    Level.REGENCY: re.compile(r"\d{2}\.\d{2}"),
-    Level.DISTRICT: re.compile(r"\d{2}\.\d{2}\.\d{2}"),
-    Level.VILLAGE: re.compile(r"\d{2}\.\d{2}\.\d{2}\.\d{4}"),
+    Level.PROVINCE: re.compile(r"[0-9]{2}"),
+    Level.REGENCY: re.compile(r"[0-9]{2}\.[0-9]{2}"),
+    Level.DISTRICT: re.compile(r"[0-9]{2}\.[0-9]{2}\.[0-9]{2}"),
+    Level.VILLAGE: re.compile(r"[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.[0-9]{4}"),
 }
 _EXAMPLES = {
     Level.PROVINCE: "34",

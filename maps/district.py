@@ -3,18 +3,19 @@ gaps and recommended sites, with the district's headline figures."""
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from typing import Any
 
 import folium
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.access import Viewer
 from db.queries import coverage, maps, siting
 from db.records import Activity, CoverageFigures
 from db.regions import Level
 from geo.siting import greedy
 from maps.assets import asset
+from maps.escape import text
 from maps.page import (
     NO_DATA,
     PageOptions,
@@ -22,8 +23,11 @@ from maps.page import (
     class_legend,
     classify,
     marker_cluster,
+    popup,
+    properties,
     render,
     title_box,
+    tooltip,
 )
 
 LOW_PENETRATION = 0.10  # the coverageGaps default
@@ -45,14 +49,16 @@ class DistrictData:
     sites: list[tuple[str, float, float, int]]  # village code, lng, lat, newly reached workers
 
 
-async def district_data(session: AsyncSession, code: str, activity: Activity = Activity()) -> DistrictData | None:
-    """Everything the page shows: one statement per layer."""
+async def district_data(
+    session: AsyncSession, code: str, viewer: Viewer, activity: Activity = Activity()
+) -> DistrictData | None:
+    """Everything the page shows to `viewer` (agents scoped as the API scopes them): one statement per layer."""
     outline = await maps.outline(session, Level.DISTRICT, code)
     if outline is None:
         return None
     figures = (await coverage.region_coverage(session, Level.DISTRICT, [code], activity))[code]
-    villages = await maps.village_features(session, code, outline.tolerance, activity)
-    agents = await maps.agent_features(session, code, activity)
+    villages = await maps.village_features(session, code, outline.tolerance, activity, viewer)
+    agents = await maps.agent_features(session, code, activity, viewer)
     problem = await siting.siting_data(session, code, SITE_REACH_M, activity)
     chosen = greedy(problem.reaches, [float(w) for _, w in problem.demand], SITES)
     sites = [(*problem.candidates[s.candidate][:3], round(s.gain)) for s in chosen]
@@ -76,13 +82,14 @@ def _village_collection(villages: list[maps.VillageFeature], fill: dict[str, str
     for v in villages:
         if v.geometry is None:
             continue
-        nearest = "none active" if v.nearest_agent_code is None else f"{v.nearest_agent_code}, {v.nearest_m / 1000:.1f} km"
-        features.append({"type": "Feature", "geometry": v.geometry, "properties": {
-            "name": v.name or v.code, "code": v.code, "fill": fill[v.code],
-            "workers": _number(v.informal_workers), "enrolled": f"{v.active_enrollments:,}",
-            "penetration": _number(v.penetration, "{:.1%}"), "nearest": nearest,
-            "reached_by": f"{v.agent_count} active agent(s)",
-        }})
+        nearest = ("none active" if v.nearest_m is None else f"{v.nearest_m / 1000:.1f} km" if v.nearest_agent_code is None
+                   else f"{v.nearest_agent_code}, {v.nearest_m / 1000:.1f} km")
+        features.append({"type": "Feature", "geometry": v.geometry, "properties": properties(
+            name=v.name or v.code, code=v.code, fill=fill[v.code],
+            workers=_number(v.informal_workers), enrolled=f"{v.active_enrollments:,}",
+            penetration=_number(v.penetration, "{:.1%}"), nearest=nearest,
+            reached_by=f"{v.agent_count} active agent(s)",
+        )})
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -124,10 +131,10 @@ def _agent_layers(m: folium.Map, data: DistrictData, options: PageOptions) -> bo
     markers = folium.FeatureGroup(name="Agents") if within_budget else marker_cluster(options, "Agents")
     reach = folium.FeatureGroup(name="Reach (geodesic)")
     for a in data.agents:
-        popup = (f"<b>{html.escape(a.name)}</b> ({html.escape(a.code)})<br>{'active' if a.counts else 'inactive'}"
-                 f"<br>Reach {a.reach_m:,} m: {a.villages_in_reach} villages, {a.workers_in_reach:,} workers"
-                 f"<br>Workload share {a.workers_share:,.0f} workers<br>Enrollments, last 30 days: {a.enrollments_30_days}")
-        folium.Marker([a.lat, a.lng], popup=folium.Popup(popup, max_width=300), tooltip=a.code).add_to(markers)
+        markup = (f"<b>{text(a.name)}</b> ({text(a.code)})<br>{'active' if a.counts else 'inactive'}"
+                  f"<br>Reach {a.reach_m:,} m: {a.villages_in_reach} villages, {a.workers_in_reach:,} workers"
+                  f"<br>Workload share {a.workers_share:,.0f} workers<br>Enrollments, last 30 days: {a.enrollments_30_days}")
+        folium.Marker([a.lat, a.lng], popup=popup(markup), tooltip=tooltip(a.code)).add_to(markers)
         if within_budget:
             folium.Circle([a.lat, a.lng], radius=a.reach_m, color=_agent_colour(a), weight=1.5, fill=True,
                           fill_opacity=0.05, dash_array=None if a.counts else "4 4", class_name="reach").add_to(reach)
@@ -141,7 +148,8 @@ def _site_layer(m: folium.Map, data: DistrictData) -> None:
     group = folium.FeatureGroup(name="Recommended sites", show=True)
     for rank, (code, lng, lat, gain) in enumerate(data.sites, start=1):
         folium.CircleMarker([lat, lng], radius=8, color="#54278f", fill=True, fill_opacity=0.9, class_name="site",
-                            tooltip=f"Site {rank}: village {code}, +{gain:,} uncovered workers in {SITE_REACH_M / 1000:g} km").add_to(group)
+                            tooltip=tooltip(f"Site {rank}: village {code}, +{gain:,} uncovered workers in "
+                                            f"{SITE_REACH_M / 1000:g} km")).add_to(group)
     group.add_to(m)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +14,7 @@ from branca.element import Element, Figure, JavascriptLink
 from folium import plugins
 
 from maps.assets import asset
+from maps.escape import template_literal, text
 
 NO_DATA = "#bdbdbd"
 CLASS_COLOURS = ["#d7301f", "#fc8d59", "#fdcc8a", "#b3de69", "#1a9850"]  # low → high
@@ -110,11 +110,11 @@ def classify(values: Sequence[float | None], method: str, k: int = 5) -> Classes
 
 def title_box(m: folium.Map, title: str, lines: list[str], links: list[tuple[str, str]]) -> None:
     """A fixed box with the region's headline figures and links to related maps."""
-    items = "".join(f"<div>{html.escape(line)}</div>" for line in lines)
-    anchors = " · ".join(f'<a href="{html.escape(url)}">{html.escape(text)}</a>' for text, url in links)
+    items = "".join(f"<div>{text(line)}</div>" for line in lines)
+    anchors = " · ".join(f'<a href="{text(url)}">{text(label)}</a>' for label, url in links)
     box = f"""<div id="map-title" style="position:absolute;top:10px;left:50px;z-index:1000;background:white;
         padding:8px 12px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font:13px sans-serif;max-width:45%">
-        <div style="font-weight:bold;font-size:15px">{html.escape(title)}</div>{items}
+        <div style="font-weight:bold;font-size:15px">{text(title)}</div>{items}
         <div style="margin-top:4px">{anchors}</div></div>"""
     m.get_root().html.add_child(Element(box))
 
@@ -123,15 +123,30 @@ def class_legend(m: folium.Map, title: str, entries: list[tuple[str, str]]) -> N
     """A fixed legend of named colour classes (for class fills that are not a numeric scale)."""
     rows = "".join(
         f'<div><span style="display:inline-block;width:14px;height:14px;background:{colour};'
-        f'margin-right:6px;vertical-align:middle;border:1px solid #555"></span>{html.escape(label)}</div>'
+        f'margin-right:6px;vertical-align:middle;border:1px solid #555"></span>{text(label)}</div>'
         for label, colour in entries
     )
     legend = f"""<div id="map-legend" class="legend" style="position:absolute;bottom:30px;right:10px;z-index:1000;
         background:white;padding:8px 10px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font:12px sans-serif">
-        <div style="font-weight:bold">{html.escape(title)}</div>{rows}</div>"""
+        <div style="font-weight:bold">{text(title)}</div>{rows}</div>"""
     m.get_root().html.add_child(Element(legend))
 
 
+def popup(markup: str, max_width: int = 300) -> folium.Popup:
+    """A popup of HTML built with `maps.escape.text` (folium puts it inside a template literal)."""
+    return folium.Popup(template_literal(markup), max_width=max_width)
+
+
+def tooltip(label: object) -> folium.Tooltip:
+    """A plain-text tooltip (folium puts its text, as HTML, inside a template literal)."""
+    return folium.Tooltip(template_literal(text(label)))
+
+
+def properties(**values: object) -> dict[str, str]:
+    """GeoJSON feature properties shown by GeoJsonTooltip, which inserts them with innerHTML."""
+    return {name: text(value) for name, value in values.items()}
+
+
 def render(m: folium.Map, title: str) -> str:
-    m.get_root().title = title
+    m.get_root().title = text(title)  # branca writes <title>{{ title }}</title> unescaped
     return m.get_root().render()

@@ -8,11 +8,12 @@ from typing import Any
 import folium
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.access import Viewer
 from db.queries import coverage, maps
 from db.records import Activity, CoverageFigures
 from db.regions import Level
 from maps.assets import asset
-from maps.page import PageOptions, base_map, classify, render, title_box
+from maps.page import PageOptions, base_map, classify, properties, render, title_box
 
 OPEN_ON_CLICK = folium.JsCode("""function (feature, layer) {
     layer.on('click', function () { window.location.href = feature.properties.url; });
@@ -26,7 +27,10 @@ class RegencyData:
     geometries: dict[str, Any]
 
 
-async def regency_data(session: AsyncSession, code: str, activity: Activity = Activity()) -> RegencyData | None:
+async def regency_data(
+    session: AsyncSession, code: str, viewer: Viewer, activity: Activity = Activity()
+) -> RegencyData | None:
+    """The regency's districts and figures (aggregates only: the same for every caller allowed in)."""
     outline = await maps.outline(session, Level.REGENCY, code)
     if outline is None:
         return None
@@ -48,11 +52,13 @@ def regency_page(data: RegencyData, options: PageOptions) -> str:
     for c in districts:
         value = _value(c, options.metric)
         features.append({"type": "Feature", "geometry": data.geometries[c.code], "properties": {
-            "name": c.name or c.code, "code": c.code, "fill": classes.colour(value),
-            "url": f"../districts/{c.code}{options.link_suffix}",
-            "coverage": f"{c.coverage_pct or 0:.0f} % of {c.villages} villages",
-            "uncovered": f"{c.uncovered_workers:,}", "penetration": "no estimate" if c.penetration is None else f"{c.penetration:.1%}",
-            "agents": f"{c.active_agents}",
+            **properties(
+                name=c.name or c.code, code=c.code, fill=classes.colour(value),
+                coverage=f"{c.coverage_pct or 0:.0f} % of {c.villages} villages", uncovered=f"{c.uncovered_workers:,}",
+                penetration="no estimate" if c.penetration is None else f"{c.penetration:.1%}",
+                agents=f"{c.active_agents}",
+            ),
+            "url": f"../districts/{c.code}{options.link_suffix}",  # navigated to, never shown: a code and our suffix
         }})
     folium.GeoJson(
         {"type": "FeatureCollection", "features": features}, name="Districts",

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
+from db.access import Viewer
 from db.queries import coverage, gaps, siting, workload
 from db.queries.gaps import GapPage, GapQuery
 from db.queries.paging import Slice, Window
@@ -40,7 +41,7 @@ class CoverageLoaders:
     siting: DataLoader[tuple[SitingGroup, None], SitingData]
 
 
-def make_coverage_loaders(sessions: async_sessionmaker[AsyncSession]) -> CoverageLoaders:
+def make_coverage_loaders(sessions: async_sessionmaker[AsyncSession], viewer: Viewer) -> CoverageLoaders:
     async def region(s: AsyncSession, g: tuple[Level | None, Activity], codes: Sequence[Any]) -> dict[Any, CoverageFigures]:
         return await coverage.region_coverage(s, g[0], codes, g[1])
 
@@ -66,7 +67,7 @@ def make_coverage_loaders(sessions: async_sessionmaker[AsyncSession]) -> Coverag
         s: AsyncSession, g: NearestGroup, points: Sequence[tuple[float, float]]
     ) -> dict[tuple[float, float], list[NearestAgent]]:
         k, max_m, activity = g
-        return {p: await coverage.nearest_agents(s, p[0], p[1], k, max_m, activity) for p in points}
+        return {p: await coverage.nearest_agents(s, p[0], p[1], k, max_m, activity, viewer) for p in points}
 
     async def siting_data(s: AsyncSession, g: SitingGroup, _: Sequence[None]) -> dict[None, SitingData]:
         return {None: await siting.siting_data(s, g[0], g[1], g[2])}

@@ -97,10 +97,7 @@ def geometry_options(simplify_m: float, precision: int) -> tuple[float, int]:
 
 def row_id(value: str, field: str = "id") -> int:
     """A numeric id (agents, participants, enrollments) from a string."""
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
+    number = int(value) if value.isascii() and value.isdigit() and len(value) <= 19 else 0
     if not 0 < number < 2**63:
         raise BadUserInput(f"{value!r} is not a numeric id", field=field)
     return number

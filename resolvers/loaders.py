@@ -121,5 +121,5 @@ def make_loaders(sessions: async_sessionmaker[AsyncSession], viewer: Viewer) -> 
         agent_counts=grouped_loader(sessions, agent_counts, 0),
         enrollment_pages=grouped_loader(sessions, enrollment_pages, empty),
         enrollment_counts=grouped_loader(sessions, enrollment_counts, 0),
-        coverage=make_coverage_loaders(sessions),
+        coverage=make_coverage_loaders(sessions, viewer),
     )

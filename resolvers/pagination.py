@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -76,10 +77,21 @@ def decode_cursor(cursor: str, key_types: tuple[type, ...], field: str) -> Key:
     return tuple(float(v) if t is float else v for v, t in zip(values, key_types, strict=True))
 
 
+BIGINT = 2**63 - 1  # keys are compared with bigint, float8 and text columns
+
+
 def _fits(value: object, kind: type) -> bool:
+    """Whether a decoded cursor value has the key's type and fits its column: a forged cursor
+    must be refused here, not fail in the database."""
     if isinstance(value, bool):
         return False
-    return isinstance(value, (int, float)) if kind is float else isinstance(value, kind)
+    if isinstance(value, int):
+        return kind in (int, float) and -BIGINT <= value <= BIGINT
+    if isinstance(value, float):
+        return kind is float and math.isfinite(value)
+    if isinstance(value, str):
+        return kind is str and "\x00" not in value and len(value) <= 200
+    return False
 
 
 def window(args: PageArgs, key_types: tuple[type, ...]) -> Window:

@@ -22,6 +22,7 @@ from schema.mutation import Mutation
 from schema.query import Query
 from schema.scalars import SCALARS
 from schema.subscription import Subscription
+from schema.unstorable import RefuseUnstorableText
 
 class CachedParser(ParserCache):
     """Strawberry's parser cache, except that a document that does not parse is left to
@@ -57,6 +58,7 @@ def build_schema(*, production: bool, limits: Limits = Limits(), compile_reads: 
         lambda: CachedParser(maxsize=PARSED_DOCUMENTS),
         guarded_validation(limits, hide_suggestions=production),
         lambda: QueryCost(limits.max_cost),
+        RefuseUnstorableText,
     ]
     if production:
         extensions.append(DisableIntrospection)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import strawberry
 from strawberry import relay
+from strawberry.types.base import StrawberryObjectDefinition
 
 from db.regions import Level
 from resolvers import agents, audit, coverage, data_quality, enrollments, regions
@@ -50,10 +51,21 @@ DaysArg = Annotated[int | None, strawberry.argument(description=ACTIVE_WITHIN_DA
 AsOfArg = Annotated[dt.date | None, strawberry.argument(description=AS_OF)]
 
 
+def _is_node_id(info: Info, id: relay.GlobalID) -> bool:
+    """The id names an object type that implements Node (not an interface, not Query), with a
+    row id of plausible size and no NUL."""
+    definition = info.schema.get_type_by_name(id.type_name)
+    return (isinstance(definition, StrawberryObjectDefinition) and not definition.is_interface
+            and any(i.origin is relay.Node for i in definition.interfaces)
+            and 0 < len(id.node_id) <= 64 and "\x00" not in id.node_id)
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="Any object by its global `id`; null when absent or outside your scope.")
     async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
+        if not _is_node_id(info, id):
+            raise BadUserInput("is not an id this API issued; use the `id` of an object", field="id")
         return await id.resolve_node(info, required=False)  # type: ignore[no-any-return]
 
     @strawberry.field(description="The caller: token subject, role and scope.")

@@ -109,10 +109,15 @@ class AdministrativeRegion(relay.Node):
 
 
 async def _regions_by_code(info: Info, level: Level, ids: Iterable[str]) -> list[Any]:
+    """Regions by code; a code that is not one of this level's names no region (None)."""
     loaders = info.context.loaders
+    codes = [code for code in ids if Level.of_code(code) is level]
     if level is Level.VILLAGE:
-        return await loaders.village.load_many([(None, code) for code in ids])
-    return await loaders.region.load_many([(level, code) for code in ids])
+        found = await loaders.village.load_many([(None, code) for code in codes])
+    else:
+        found = await loaders.region.load_many([(level, code) for code in codes])
+    by_code = dict(zip(codes, found, strict=True))
+    return [by_code.get(code) for code in ids]
 
 
 @strawberry.type(description="A province (provinsi).")

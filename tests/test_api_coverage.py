@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import shapely
 
-from tests.conftest import data, fetch
+from tests.conftest import data, fetch, token
 from tests.oracle import (
     GEOD,
     OVillageCoverage,
@@ -202,6 +202,21 @@ def test_nearest_agents_equal_brute_force_geodesic(server: str, nominal: World, 
     by_code = data(server, NEAREST, {"village": village.code, "k": 3, "max": 4000})["nearestAgents"]
     d = distances(village.lng, village.lat, active)
     assert [g["distanceM"] for g in by_code] == pytest.approx(sorted(x for x in d if x <= 4000)[:3], abs=1.0)
+
+
+def test_a_manager_finds_only_agents_in_scope_and_cannot_trilaterate_others(server: str, nominal: World) -> None:
+    scope = "99.01"
+    mine = [a for a in nominal.agents if a.active and nominal.home[a.id].startswith(scope + ".")]
+    others = [a for a in nominal.agents if a.active and not nominal.home[a.id].startswith(scope + ".")]
+    assert mine and others
+    manager = token("manager", scope)
+    for other in others[:4]:  # standing on an out-of-scope agent's base: it must not be the answer
+        got = data(server, NEAREST, {"point": {"lng": other.lng, "lat": other.lat}, "k": 5}, auth=manager)["nearestAgents"]
+        d = distances(other.lng, other.lat, mine)
+        order = sorted(range(len(mine)), key=lambda i: (d[i], mine[i].id))[:5]
+        assert [g["agent"]["code"] for g in got] == [nominal.code_of[mine[i].id] for i in order]
+        assert [g["distanceM"] for g in got] == pytest.approx([d[i] for i in order], abs=1.0)
+        assert all(g["distanceM"] > 0.5 for g in got)  # no zero distance betrays the agent standing there
 
 
 def test_recommended_sites_reach_what_they_claim_and_greedy_is_near_exact(server: str, nominal: World) -> None:

@@ -96,6 +96,28 @@ def test_a_participant_already_enrolled_is_refused_naming_the_enrollment(writabl
     assert f"#{number}" in body["errors"][0]["message"] and first["status"] == "CREATED"
 
 
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+def test_one_person_is_one_participant_whatever_digits_the_phone_typed(writable: tuple[str, str]) -> None:
+    url, server = writable
+    agent = an_agent(url)
+    auth = token("agent", agent=agent["code"])
+    plain = item(21, agent["reached"])
+    assert post(server, RECORD, {"input": plain}, auth=auth)["data"]["recordEnrollment"]["status"] == "CREATED"
+    fullwidth = {**plain, "clientId": str(uuid.uuid4()), "nik": plain["nik"][:6] + plain["nik"][6:].translate(FULLWIDTH)}
+    body = post(server, RECORD, {"input": fullwidth}, auth=auth)
+    assert error_codes(body) == ["ALREADY_ENROLLED"], body  # NFKC: the same NIK, the same participant
+    last4 = fetch(url, "SELECT nik_last4 FROM participant ORDER BY id DESC LIMIT 1")[0]["nik_last4"]
+    assert last4 == plain["nik"][-4:]
+    for digits in (ARABIC_INDIC, str.maketrans("0123456789", "०१२३४५६७८९"), str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯")):
+        other = {**plain, "clientId": str(uuid.uuid4()), "nik": plain["nik"][:2] + plain["nik"][2:6].translate(digits) + plain["nik"][6:]}
+        body = post(server, RECORD, {"input": other}, auth=auth)
+        assert error_codes(body) == ["BAD_USER_INPUT"] and body["errors"][0]["extensions"]["field"] == "input.nik", body
+        assert "0-9" in body["errors"][0]["message"] and count(url, [other["clientId"]]) == 0
+
+
 LAPSE = """mutation($id: ID!) { lapseEnrollment(id: $id) { status } }"""
 
 

@@ -23,3 +23,15 @@ def test_hash_is_keyed_and_last4() -> None:
     assert nik_hash("3471015708900001", b"a") != nik_hash("3471015708900001", b"b")
     assert len(nik_hash("3471015708900001", b"a")) == 32
     assert nik_last4("3471015708900001") == "0001"
+
+
+def test_digits_are_normalised_or_refused() -> None:
+    plain = "3471015708900001"
+    fullwidth = plain[:6] + plain[6:].translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    bold = plain.translate(str.maketrans("0123456789", "𝟎𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖𝟗"))  # NFKC folds these to 0-9 too
+    for same in (fullwidth, bold):
+        assert nik_problem(same) is None
+        assert nik_hash(same, b"k") == nik_hash(plain, b"k") and nik_last4(same) == "0001"
+    for digits in ("٠١٢٣٤٥٦٧٨٩", "۰۱۲۳۴۵۶۷۸۹", "०१२३४५६७८९", "০১২৩৪৫৬৭৮৯"):
+        other = plain[:2] + plain[2:].translate(str.maketrans("0123456789", digits))
+        assert "0-9" in (nik_problem(other) or ""), other

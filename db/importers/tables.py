@@ -30,7 +30,7 @@ from db.importers.csvfile import (
     region_code,
     text_value,
 )
-from db.nik import nik_hash, nik_last4, nik_problem
+from db.nik import nik_hash, nik_last4, nik_problem, normalise
 from db.regions import Level
 from db.rules import (
     DEFAULT_REACH_M,
@@ -62,7 +62,7 @@ def _phone(cell: str) -> str:
 def _nik(cell: str) -> str:
     if problem := nik_problem(cell):
         raise CellError(problem)  # never echo the NIK itself beyond what the caller typed
-    return cell
+    return normalise(cell)
 
 
 def _programmes(cell: str) -> list[str]:

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.access import Viewer, agent_visible_sql
 from db.records import Activity, CoverageFigures, NearestAgent, VillageCoverage
 from db.regions import LEVELS, Level
 
@@ -225,23 +226,27 @@ def _figures(row: Any, code: str | None, level: Level | None, name: str | None) 
 
 
 async def nearest_agents(
-    session: AsyncSession, lng: float, lat: float, k: int, max_distance_m: float | None, activity: Activity
+    session: AsyncSession, lng: float, lat: float, k: int, max_distance_m: float | None, activity: Activity,
+    viewer: Viewer,
 ) -> list[NearestAgent]:
-    """The k counting agents nearest a point, exact geodesic distance, nearest first.
+    """The k counting agents the viewer may see nearest a point, exact geodesic distance, nearest
+    first. Only agents in scope: distances to agents it may not see would let a caller locate
+    them by trilateration (four points were enough to place a base within 1.2 m).
 
     The KNN index gives the k nearest on the sphere; every agent within 2 % beyond the k-th of
     them is then ranked by its ellipsoidal distance, so the answer is exact (see
     `nearest_counting_agent`).
     """
+    visible = agent_visible_sql(viewer, "a")
     stmt = text(f"""
         WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lng, :lat), 4326)::geography AS g),
         knn AS (
             SELECT a.location::geography <-> p.g AS sphere_m FROM agent a, p
-            WHERE {counts("a")} ORDER BY a.location::geography <-> p.g LIMIT :k
+            WHERE {counts("a")} AND {visible} ORDER BY a.location::geography <-> p.g LIMIT :k
         )
         SELECT a.id, ST_Distance(a.location::geography, p.g) AS distance_m
         FROM agent a, p
-        WHERE {counts("a")}
+        WHERE {counts("a")} AND {visible}
           AND ST_DWithin(a.location::geography, p.g, (SELECT max(sphere_m) * 1.02 + 1 FROM knn), false)
           AND (CAST(:max_m AS float8) IS NULL OR ST_DWithin(a.location::geography, p.g, CAST(:max_m AS float8)))
         ORDER BY distance_m, a.id LIMIT :k

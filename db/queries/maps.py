@@ -13,6 +13,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.access import Viewer, agent_visible_sql
 from db.queries.coverage import (
     AS_OF,
     VILLAGE_FIGURES,
@@ -58,7 +59,7 @@ class VillageFeature:
     active_enrollments: int
     agent_count: int
     agents_any_status: int
-    nearest_agent_code: str | None
+    nearest_agent_code: str | None  # None when there is none, or the caller may not see it
     nearest_m: float | None
 
     @property
@@ -107,13 +108,15 @@ async def outline(session: AsyncSession, level: Level, code: str) -> Outline | N
 
 
 async def village_features(
-    session: AsyncSession, district_code: str, tolerance: float, activity: Activity
+    session: AsyncSession, district_code: str, tolerance: float, activity: Activity, viewer: Viewer
 ) -> list[VillageFeature]:
+    """Villages with their figures; the nearest agent's code only when the caller may see it (its
+    distance always, as `Village.coverage.nearestDistanceM` gives it)."""
     stmt = text(f"""
         WITH {VILLAGE_FIGURES}
         SELECT f.code, v.name, f.informal_workers, f.agents_in_reach, f.agents_any, f.active_enrollments,
                ST_AsGeoJSON(ST_SimplifyPreserveTopology(v.geom, CAST(:tolerance AS float8)), {PRECISION}) AS geometry,
-               na.code AS nearest_code, n.nearest_m
+               CASE WHEN {agent_visible_sql(viewer, "na")} THEN na.code END AS nearest_code, n.nearest_m
         FROM village_figures f JOIN village v ON v.code = f.code
         LEFT JOIN {nearest_counting_agent("f.label_point")} n ON true
         LEFT JOIN agent na ON na.id = n.nearest_agent_id
@@ -127,14 +130,18 @@ async def village_features(
     ]
 
 
-async def agent_features(session: AsyncSession, district_code: str, activity: Activity) -> list[AgentFeature]:
-    """Agents based in the district or reaching one of its villages, with their workload."""
+async def agent_features(
+    session: AsyncSession, district_code: str, activity: Activity, viewer: Viewer
+) -> list[AgentFeature]:
+    """Agents based in the district or reaching one of its villages that the caller may see, with
+    their workload (shares divided among every counting agent, seen or not, as the API does)."""
     stmt = text(f"""
         WITH here AS (
             SELECT DISTINCT agent_id AS id FROM agent_reach WHERE village_code ~>=~ :lo AND village_code ~<~ :hi
             UNION SELECT id FROM agent WHERE home_village_code ~>=~ :lo AND home_village_code ~<~ :hi
         ),
-        mine AS (SELECT a.*, {counts("a")} AS counts FROM here JOIN agent a ON a.id = here.id),
+        mine AS (SELECT a.*, {counts("a")} AS counts FROM here JOIN agent a ON a.id = here.id
+                 WHERE {agent_visible_sql(viewer, "a")}),
         reached AS (SELECT r.agent_id, r.village_code FROM agent_reach r JOIN mine m ON m.id = r.agent_id),
         village_load AS ({counting_per_village("SELECT village_code FROM reached")})
         SELECT m.code, m.name, ST_X(m.location) AS lng, ST_Y(m.location) AS lat, m.reach_m, m.counts,

@@ -25,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.access import Role, Viewer, analyses
-from db.nik import nik_hash, nik_last4, nik_problem
+from db.nik import nik_hash, nik_last4, nik_problem, normalise
 from db.regions import Level
 from db.rules import MAX_MONTHLY_CONTRIBUTION_IDR, MIN_MONTHLY_CONTRIBUTION_IDR
 from db.writes.audit import AuditEntry, write_audit
@@ -53,7 +53,7 @@ class EnrollmentItem:
 
     def fingerprint(self, agent_code: str, key: bytes) -> bytes:
         """Keyed (the NIK is inside): the same content always gives the same bytes."""
-        content = [self.nik, self.name.strip(), self.village_code, sorted(self.programmes), self.monthly_contribution_idr,
+        content = [normalise(self.nik), self.name.strip(), self.village_code, sorted(self.programmes), self.monthly_contribution_idr,
                    self.enrolled_on.isoformat(), self.occupation, agent_code, self.gps, self.gps_accuracy_m]
         return hmac.new(key, orjson.dumps(content), hashlib.sha256).digest()
 

@@ -1,0 +1,90 @@
+"""Refuse text PostgreSQL cannot store, wherever it comes in (variables or the document's literals).
+
+PostgreSQL's text and jsonb cannot hold U+0000: a NUL in any argument used to reach the database
+and come back as INTERNAL_SERVER_ERROR. Checking once per request, before execution, covers every
+argument of every field (and the compiled reads, which never call a resolver) in time linear in
+the request. Lone surrogates cannot get this far: orjson refuses them in the body, graphql-core in
+the document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+from graphql import ArgumentNode, DocumentNode, GraphQLError, ObjectFieldNode, StringValueNode, visit
+from graphql.language import Visitor
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionResult
+
+from resolvers.errors import BadUserInput
+from schema.limits import PARSED_DOCUMENTS
+
+_MESSAGE = "contains a NUL character (U+0000), which cannot be stored; remove it and send the text again"
+
+
+def _in_value(value: Any, path: str) -> str | None:
+    """The path of the first string holding a NUL inside a variable's JSON value, or None."""
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return where
+        elif isinstance(item, dict):
+            stack += [(v, f"{where}.{k}") for k, v in item.items()]
+            if any("\x00" in k for k in item if isinstance(k, str)):
+                return where
+        elif isinstance(item, list):
+            stack += [(v, f"{where}.{i}") for i, v in enumerate(item)]
+    return None
+
+
+class _Strings(Visitor):
+    """Finds the argument (and input fields) around the first literal string with a NUL."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.path: list[str] = []
+        self.found: str | None = None
+
+    def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
+        self.path.append(node.name.value)
+
+    def leave_argument(self, *_: Any) -> None:
+        self.path.pop()
+
+    def enter_object_field(self, node: ObjectFieldNode, *_: Any) -> None:
+        self.path.append(node.name.value)
+
+    def leave_object_field(self, *_: Any) -> None:
+        self.path.pop()
+
+    def enter_string_value(self, node: StringValueNode, *_: Any) -> Any:
+        if "\x00" in node.value:
+            self.found = ".".join(self.path) or "query"
+            return self.BREAK
+        return None
+
+
+@lru_cache(maxsize=PARSED_DOCUMENTS)
+def _in_document(document: DocumentNode) -> str | None:
+    strings = _Strings()
+    visit(document, strings)
+    return strings.found
+
+
+class RefuseUnstorableText(SchemaExtension):
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.result is None and context.graphql_document is not None:
+            field = next((f for name, value in (context.variables or {}).items()
+                          if (f := _in_value(value, name)) is not None), None)
+            if field is None:
+                field = _in_document(context.graphql_document)
+            if field is not None:
+                error = BadUserInput(_MESSAGE, field=field)
+                context.result = ExecutionResult(data=None, errors=[
+                    GraphQLError(str(error), original_error=error, extensions={"code": error.code, "field": field})])
+        yield
