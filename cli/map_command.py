@@ -6,7 +6,9 @@ server and no internet (without `--basemap osm`, which needs tiles from the inte
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -64,9 +66,39 @@ def _write(level: Level, code: str, output: Path, options: PageOptions) -> str:
     if not page:
         raise MapProblem(f"there is no {level.value} with code {code} in the database.")
     assets = output.with_name(output.stem + "_assets")
-    shutil.copytree(VENDOR, assets, dirs_exist_ok=True)
-    output.write_text(page, encoding="utf-8")
+    _export(page, output, assets)
     return f"Wrote {output} ({len(page.encode()) / 1024:.0f} KB) and its assets in {assets}/."
+
+
+def _export(page: str, output: Path, assets: Path) -> None:
+    """Write the page and a fresh copy of the assets, or nothing at all.
+
+    Everything is written into new files beside the target and renamed into place, so a full
+    disk leaves no half-written map, and nothing is written through a symbolic link someone
+    planted where the map or its assets folder will go (it could point anywhere, as root too).
+    """
+    for path in (output, assets):
+        if path.is_symlink():
+            raise MapProblem(f"{path} is a symbolic link; choose another output path (nothing was written).")
+    if assets.exists() and not assets.is_dir():
+        raise MapProblem(f"{assets} exists and is not a folder; move it or choose another output path.")
+    staging = None
+    try:
+        staging = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.stem}-"))
+        shutil.copytree(VENDOR, staging / "assets", symlinks=False)
+        (staging / "page.html").write_text(page, encoding="utf-8")
+        if assets.exists():
+            (staging / "assets").rename(staging / "new-assets")
+            assets.rename(staging / "assets")  # the old copy goes with the staging folder
+            (staging / "new-assets").rename(assets)
+        else:
+            (staging / "assets").rename(assets)
+        os.replace(staging / "page.html", output)
+    except OSError as exc:
+        raise MapProblem(f"could not write the map to {output}: {exc.strerror or exc}. Nothing was left half-written.") from exc
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 @app.command()

@@ -81,3 +81,13 @@ def test_production_turns_off_introspection_and_graphiql(shared_demo_db: str, tm
         page = httpx.get(f"{server}/graphql", headers={"accept": "text/html"})
         assert "graphiql" not in page.text.lower()
         assert data(server, "{ provinces { totalCount } }")["provinces"]["totalCount"] > 0
+        # No guesses at field, argument or enum names for whoever probes a production server.
+        for probe in ("{ provincez { code } }", '{ provinces(frist: 1) { totalCount } }',
+                      'query($k: GapKind!) { coverageGaps(kind: $k) { totalCount } }'):
+            body = post(server, probe, {"k": "UNREACHE"} if "$k" in probe else None)
+            assert body["errors"] and not any("Did you mean" in e["message"] for e in body["errors"]), body
+
+
+def test_development_suggests_names(server: str) -> None:
+    body = post(server, "{ provincez { code } }")
+    assert "Did you mean" in body["errors"][0]["message"]

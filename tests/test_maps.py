@@ -157,6 +157,49 @@ def test_agent_popups_carry_the_same_workload_as_the_api(server: str) -> None:
         assert popups[code] == f"{edge['node']['workersShare']:,.0f}", code
 
 
+def agents_on_map(page: str) -> set[str]:
+    """Codes of the agent markers (their tooltips) and of the agents named in popups."""
+    tooltips = re.findall(r"bindTooltip\(\s*`<div[^>]*>\s*([A-Za-z0-9._-]+)\s*</div>`", page)
+    popups = re.findall(r"</b> \(([A-Za-z0-9._-]+)\)<br>", page)
+    return set(tooltips) | set(popups)
+
+
+AGENTS_SEEN = """query($d: String!) { agents(first: 500) { edges { node { code homeVillage { code }
+    villagesInReach(first: 500, filter: {regionCode: $d}) { totalCount } } } } }"""
+
+
+@pytest.mark.parametrize("role, scope", [("admin", ()), ("planner", ()), ("manager", ("99.01",)),
+                                          ("manager", (DISTRICT,)), ("manager", (DISTRICT + ".2001", "99.01.02"))])
+def test_a_map_shows_exactly_the_agents_its_token_sees_through_the_api(server: str, role: str, scope: tuple[str, ...]) -> None:
+    auth = token(role, *scope)
+    response = get(server, f"/maps/districts/{DISTRICT}", auth, basemap="none")
+    edges = data(server, AGENTS_SEEN, {"d": DISTRICT}, auth=auth)["agents"]["edges"]
+    seen = {e["node"]["code"] for e in edges if (e["node"]["homeVillage"] or {}).get("code", "").startswith(DISTRICT + ".")
+            or e["node"]["villagesInReach"]["totalCount"] > 0}
+    if role == "manager" and not any(DISTRICT.startswith(s) for s in scope):
+        assert response.status_code == 403  # a village or a neighbour in scope does not open the district
+        return
+    assert response.status_code == 200 and seen
+    assert agents_on_map(response.text) == seen
+    everyone = agents_on_map(get(server, f"/maps/districts/{DISTRICT}", token("admin"), basemap="none").text)
+    assert seen <= everyone
+
+
+def test_a_narrow_manager_map_leaves_out_agents_based_elsewhere(server: str, shared_demo_db: str) -> None:
+    outsiders = fetch(shared_demo_db, """SELECT DISTINCT a.code FROM agent a JOIN agent_reach r ON r.agent_id = a.id
+        WHERE r.village_code LIKE $1 || '.%' AND a.home_village_code NOT LIKE $1 || '.%'""", DISTRICT)
+    assert outsiders, "the demo should have agents reaching the district from outside it"
+    page = get(server, f"/maps/districts/{DISTRICT}", token("manager", DISTRICT), basemap="none").text
+    shown = agents_on_map(page)
+    assert shown and not shown & {r["code"] for r in outsiders}
+    for code in (r["code"] for r in outsiders):
+        assert code not in page  # not in a marker, popup, tooltip or "nearest agent"
+
+
+def test_an_agent_token_opens_no_map(server: str) -> None:
+    assert get(server, f"/maps/districts/{DISTRICT}", token("agent", agent="AG-000001")).status_code == 403
+
+
 def test_past_the_agent_budget_markers_cluster_and_circles_are_left_out() -> None:
     """The page builder alone (no database): 301 agents switch the page to clustered markers."""
     from db.queries.maps import AgentFeature, Outline, VillageFeature

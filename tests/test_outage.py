@@ -1,0 +1,125 @@
+"""When the database goes away: reads, writes and maps answer a retryable UNAVAILABLE (HTTP 503 with
+Retry-After) instead of uncoded errors, and the server serves again as soon as it is back.
+
+The outage is real at the network level: the server reaches PostgreSQL through a TCP relay that
+the test can shut (open connections are cut, new ones refused), as a restart or failover does.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from db.embedded import EmbeddedCluster
+from tests.conftest import _clone, data, error_codes, fetch, free_port, running_server, token
+
+READ = '{ provinces { totalCount } villages(first: 3) { edges { node { code name coverage { covered } } } } }'
+WRITE = 'mutation { setAgentStatus(code: "AG-000001", status: INACTIVE) { status } }'
+
+
+class Relay:
+    """A TCP relay to PostgreSQL on a fixed local port, which can be shut and opened again."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self.links: list[socket.socket] = []
+        self.lock = threading.Lock()
+        self.listener: socket.socket | None = None
+        self.open()
+
+    def open(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self.listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def shut(self) -> None:
+        """Refuse new connections and cut the open ones."""
+        assert self.listener is not None
+        self.listener.close()
+        self.listener = None
+        with self.lock:
+            for link in self.links:
+                try:
+                    link.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                link.close()
+            self.links.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # shut
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            with self.lock:
+                self.links += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+@pytest.fixture
+def behind_relay(cluster: EmbeddedCluster, templates: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, Relay, str]]:
+    for url in _clone(cluster, templates["demo"]):
+        relay = Relay(int(str(cluster.info()["port"])))
+        relayed = url.replace(f":{cluster.info()['port']}/", f":{relay.port}/")
+        with running_server(relayed, tmp_path) as server:
+            yield server, relay, url
+        if relay.listener is not None:
+            relay.shut()
+
+
+def ask(server: str, query: str) -> httpx.Response:
+    return httpx.post(f"{server}/graphql", json={"query": query}, headers={"authorization": f"Bearer {token()}"},
+                      timeout=60)
+
+
+def test_an_outage_is_a_retryable_503_for_reads_writes_and_maps_and_service_resumes(
+        behind_relay: tuple[str, Relay, str]) -> None:
+    server, relay, _ = behind_relay
+    assert "errors" not in ask(server, READ).json()
+    relay.shut()
+    for query in (READ, WRITE, READ):
+        response = ask(server, query)
+        body = response.json()
+        assert response.status_code == 503 and response.headers["retry-after"].isdigit(), (response.status_code, body)
+        assert set(error_codes(body)) == {"UNAVAILABLE"} and len(body["errors"]) == 1, body
+        assert "retry" in body["errors"][0]["message"]
+    page = httpx.get(f"{server}/maps/districts/99.01.01", headers={"authorization": f"Bearer {token()}"}, timeout=60)
+    assert page.status_code == 503 and page.headers["retry-after"].isdigit() and "<h1>" in page.text
+    assert httpx.get(f"{server}/healthz", timeout=60).status_code == 503
+    relay.open()
+    assert "errors" not in ask(server, READ).json()  # no restart needed
+    assert data(server, WRITE)["setAgentStatus"]["status"] == "INACTIVE"
+
+
+def test_a_failing_batch_is_one_error_not_one_per_row(behind_relay: tuple[str, Relay, str]) -> None:
+    server, _, url = behind_relay
+    fetch(url, "ALTER TABLE district RENAME TO district_moved")  # every row's district fails the same way
+    body = ask(server, "{ villages(first: 100) { edges { node { code district { name } } } } }").json()
+    assert len(body["data"]["villages"]["edges"]) == 100
+    assert error_codes(body) == ["INTERNAL_SERVER_ERROR"], [e.get("path") for e in body["errors"]]
