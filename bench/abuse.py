@@ -104,6 +104,30 @@ def measure(base: str, token: str, query: str, variables: list[dict[str, Any]]) 
     }
 
 
+def refusal_costs(repeats: int = 5) -> dict[str, float]:
+    """In-process CPU time (ms, median) to parse and refuse each attack document: what one such
+    request costs the event loop before it is answered."""
+    from graphql import parse
+
+    from schema.limits import Limits, shape_problem
+
+    limits = Limits()
+    costs = {}
+    for name, make in DOCUMENTS.items():
+        times = []
+        for _ in range(repeats):
+            query = make()
+            started = time.perf_counter()
+            if len(query.encode()) <= limits.max_bytes:
+                try:
+                    shape_problem(parse(query, max_tokens=limits.max_tokens), limits)
+                except Exception:  # the token limit: refused while parsing  # noqa: BLE001
+                    pass
+            times.append((time.perf_counter() - started) * 1000)
+        costs[name] = statistics.median(times)
+    return costs
+
+
 def report(result: dict[str, Any]) -> str:
     verdict = "meets" if result["max"] <= TARGET_MAX_S * 1000 else "MISSES"
     lines = [
@@ -114,4 +138,6 @@ def report(result: dict[str, Any]) -> str:
         f"max {result['attack_max']:.1f} ms",
     ]
     lines += [f"    {answer}: {n:,}" for answer, n in sorted(result["answers"].items())]
+    lines += [f"    refusing {name} costs {ms:.1f} ms of CPU (parse + shape check, in process)"
+              for name, ms in refusal_costs().items()]
     return "\n".join(lines)

@@ -5,23 +5,65 @@ repeatable and a failure can be replayed."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import graphql
 import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from schemathesis.graphql import nodes
+from strawberry.relay import to_base64
 
 from db.embedded import EmbeddedCluster
 from tests.conftest import _clone, running_server, token
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Values that reach the database (real demo codes and ids) mixed with hostile ones: NUL, other
+# scripts' digits, markup and template-literal breakouts, huge numbers, and arbitrary text.
+HOSTILE = ["a\x00b", "\x00", "٩٩.٠١", "９９.０１", "${x}", "`", "</script><img src=x onerror=1>", "' OR 1=1 --",
+           "x" * 5000, "\u202e", "99.01.01.2001\x00", "AG-000001\x00", "%", "_", "\\", ""]
+CODES = ["99", "99.01", "99.01.01", "99.01.01.2001", "99.01.02", "34", "34.71", "99.99.99.9999", "AG-000001", "AG-000007"]
+IDS = [to_base64(kind, key) for kind, key in [("Village", "99.01.01.2001"), ("District", "99.01.01"), ("Agent", "1"),
+                                              ("Enrollment", "1"), ("Participant", "1"), ("Node", "1")]]
+GEOMETRIES = [
+    {"type": "Point", "coordinates": [128.1, -6.6]},
+    {"type": "Polygon", "coordinates": [[[128.0, -7.0], [128.5, -7.0], [128.5, -6.5], [128.0, -6.5], [128.0, -7.0]]]},
+    {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1]]]},
+    {"type": "Point", "coordinates": [1e308, "x"]}, {"type": "Nope"}, {},
+]
+
+
+def _literal(value: Any) -> graphql.ValueNode:
+    if isinstance(value, dict):
+        return nodes.Object([graphql.ObjectFieldNode(name=graphql.NameNode(value=k), value=_literal(v))
+                             for k, v in value.items()])
+    if isinstance(value, list):
+        return nodes.List([_literal(v) for v in value])
+    if isinstance(value, bool):
+        return nodes.Boolean(value)
+    if isinstance(value, int):
+        return nodes.Int(value)
+    if isinstance(value, float):
+        return nodes.Float(value)
+    return nodes.String(value)
+
+
+schemathesis.graphql.scalar("String", st.one_of(st.sampled_from(CODES + HOSTILE), st.text(max_size=30)).map(nodes.String))
+schemathesis.graphql.scalar("ID", st.one_of(st.sampled_from(IDS + HOSTILE), st.text(max_size=20)).map(nodes.String))
+schemathesis.graphql.scalar("GeoJSON", st.sampled_from(GEOMETRIES).map(_literal))
+DATES = st.dates(dt.date(2010, 1, 1), dt.date(2035, 12, 31)).map(str)
+schemathesis.graphql.scalar("Date", st.one_of(DATES, DATES, DATES, DATES, st.sampled_from(["2024-02-30", "x"])).map(nodes.String))
+schemathesis.graphql.scalar("UUID", st.one_of(st.uuids().map(str), st.sampled_from(["x", "\x00"])).map(nodes.String))
 SCHEMA = schemathesis.graphql.from_path(ROOT / "schema.graphql")
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
-EXAMPLES = 1000  # per role; about 20 s each here
+EXAMPLES = 700  # per role; about 40 s each here
 
 
 @pytest.fixture(scope="module")

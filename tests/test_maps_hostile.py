@@ -54,10 +54,11 @@ def hostile(cluster: object, templates: dict[str, str], tmp_path_factory: pytest
                 assert agent["name"] == payload  # stored as given: escaping is the page's job
             for i, village in enumerate(villages):
                 fetch(url, "UPDATE village SET name = $2 WHERE code = $1", village["code"], PAYLOADS[i % len(PAYLOADS)])
-            fetch(url, "UPDATE district SET name = $1 WHERE regency_code = '99.01'", PAYLOADS[4])
-            fetch(url, "UPDATE district SET name = $1 WHERE code = $2", PAYLOADS[0], DISTRICT)
-            fetch(url, "UPDATE regency SET name = $1", PAYLOADS[3])
-            fetch(url, "UPDATE province SET name = $1", PAYLOADS[5])
+            # Titles get the </title> breakout; names shown in tooltips (innerHTML) the event handlers.
+            fetch(url, "UPDATE district SET name = $1 WHERE regency_code = '99.01'", PAYLOADS[5])
+            fetch(url, "UPDATE district SET name = $1 WHERE code = $2", PAYLOADS[4], DISTRICT)
+            fetch(url, "UPDATE regency SET name = $1", PAYLOADS[4])
+            fetch(url, "UPDATE province SET name = $1", PAYLOADS[6])
             yield server, url
 
 
@@ -89,8 +90,8 @@ def test_district_map_shows_hostile_names_as_text(browser: object, hostile: tupl
     assert_inert(page, "path.village")
     poke(page)
     assert_inert(page, "path.village")
-    assert PAYLOADS[0] in page.locator("#map-title").inner_text()  # type: ignore[attr-defined]
-    assert PAYLOADS[0] in page.title()  # type: ignore[attr-defined]
+    assert PAYLOADS[4] in page.locator("#map-title").inner_text()  # type: ignore[attr-defined]
+    assert PAYLOADS[4] in page.title()  # type: ignore[attr-defined]
     popups = page.locator(".leaflet-popup-content").all_inner_texts()  # type: ignore[attr-defined]
     assert any(payload in text for text in popups for payload in PAYLOADS), popups  # opened by poke()
     page.close()  # type: ignore[attr-defined]
@@ -103,7 +104,8 @@ def test_regency_map_shows_hostile_names_as_text(browser: object, hostile: tuple
     assert_inert(page, "path.district")
     poke(page)
     assert_inert(page, "path.district")
-    assert PAYLOADS[3] in page.locator("#map-title").inner_text()  # type: ignore[attr-defined]
+    assert PAYLOADS[4] in page.locator("#map-title").inner_text()  # type: ignore[attr-defined]
+    assert PAYLOADS[4] in page.title()  # type: ignore[attr-defined]
     page.close()  # type: ignore[attr-defined]
 
 
