@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     # Requests without a token act as this role (only `planner`: aggregate figures, no personal
     # data) — for a public coverage dashboard, or load generators that cannot send headers.
     anonymous_role: Literal["planner"] | None = None
-    compile_reads: bool = True  # answer compilable reads with one SQL statement (db/compiled.py)
+    compile_reads: bool = True  # answer queries with one SQL statement (compiler/); false: resolvers
 
     @property
     def production(self) -> bool:

@@ -1,7 +1,8 @@
 """Our own floor: the exact statement our server sends for a workload, run by pgbench.
 
-For each variable set the compiled statement's SQL and parameters come from `db.compiled` itself
-(the code the server runs), so the floor is what the server sends, not a hand-written copy. The
+For each variable set the compiled statement's SQL and parameters come from `compiler/` itself
+(the code the server runs, as an anonymous planner), so the floor is what the server sends, not a
+hand-written copy. The
 parameters of every set go into `perisai_floor.params`; the pgbench script picks a set, `\\gset`s
 its parameters and sends the statement prepared (`-M prepared`: parameters bound like asyncpg's).
 
@@ -27,8 +28,9 @@ import orjson
 from graphql import parse
 
 from bench.peers_data import RIG
-from db.compiled import compile_read
-from resolvers.compiled import plan
+from compiler.execute import compile_operation
+from compiler.plan import plan_operation
+from resolvers.context import ANONYMOUS_PLANNER
 from schema import schema as api_schema
 
 TOOL = "perisai-floor"
@@ -37,7 +39,10 @@ TOOL = "perisai-floor"
 def statements(query: str, variable_sets: list[dict[str, Any]]) -> tuple[str, list[list[Any]]]:
     """The one SQL text our server sends for `query` and its parameters for each variable set."""
     document = parse(query)
-    compiled = [compile_read(plan(api_schema._schema, document, None, variables)) for variables in variable_sets]
+    compiled = []
+    for variables in variable_sets:
+        sql, build = compile_operation(plan_operation(api_schema._schema, document, None, variables), ANONYMOUS_PLANNER)
+        compiled.append(build.params.finish(sql))
     texts = {sql for sql, _ in compiled}
     if len(texts) != 1:
         raise SystemExit("the workload compiles to different statements for different variables")
@@ -60,7 +65,7 @@ async def store_params(url: str, params: list[list[Any]]) -> None:
                                      "CREATE TABLE perisai_floor.params (i int PRIMARY KEY, p text[] NOT NULL)")
             # repr() of a float reads back as the same float8, so text parameters lose nothing
             await connection.copy_records_to_table("params", schema_name="perisai_floor", records=[
-                (i, [repr(v) if isinstance(v, float) else str(v) for v in values])
+                (i, [None if v is None else repr(v) if isinstance(v, float) else str(v) for v in values])
                 for i, values in enumerate(params, start=1)])
         await connection.execute("ANALYZE perisai_floor.params")
     finally:

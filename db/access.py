@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -25,6 +26,7 @@ from sqlalchemy import (
     bindparam,
     false,
     func,
+    literal_column,
     or_,
     select,
     true,
@@ -68,6 +70,15 @@ def analyses(viewer: Viewer, code: str | None) -> bool:
     if viewer.role is Role.MANAGER and code is not None:
         return any(code == s or code.startswith(s + ".") for s in viewer.scope)
     return False
+
+
+def analyses_sql(viewer: Viewer, table: str, alias: str) -> str:
+    """`analyses` as SQL over a region row aliased `alias` of `table`."""
+    if viewer.role in (Role.ADMIN, Role.PLANNER):
+        return "true"
+    if viewer.role is Role.MANAGER:
+        return visible_sql(viewer, table, alias)  # a manager sees exactly the regions it analyses
+    return "false"
 
 
 def code_within(column: ColumnElement[str], code: str) -> ColumnElement[bool]:
@@ -120,18 +131,10 @@ def agent_visible(viewer: Viewer, agent: Any = Agent) -> ColumnElement[bool]:
     return _scoped(viewer, agent.home_village_code)
 
 
-def agent_visible_sql(viewer: Viewer, alias: str) -> str:
-    """`agent_visible` as SQL text over the agent table aliased `alias`, for the text() statements
-    of the map and nearest-agent queries. Values are rendered as literals by SQLAlchemy (region
-    codes validated by the token check, an agent code quoted by the dialect)."""
-    predicate = agent_visible(viewer, aliased(Agent, name=alias))
-    return "(" + str(predicate.compile(dialect=PGDialect_asyncpg(), compile_kwargs={"literal_binds": True})) + ")"
-
-
-def enrollment_visible(viewer: Viewer) -> ColumnElement[bool]:
+def enrollment_visible(viewer: Viewer, enrollment: Any = Enrollment) -> ColumnElement[bool]:
     if viewer.role is Role.AGENT:
-        return Enrollment.agent_id == own_agent_id(viewer)
-    return _scoped(viewer, Enrollment.village_code)
+        return enrollment.agent_id == own_agent_id(viewer)  # type: ignore[no-any-return]
+    return _scoped(viewer, enrollment.village_code)
 
 
 def participant_visible(viewer: Viewer, participant_id: ColumnElement[int], village_code: ColumnElement[str]) -> ColumnElement[bool]:
@@ -140,3 +143,28 @@ def participant_visible(viewer: Viewer, participant_id: ColumnElement[int], vill
             select(Enrollment.participant_id).where(Enrollment.agent_id == own_agent_id(viewer))
         )
     return _scoped(viewer, village_code)
+
+
+@lru_cache(maxsize=4096)
+def visible_sql(viewer: Viewer, table: str, alias: str) -> str:
+    """The predicate above for rows of `table` (province … village, agent, enrollment or
+    participant) as SQL text over the row aliased `alias`, for hand-written statements (compiled
+    reads, maps, nearest agents). Values are rendered as literals by SQLAlchemy's dialect: region
+    codes validated by the token check, an agent code quoted. One definition of every rule."""
+    levels = {level.table: level for level in Level}
+    predicate: ColumnElement[bool]
+    if table in levels:
+        predicate = region_visible(viewer, levels[table], literal_column(f"{alias}.code"))
+    elif table == "agent":
+        predicate = agent_visible(viewer, aliased(Agent, name=alias))
+    elif table == "enrollment":
+        predicate = enrollment_visible(viewer, aliased(Enrollment, name=alias))
+    elif table == "participant":
+        predicate = participant_visible(viewer, literal_column(f"{alias}.id"), literal_column(f"{alias}.village_code"))
+    else:
+        raise ValueError(f"no visibility rule for {table}")
+    return "(" + str(predicate.compile(dialect=PGDialect_asyncpg(), compile_kwargs={"literal_binds": True})) + ")"
+
+
+def agent_visible_sql(viewer: Viewer, alias: str) -> str:
+    return visible_sql(viewer, "agent", alias)

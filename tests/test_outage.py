@@ -44,6 +44,9 @@ class Relay:
     def shut(self) -> None:
         """Refuse new connections and cut the open ones."""
         assert self.listener is not None
+        # shutdown() wakes the thread blocked in accept(); close() alone would leave the socket
+        # listening until that accept returned, and the next connection would get through.
+        self.listener.shutdown(socket.SHUT_RDWR)
         self.listener.close()
         self.listener = None
         with self.lock:
@@ -117,9 +120,8 @@ def test_an_outage_is_a_retryable_503_for_reads_writes_and_maps_and_service_resu
     assert data(server, WRITE)["setAgentStatus"]["status"] == "INACTIVE"
 
 
-def test_a_failing_batch_is_one_error_not_one_per_row(behind_relay: tuple[str, Relay, str]) -> None:
+def test_a_failing_read_is_one_error_not_one_per_row(behind_relay: tuple[str, Relay, str]) -> None:
     server, _, url = behind_relay
     fetch(url, "ALTER TABLE district RENAME TO district_moved")  # every row's district fails the same way
     body = ask(server, "{ villages(first: 100) { edges { node { code district { name } } } } }").json()
-    assert len(body["data"]["villages"]["edges"]) == 100
     assert error_codes(body) == ["INTERNAL_SERVER_ERROR"], [e.get("path") for e in body["errors"]]

@@ -32,14 +32,7 @@ async def audit_page(
 ) -> Slice[AuditRecord]:
     """Entries about any of `region_codes` (None: everything), newest first."""
     ranges = [code_range(c) for c in region_codes]
-    stmt = text("""
-        SELECT * FROM audit_log a
-        WHERE EXISTS (SELECT 1 FROM unnest(CAST(:lo AS text[]), CAST(:hi AS text[]), CAST(:exact AS text[])) AS r(lo, hi, exact)
-                      WHERE r.exact IS NULL OR a.region_code = r.exact
-                         OR (a.region_code ~>=~ r.lo AND a.region_code ~<~ r.hi))
-          AND (CAST(:after AS bigint) IS NULL OR a.id < CAST(:after AS bigint))
-        ORDER BY a.id DESC LIMIT :limit
-    """)
+    stmt = text(AUDIT_PAGE + " ORDER BY a.id DESC LIMIT :limit")
     rows = (await session.execute(stmt, {
         "lo": [r["lo"] for r in ranges], "hi": [r["hi"] for r in ranges],
         "exact": [c for c in region_codes],  # a region's own code matches too; None matches all
@@ -48,3 +41,13 @@ async def audit_page(
     items = [Item(AuditRecord(r.id, r.at, r.subject, r.role, r.action, r.entity, r.entity_id, r.region_code,
                               r.before, r.after), (r.id,)) for r in rows]
     return Slice(items[:limit], len(items) > limit)
+
+
+# Entries about any region of :lo/:hi/:exact (exact null: everything), newer than :after.
+AUDIT_PAGE = """
+        SELECT * FROM audit_log a
+        WHERE EXISTS (SELECT 1 FROM unnest(CAST(:lo AS text[]), CAST(:hi AS text[]), CAST(:exact AS text[])) AS r(lo, hi, exact)
+                      WHERE r.exact IS NULL OR a.region_code = r.exact
+                         OR (a.region_code ~>=~ r.lo AND a.region_code ~<~ r.hi))
+          AND (CAST(:after AS bigint) IS NULL OR a.id < CAST(:after AS bigint))
+"""

@@ -107,47 +107,51 @@ def to_village_coverage(row: Any, activity: Activity) -> VillageCoverage:
     )
 
 
+# Coverage figures of the villages whose code is in :codes (any regions), with the nearest
+# counting agent: the columns `to_village_coverage` reads. The compiled reads embed it per village.
+VILLAGE_COVERAGE_FIGURES = f"""
+    SELECT p.code, p.label_point, p.informal_workers,
+           (SELECT count(*) FROM agent_reach ar JOIN agent a ON a.id = ar.agent_id
+            WHERE ar.village_code = p.code AND {counts("a")}) AS agents_in_reach,
+           (SELECT count(*) FROM agent_reach ar WHERE ar.village_code = p.code) AS agents_any,
+           (SELECT count(*) FROM enrollment e
+            WHERE e.village_code = p.code AND e.status = 'active') AS active_enrollments
+    FROM village p WHERE p.code = ANY(:codes)
+"""
+VILLAGE_COVERAGE = f"""
+    SELECT f.*, n.nearest_agent_id, n.nearest_m
+    FROM ({VILLAGE_COVERAGE_FIGURES}) f LEFT JOIN {nearest_counting_agent("f.label_point")} n ON true
+"""
+
+
 async def village_coverage(
     session: AsyncSession, codes: Sequence[str], activity: Activity
 ) -> dict[str, VillageCoverage]:
     """Coverage figures of the given villages (codes of one or many regions)."""
-    stmt = text(f"""
-        WITH picked AS (
-            SELECT v.code, v.label_point, v.informal_workers FROM village v WHERE v.code = ANY(:codes)
-        )
-        SELECT p.code, p.informal_workers,
-               (SELECT count(*) FROM agent_reach ar JOIN agent a ON a.id = ar.agent_id
-                WHERE ar.village_code = p.code AND {counts("a")}) AS agents_in_reach,
-               (SELECT count(*) FROM agent_reach ar WHERE ar.village_code = p.code) AS agents_any,
-               (SELECT count(*) FROM enrollment e
-                WHERE e.village_code = p.code AND e.status = 'active') AS active_enrollments,
-               n.nearest_agent_id, n.nearest_m
-        FROM picked p LEFT JOIN {nearest_counting_agent("p.label_point")} n ON true
-    """)
-    rows = (await session.execute(stmt, {"codes": list(codes), **activity.params()})).all()
+    rows = (await session.execute(text(VILLAGE_COVERAGE), {"codes": list(codes), **activity.params()})).all()
     return {r.code: to_village_coverage(r, activity) for r in rows}
 
 
-async def covered_fractions(session: AsyncSession, codes: Sequence[str], activity: Activity) -> dict[str, float]:
-    """Share of each village's area inside the union of the counting agents' geodesic reach circles.
+# Share of each village's area (codes :codes) inside the union of the counting agents' geodesic
+# reach circles. ST_Buffer on geography buffers in a local projection chosen per circle; 32
+# segments per quarter keep the polygon's area within 0.05 % of the circle's. Areas are geodesic.
+COVERED_FRACTION = f"""
+    SELECT v.code,
+           CASE WHEN v.geom IS NULL THEN NULL ELSE least(1.0, coalesce((
+               SELECT ST_Area(ST_Intersection(v.geom, ST_Union(
+                          ST_Buffer(a.location::geography, a.reach_m, 'quad_segs=32')::geometry))::geography)
+               FROM agent a
+               WHERE {counts("a")}
+                 AND ST_DWithin(a.location::geography, v.geom::geography, 50000)
+                 AND ST_DWithin(a.location::geography, v.geom::geography, a.reach_m)
+           ), 0) / nullif(ST_Area(v.geom::geography), 0)) END AS fraction
+    FROM village v WHERE v.code = ANY(:codes)
+"""
 
-    ST_Buffer on geography buffers in a local projection chosen per circle; 32 segments per
-    quarter keep the polygon's area within 0.05 % of the circle's. Areas are geodesic.
-    """
-    stmt = text(f"""
-        SELECT v.code,
-               CASE WHEN v.geom IS NULL THEN NULL ELSE coalesce((
-                   SELECT ST_Area(ST_Intersection(v.geom, ST_Union(
-                              ST_Buffer(a.location::geography, a.reach_m, 'quad_segs=32')::geometry))::geography)
-                   FROM agent a
-                   WHERE {counts("a")}
-                     AND ST_DWithin(a.location::geography, v.geom::geography, 50000)
-                     AND ST_DWithin(a.location::geography, v.geom::geography, a.reach_m)
-               ), 0) / nullif(ST_Area(v.geom::geography), 0) END AS fraction
-        FROM village v WHERE v.code = ANY(:codes)
-    """)
-    rows = (await session.execute(stmt, {"codes": list(codes), **activity.params()})).all()
-    return {r.code: min(1.0, r.fraction) if r.fraction is not None else None for r in rows}
+
+async def covered_fractions(session: AsyncSession, codes: Sequence[str], activity: Activity) -> dict[str, float]:
+    rows = (await session.execute(text(COVERED_FRACTION), {"codes": list(codes), **activity.params()})).all()
+    return {r.code: r.fraction for r in rows}
 
 
 _WIDTH = {Level.PROVINCE: 2, Level.REGENCY: 5, Level.DISTRICT: 8, Level.VILLAGE: 13}
@@ -161,12 +165,38 @@ async def region_coverage(
     `level` None means Indonesia (codes ignored; the result is under the key None). Regions are
     batched by level: the villages between the smallest and largest code are read once.
     """
-    child_level = Level.PROVINCE if level is None else LEVELS[LEVELS.index(level) + 1]
+    child_level = child_of(level)
+    stmt = text(region_coverage_sql(level))
+    bounds = code_range(None) if level is None else {"lo": min(codes) + ".", "hi": max(codes) + "/"}
+    rows = (await session.execute(stmt, {**bounds, **activity.params(), "codes": list(codes)})).all()
+    totals: dict[str | None, CoverageFigures] = {}
+    children: dict[str | None, list[CoverageFigures]] = {}
+    for r in rows:
+        if r.is_total:
+            totals[r.region] = _figures(r, r.region, level, None)
+        else:
+            children.setdefault(r.region, []).append(_figures(r, r.child, child_level, r.name))
+    wanted_codes: list[str | None] = [None] if level is None else list(codes)
+    return {
+        c: replace(totals[c], children=tuple(children.get(c, ()))) if c in totals else _empty(c, level)
+        for c in wanted_codes
+    }
+
+
+def child_of(level: Level | None) -> Level:
+    """The level of a region's children (provinces for Indonesia)."""
+    return Level.PROVINCE if level is None else LEVELS[LEVELS.index(level) + 1]
+
+
+def region_coverage_sql(level: Level | None) -> str:
+    """Rows of figures per region of `level` in :codes (None: Indonesia) and per child of each,
+    over the villages between :lo and :hi; `is_total` marks a region's own row."""
+    child_level = child_of(level)
     region = f"left(code, {_WIDTH[level]})" if level else "CAST(NULL AS text)"
     home_region = f"left(a.home_village_code, {_WIDTH[level]})" if level else "CAST(NULL AS text)"
     child, home_child = f"left(code, {_WIDTH[child_level]})", f"left(a.home_village_code, {_WIDTH[child_level]})"
     wanted = "" if level is None else f"WHERE {region} = ANY(:codes)"
-    stmt = text(f"""
+    return f"""
         WITH {VILLAGE_FIGURES},
         figures AS (
             SELECT {region} AS region, {child} AS child,
@@ -192,21 +222,7 @@ async def region_coverage(
         LEFT JOIN agents a ON a.region IS NOT DISTINCT FROM f.region AND a.child IS NOT DISTINCT FROM f.child
         LEFT JOIN {child_level.table} r ON r.code = f.child
         ORDER BY f.region, f.is_total DESC, f.child
-    """)
-    bounds = code_range(None) if level is None else {"lo": min(codes) + ".", "hi": max(codes) + "/"}
-    rows = (await session.execute(stmt, {**bounds, **activity.params(), "codes": list(codes)})).all()
-    totals: dict[str | None, CoverageFigures] = {}
-    children: dict[str | None, list[CoverageFigures]] = {}
-    for r in rows:
-        if r.is_total:
-            totals[r.region] = _figures(r, r.region, level, None)
-        else:
-            children.setdefault(r.region, []).append(_figures(r, r.child, child_level, r.name))
-    wanted_codes: list[str | None] = [None] if level is None else list(codes)
-    return {
-        c: replace(totals[c], children=tuple(children.get(c, ()))) if c in totals else _empty(c, level)
-        for c in wanted_codes
-    }
+    """
 
 
 def _empty(code: str | None, level: Level | None) -> CoverageFigures:
@@ -237,9 +253,17 @@ async def nearest_agents(
     them is then ranked by its ellipsoidal distance, so the answer is exact (see
     `nearest_counting_agent`).
     """
+    stmt = text(nearest_agents_sql(viewer))
+    params = {"lng": lng, "lat": lat, "k": k, "max_m": max_distance_m, **activity.params()}
+    return [NearestAgent(r.id, r.distance_m) for r in (await session.execute(stmt, params)).all()]
+
+
+def nearest_agents_sql(viewer: Viewer) -> str:
+    """The statement of `nearest_agents`: (id, distance_m) of the k counting agents the viewer may
+    see nearest (:lng, :lat), within :max_m when given, nearest first."""
     visible = agent_visible_sql(viewer, "a")
-    stmt = text(f"""
-        WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lng, :lat), 4326)::geography AS g),
+    return f"""
+        WITH p AS (SELECT ST_SetSRID(ST_MakePoint(CAST(:lng AS float8), CAST(:lat AS float8)), 4326)::geography AS g),
         knn AS (
             SELECT a.location::geography <-> p.g AS sphere_m FROM agent a, p
             WHERE {counts("a")} AND {visible} ORDER BY a.location::geography <-> p.g LIMIT :k
@@ -250,9 +274,7 @@ async def nearest_agents(
           AND ST_DWithin(a.location::geography, p.g, (SELECT max(sphere_m) * 1.02 + 1 FROM knn), false)
           AND (CAST(:max_m AS float8) IS NULL OR ST_DWithin(a.location::geography, p.g, CAST(:max_m AS float8)))
         ORDER BY distance_m, a.id LIMIT :k
-    """)
-    params = {"lng": lng, "lat": lat, "k": k, "max_m": max_distance_m, **activity.params()}
-    return [NearestAgent(r.id, r.distance_m) for r in (await session.execute(stmt, params)).all()]
+    """
 
 
 async def village_label_point(session: AsyncSession, code: str) -> tuple[float, float] | None:

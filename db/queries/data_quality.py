@@ -129,7 +129,29 @@ ORDER BY rank, key LIMIT :limit
 """
 
 
-_FLAGS = {national: text(_flags(national)) for national in (True, False)}
+FLAGS = {national: _flags(national) for national in (True, False)}  # the page statement, national or by region
+_FLAGS = {national: text(sql) for national, sql in FLAGS.items()}
+
+
+def describe_sql(flag: str) -> str:
+    """What a manager reads, as SQL over a flag row aliased `flag`: why the record was flagged."""
+    metres = "to_char({0}, 'FM999,999,999,990')"
+    distance, allowed = metres.format(f"{flag}.distance_m"), metres.format(f"{flag}.allowed_m")
+    minutes = f"{BURST_WINDOW.total_seconds() / 60:.0f}"
+    return f"""CASE {flag}.rank
+        WHEN 1 THEN 'GPS point ' || {distance} || ' m outside village ' || {flag}.village_code
+                    || ', more than the device''s accuracy of ' || {allowed} || ' m'
+        WHEN 2 THEN 'village ' || {flag}.village_code || ' is ' || {distance} || ' m from the agent''s base, beyond '
+                    || {allowed} || ' m ({FAR_FACTOR} × the agent''s reach)'
+        WHEN 3 THEN 'this participant''s NIK has enrollments by ' || {flag}.count || ' different agents'
+        WHEN 4 THEN {flag}.count || ' enrollments carry exactly these GPS coordinates within {minutes} minutes of each other'
+        ELSE 'active agent with no enrollment in {INACTIVE_DAYS} days (' || coalesce('last enrollment on '
+             || {flag}.last_enrolled_on::text, 'no enrollment ever') || ')' END"""
+
+
+def flag_range(code: str | None) -> tuple[str, str]:
+    """Codes from `code` itself up to, not including, its next sibling (`34.71` → ['34.71', '34.71/'))."""
+    return _range(code)
 
 
 def _range(code: str | None) -> tuple[str, str]:

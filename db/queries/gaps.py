@@ -56,6 +56,10 @@ gaps AS (
 )"""
 
 
+# Every gap of the region (:lo, :hi) with its village figures, rank key and label point.
+GAP_ROWS = _GAPS + "SELECT * FROM gaps"
+
+
 def _params(query: GapQuery) -> dict[str, object]:
     return {
         **code_range(query.region_code), **query.activity.params(), "kind": query.kind.value,

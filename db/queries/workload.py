@@ -77,6 +77,9 @@ workload AS (
     FROM mine m LEFT JOIN per_agent p ON p.id = m.id LEFT JOIN recent r ON r.agent_id = m.id
 )"""
 
+# Every agent of the region (:lo, :hi) with its workload and rank key (heaviest first).
+WORKLOAD_ROWS = _WORKLOAD + "SELECT * FROM workload"
+
 
 async def workload_page(
     session: AsyncSession, region_code: str | None, activity: Activity, limit: int, after: Key | None

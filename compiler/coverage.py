@@ -1,0 +1,266 @@
+"""Coverage analytics in the compiled statement: region and village figures, gaps with reasons,
+nearest agents, agent workload, and recommended sites (solved in Python after the statement).
+
+The statements are db/queries' own (bound here with `compiler.sql.bind`), so the definitions of
+reach, activity, penetration, ranking and workload are written once, in the database layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from compiler.connection import Rows, connection
+from compiler.entities import agent_row, region_row
+from compiler.objects import compiles, object_json
+from compiler.plan import Field
+from compiler.sql import Build, Path, Raw, bind
+from db.access import Role, analyses
+from db.queries.coverage import (
+    COVERED_FRACTION,
+    VILLAGE_COVERAGE_FIGURES,
+    child_of,
+    code_range,
+    nearest_counting_agent,
+    region_coverage_sql,
+)
+from db.queries.gaps import GAP_ROWS
+from db.records import Activity
+from db.regions import Level
+from resolvers.coverage import activity
+from resolvers.errors import ApiError, BadUserInput, Forbidden, NotFound
+from resolvers.inputs import region_code
+
+TYPES = {Level.PROVINCE: "Province", Level.REGENCY: "Regency", Level.DISTRICT: "District", Level.VILLAGE: "Village"}
+
+
+def act_of(f: Field) -> Activity:
+    return activity(f.args.get("activeWithinDays"), f.args.get("asOf"))
+
+
+def check_scope(viewer: Any, code: str | None, field: str) -> None:
+    """Who may analyse what (admins and planners everything, managers inside their scope)."""
+    if analyses(viewer, code):
+        return
+    if viewer.role is Role.MANAGER:
+        if code is None:
+            raise Forbidden("the national summary is for planners; give a regionCode inside your scope", field=field)
+        raise Forbidden(f"{code} is outside your scope ({', '.join(viewer.scope)})", field=field)
+    raise Forbidden("coverage analytics are for planners and managers", field=field)
+
+
+def analysable(b: Build, f: Field, field: str = "regionCode") -> tuple[Level | None, str | None]:
+    """The region argument of a root analytics field, checked (BadUserInput, Forbidden)."""
+    given = f.args.get(field)
+    if given is None:
+        check_scope(b.viewer, None, field)
+        return None, None
+    code = region_code(given, field)
+    level = Level.of_code(code)
+    if level is Level.VILLAGE:
+        raise BadUserInput("is a village code; ask village(code) { coverage } for one village", field=field)
+    check_scope(b.viewer, code, field)
+    return level, code
+
+
+def exists_or_not_found(b: Build, f: Field, level: Level | None, code: str | None, value: str) -> str:
+    """`value`, or NOT_FOUND when the region does not exist."""
+    if level is None:
+        return value
+    missing = b.error(NotFound(f"no {level} with code {code}", field="regionCode"), f.nodes)
+    return f"CASE WHEN EXISTS (SELECT 1 FROM {level.table} WHERE code = {b.add(code)}) THEN {value} ELSE {missing} END"
+
+
+# --- region figures ----------------------------------------------------------------------------------
+
+_FIGURES: dict[str, Callable[[str], str]] = {
+    "code": lambda r: f"{r}.code",
+    "name": lambda r: f"{r}.name",
+    "villages": lambda r: f"{r}.villages",
+    "coveredVillages": lambda r: f"{r}.covered_villages",
+    "coveragePct": lambda r: f"100.0::float8 * {r}.covered_villages / nullif({r}.villages, 0)::float8",
+    "villagesWithoutEstimate": lambda r: f"{r}.villages_without_estimate",
+    "informalWorkers": lambda r: f"coalesce({r}.informal_workers, 0)",
+    "workersInReach": lambda r: f"coalesce({r}.workers_in_reach, 0)",
+    "activeEnrollments": lambda r: f"coalesce({r}.active_enrollments, 0)",
+    "penetration": lambda r: f"coalesce({r}.estimated_enrollments, 0)::float8 / nullif({r}.informal_workers, 0)::float8",
+    "uncoveredWorkers": lambda r: f"coalesce({r}.uncovered_workers, 0)",
+    "activeAgents": lambda r: f"{r}.active_agents",
+    "enrollmentsPerAgent": lambda r: f"coalesce({r}.active_enrollments, 0)::float8 / nullif({r}.active_agents, 0)::float8",
+}
+for _name, _sql in _FIGURES.items():
+    compiles("RegionCoverage", field=_name)(lambda b, f, alias, path, _sql=_sql: _sql(alias))
+
+
+@compiles("RegionCoverage", field="region")
+def _figures_region(b: Build, f: Field, alias: str, path: Path) -> str:
+    cases = [f"WHEN {alias}.level = '{level.value}' THEN "
+             + region_row(b, level, f.fields(TYPES[level]), lambda r: f"{r}.code = {alias}.code", path)
+             for level in Level if f.fields(TYPES[level])]
+    return f"CASE {' '.join(cases)} END" if cases else "NULL"
+
+
+@compiles("RegionCoverage", field="children")
+def _figures_children(b: Build, f: Field, alias: str, path: Path) -> str:
+    c = b.alias("c")
+    child = object_json(b, "RegionCoverage", f.fields(), c, (*path, 0))
+    return f"(SELECT coalesce(json_agg({child} ORDER BY {c}.code), '[]'::json) FROM {alias}_rows {c} WHERE NOT {c}.total)"
+
+
+def region_figures(b: Build, f: Field, level: Level | None, code_sql: str, act: Activity, path: Path) -> str:
+    """RegionCoverage of the region whose code is `code_sql` (None level: Indonesia), with children."""
+    r = b.alias("rc")
+    lo = Raw(f"(({code_sql}) || '.')") if level is not None else "0"
+    hi = Raw(f"(({code_sql}) || '/')") if level is not None else ":"
+    statement = bind(b, region_coverage_sql(level), {
+        "codes": Raw(f"ARRAY[{code_sql}]"), "lo": lo, "hi": hi, "within_days": act.within_days, "as_of": act.as_of,
+    })
+    child_level = child_of(level)
+    figures_columns = ("villages, covered_villages, villages_without_estimate, informal_workers, workers_in_reach, "
+                       "active_enrollments, estimated_enrollments, uncovered_workers, active_agents")
+    rows = (f"SELECT CASE WHEN s.is_total = 1 THEN s.region ELSE s.child END AS code, "
+            f"CASE WHEN s.is_total = 1 THEN NULL ELSE s.name END AS name, "
+            f"CASE WHEN s.is_total = 1 THEN {_level_sql(level)} ELSE '{child_level.value}' END AS level, "
+            f"s.is_total = 1 AS total, {', '.join('s.' + c for c in figures_columns.split(', '))} FROM ({statement}) s")
+    figures = object_json(b, "RegionCoverage", f.fields(), r, path)
+    empty = (f"SELECT {code_sql if level is not None else 'NULL::text'} AS code, NULL::text AS name, "
+             f"{_level_sql(level)} AS level, 0, 0, 0, 0, 0, 0, 0, 0, 0")
+    return (f"(WITH {r}_rows AS ({rows}) SELECT {figures} FROM (SELECT * FROM ("
+            f"SELECT code, name, level, {figures_columns} FROM {r}_rows WHERE total UNION ALL {empty}) u LIMIT 1) {r})")
+
+
+def _level_sql(level: Level | None) -> str:
+    return f"'{level.value}'" if level is not None else "NULL::text"
+
+
+def _region_coverage(level: Level) -> Callable[[Build, Field, str, Path], str]:
+    def compile_coverage(b: Build, f: Field, alias: str, path: Path) -> str:
+        try:
+            act = act_of(f)
+            if b.viewer.role is Role.AGENT:  # a manager sees only regions inside its scope: all analysable
+                check_scope(b.viewer, None, "coverage")
+        except ApiError as error:
+            return b.error(error, f.nodes)
+        return region_figures(b, f, level, f"{alias}.code", act, path)
+
+    return compile_coverage
+
+
+for _level in (Level.PROVINCE, Level.REGENCY, Level.DISTRICT):
+    compiles(TYPES[_level], field="coverage")(_region_coverage(_level))
+
+
+@compiles("Query", field="coverage")
+def _coverage(b: Build, f: Field, alias: str, path: Path) -> str:
+    try:
+        level, code = analysable(b, f)
+        act = act_of(f)
+    except ApiError as error:
+        return b.error(error, f.nodes)
+    figures = region_figures(b, f, level, b.add(code, "text") if code is not None else "NULL", act, path)
+    return exists_or_not_found(b, f, level, code, figures)
+
+
+# --- village figures ---------------------------------------------------------------------------------
+
+def village_figures_row(b: Build, code_sql: str, act: Activity) -> str:
+    """The figures of one village, with the activity they were measured under (for the nearest
+    agent and the covered fraction, computed only when asked for)."""
+    statement = bind(b, VILLAGE_COVERAGE_FIGURES, {"codes": Raw(f"ARRAY[{code_sql}]"), "within_days": act.within_days,
+                                                   "as_of": act.as_of})
+    return f"SELECT s.*, {b.add(act.within_days, 'integer')} AS within_days, {b.add(act.as_of, 'date')} AS as_of FROM ({statement}) s"
+
+
+@compiles("Village", field="coverage")
+def _village_coverage(b: Build, f: Field, alias: str, path: Path) -> str:
+    try:
+        act = act_of(f)
+    except ApiError as error:
+        return b.error(error, f.nodes)
+    row = b.alias("vc")
+    figures = object_json(b, "VillageCoverage", f.fields(), row, path)
+    return f"(SELECT {figures} FROM ({village_figures_row(b, f'{alias}.code', act)}) {row})"
+
+
+_VILLAGE: dict[str, Callable[[str], str]] = {
+    "covered": lambda r: f"{r}.agents_in_reach > 0",
+    "agentCount": lambda r: f"{r}.agents_in_reach",
+    "agentsAnyStatus": lambda r: f"{r}.agents_any",
+    "informalWorkers": lambda r: f"{r}.informal_workers",
+    "activeEnrollments": lambda r: f"{r}.active_enrollments",
+    "penetration": lambda r: f"{r}.active_enrollments::float8 / nullif({r}.informal_workers, 0)::float8",
+    "uncoveredWorkers": lambda r: f"CASE WHEN {r}.informal_workers IS NOT NULL THEN greatest(0, {r}.informal_workers - {r}.active_enrollments) END",
+}
+for _name, _sql in _VILLAGE.items():
+    compiles("VillageCoverage", field=_name)(lambda b, f, alias, path, _sql=_sql: _sql(alias))
+
+
+def _nearest(b: Build, alias: str) -> str:
+    """The nearest counting agent of the figures row aliased `alias` (a LATERAL subquery `n`)."""
+    return bind(b, nearest_counting_agent(f"{alias}.label_point"),
+                {"within_days": Raw(f"{alias}.within_days"), "as_of": Raw(f"{alias}.as_of")}) + " n"
+
+
+@compiles("VillageCoverage", field="nearestAgent")
+def _nearest_agent(b: Build, f: Field, alias: str, path: Path) -> str:
+    agent = agent_row(b, f.fields(), lambda a: f"{a}.id = n.nearest_agent_id", path)
+    return f"(SELECT {agent} FROM {_nearest(b, alias)})"
+
+
+@compiles("VillageCoverage", field="nearestDistanceM")
+def _nearest_distance(b: Build, f: Field, alias: str, path: Path) -> str:
+    return f"(SELECT n.nearest_m FROM {_nearest(b, alias)})"
+
+
+@compiles("VillageCoverage", field="coveredFraction")
+def _covered_fraction(b: Build, f: Field, alias: str, path: Path) -> str:
+    statement = bind(b, COVERED_FRACTION, {"codes": Raw(f"ARRAY[{alias}.code]"), "within_days": Raw(f"{alias}.within_days"),
+                                           "as_of": Raw(f"{alias}.as_of")})
+    return f"(SELECT s.fraction FROM ({statement}) s)"
+
+
+@compiles("VillageCoverage", field="village")
+@compiles("CoverageGap", field="village")
+def _coverage_village(b: Build, f: Field, alias: str, path: Path) -> str:
+    return region_row(b, Level.VILLAGE, f.fields(), lambda v: f"{v}.code = {alias}.code", path)
+
+
+# --- gaps --------------------------------------------------------------------------------------------
+
+@compiles("CoverageGap", field="coverage")
+def _gap_coverage(b: Build, f: Field, alias: str, path: Path) -> str:
+    return object_json(b, "VillageCoverage", f.fields(), alias, path)
+
+
+@compiles("CoverageGap", field="reasons")
+def _gap_reasons(b: Build, f: Field, alias: str, path: Path) -> str:
+    return (f"to_json(array_remove(ARRAY["
+            f"CASE WHEN {alias}.agents_in_reach = 0 THEN CASE WHEN {alias}.agents_any > 0 THEN 'AGENTS_INACTIVE' "
+            f"ELSE 'NO_AGENT_WITHIN_REACH' END END, "
+            f"CASE WHEN {alias}.active_enrollments::float8 < {alias}.below * {alias}.informal_workers THEN 'LOW_PENETRATION' END, "
+            f"CASE WHEN {alias}.informal_workers IS NULL THEN 'NO_ESTIMATE' END], NULL))")
+
+
+@compiles("Query", field="coverageGaps")
+def _coverage_gaps(b: Build, f: Field, alias: str, path: Path) -> str:
+    try:
+        level, code = analysable(b, f)
+        act = act_of(f)
+        below, least = f.args["penetrationBelow"], f.args["minUncoveredWorkers"]
+        if least < 0:
+            raise BadUserInput("must be 0 or more", field="minUncoveredWorkers")
+        if not (below == below and 0 <= below <= 1):
+            raise BadUserInput("is a share between 0 and 1 (0.05 = 5 %)", field="penetrationBelow")
+    except ApiError as error:
+        return b.error(error, f.nodes)
+    g = b.alias("g")
+    bounds = code_range(code)
+    statement = bind(b, GAP_ROWS, {
+        "lo": bounds["lo"], "hi": bounds["hi"], "within_days": act.within_days, "as_of": act.as_of,
+        "kind": f.args["kind"].value, "below": float(below), "min_uncovered": least,
+        "with_unknown": f.args["includeWithoutEstimate"],
+    })
+    rows = Rows(f"FROM (SELECT s.*, {b.add(float(below), 'float8')} AS below, {b.add(act.within_days, 'integer')} AS within_days, "
+                f"{b.add(act.as_of, 'date')} AS as_of FROM ({statement}) s) {g} WHERE true",
+                g, ((f"{g}.rank_key", float), (f"{g}.code", str)))
+    return exists_or_not_found(b, f, level, code, connection(b, f, rows, "CoverageGap", path))

@@ -1,0 +1,151 @@
+"""A GraphQL operation as a plan: every field with its response key, definition, coerced arguments
+and, for each object type its value may have, the fields selected below it.
+
+Everything clients write that changes *which* fields are asked for is resolved here: named and
+inline fragments (also on the `Node` and `AdministrativeRegion` interfaces), `@include`/`@skip`,
+aliases (the same field twice with different arguments is two entries), variables with their
+defaults, several root fields. The SQL builder then sees concrete fields of concrete types only.
+Arguments are coerced by graphql-core against the schema, so defaults come from the schema and are
+never restated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLIncludeDirective,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLSkipDirective,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    get_named_type,
+    is_abstract_type,
+    is_object_type,
+)
+from graphql.execution.values import get_argument_values, get_directive_values, get_variable_values
+
+TYPENAME = "__typename"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One response key: the field it answers and what is selected below it, per object type."""
+
+    key: str
+    name: str
+    definition: GraphQLField | None  # None for __typename
+    args: dict[str, Any]
+    nodes: tuple[FieldNode, ...]
+    below: dict[str, tuple[Field, ...]] = field(default_factory=dict)  # object type name → its fields
+
+    @property
+    def type_name(self) -> str:
+        """The named type of the field's value (`Village` for `[Village!]!`)."""
+        return get_named_type(self.definition.type).name if self.definition else "String"
+
+    def fields(self, type_name: str | None = None) -> tuple[Field, ...]:
+        """The fields selected below, for the one object type (or the given one of an interface)."""
+        if type_name is None:
+            if len(self.below) != 1:
+                raise ValueError(f"{self.key}: name the object type ({', '.join(self.below)})")
+            return next(iter(self.below.values()))
+        return self.below.get(type_name, ())
+
+
+@dataclass(frozen=True)
+class Operation:
+    kind: OperationType
+    fields: tuple[Field, ...]
+    root: GraphQLObjectType
+
+
+class Planner:
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode, variables: Any) -> None:
+        self.schema = schema
+        self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        self.variables = variables
+
+    def fields(self, parent: GraphQLObjectType, selection_sets: Iterable[SelectionSetNode]) -> tuple[Field, ...]:
+        grouped: dict[str, list[FieldNode]] = {}
+        for selection_set in selection_sets:
+            self._collect(parent, selection_set, grouped, set())
+        return tuple(self._field(parent, key, nodes) for key, nodes in grouped.items())
+
+    def _collect(self, parent: GraphQLObjectType, selection_set: SelectionSetNode,
+                 grouped: dict[str, list[FieldNode]], visited: set[str]) -> None:
+        for selection in selection_set.selections:
+            if not self._included(selection):
+                continue
+            if isinstance(selection, FieldNode):
+                grouped.setdefault((selection.alias or selection.name).value, []).append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition.name.value if selection.type_condition else None
+                if self._applies(condition, parent):
+                    self._collect(parent, selection.selection_set, grouped, visited)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if name in visited or fragment is None:
+                    continue
+                visited.add(name)
+                if self._applies(fragment.type_condition.name.value, parent):
+                    self._collect(parent, fragment.selection_set, grouped, visited)
+
+    def _included(self, node: Any) -> bool:
+        skip = get_directive_values(GraphQLSkipDirective, node, self.variables)
+        if skip and skip.get("if") is True:
+            return False
+        include = get_directive_values(GraphQLIncludeDirective, node, self.variables)
+        return not (include and include.get("if") is False)
+
+    def _applies(self, condition: str | None, parent: GraphQLObjectType) -> bool:
+        if condition is None or condition == parent.name:
+            return True
+        kind = self.schema.get_type(condition)
+        return kind is not None and is_abstract_type(kind) and self.schema.is_sub_type(kind, parent)  # type: ignore[arg-type]
+
+    def _field(self, parent: GraphQLObjectType, key: str, nodes: list[FieldNode]) -> Field:
+        name = nodes[0].name.value
+        if name.startswith("__"):  # __typename; introspection (__schema, __type) is not compiled
+            return Field(key, name, None, {}, tuple(nodes))
+        definition = parent.fields[name]
+        args = get_argument_values(definition, nodes[0], self.variables)
+        value_type = get_named_type(definition.type)
+        below: dict[str, tuple[Field, ...]] = {}
+        selection_sets = [n.selection_set for n in nodes if n.selection_set is not None]
+        if selection_sets:
+            possible: Sequence[GraphQLObjectType] = (
+                [value_type] if is_object_type(value_type) else self.schema.get_possible_types(value_type)  # type: ignore[list-item,arg-type]
+            )
+            below = {t.name: self.fields(t, selection_sets) for t in possible}
+        return Field(key, name, definition, args, tuple(nodes), below)
+
+
+def plan_operation(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None,
+                   variables: dict[str, Any]) -> Operation:
+    """The operation's plan; GraphQLError for variables or arguments the schema refuses."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    chosen = [o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)]
+    if len(chosen) != 1:
+        raise GraphQLError("name the operation to run (operationName)" if chosen else
+                           f"no operation named {operation_name!r}")
+    operation = chosen[0]
+    coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
+    if isinstance(coerced, list):
+        raise coerced[0]
+    root = schema.get_root_type(operation.operation)
+    assert root is not None
+    planner = Planner(schema, document, coerced)
+    return Operation(operation.operation, planner.fields(root, [operation.selection_set]), root)

@@ -1,0 +1,35 @@
+"""Parameters of a hand-written statement sent with asyncpg (`$1`, `$2`, …).
+
+Statements assembled from fragments (the compiled reads) collect their values here, so every
+value is a bind parameter and the text of a statement depends only on its shape: asyncpg then
+prepares it once per connection and reuses the plan.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_PLACEHOLDER = re.compile(r"\$(\d+)\b")
+
+
+class Params:
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def add(self, value: Any, cast: str | None = None) -> str:
+        """The placeholder of a new parameter, with a cast when its type must be stated (a value
+        PostgreSQL cannot type from context, such as a NULL or a bare literal in a SELECT list)."""
+        self.values.append(value)
+        placeholder = f"${len(self.values)}"
+        return f"CAST({placeholder} AS {cast})" if cast else placeholder
+
+    def finish(self, sql: str) -> tuple[str, list[Any]]:
+        """The statement and its values, without parameters its text does not use (PostgreSQL
+        cannot type a parameter that appears nowhere): a fragment built and then left out, such
+        as a list whose arguments turned out wrong, leaves its values behind."""
+        used = sorted({int(n) for n in _PLACEHOLDER.findall(sql)})
+        if len(used) == len(self.values):
+            return sql, self.values
+        renumbered = {old: new for new, old in enumerate(used, start=1)}
+        return _PLACEHOLDER.sub(lambda m: f"${renumbered[int(m.group(1))]}", sql), [self.values[n - 1] for n in used]
