@@ -24,7 +24,7 @@ from db.queries.coverage import (
     nearest_counting_agent,
     region_coverage_sql,
 )
-from db.queries.gaps import GAP_ROWS
+from db.queries.gaps import GapKind, gap_rows_sql
 from db.records import Activity
 from db.regions import Level
 from resolvers.coverage import activity
@@ -255,9 +255,9 @@ def _coverage_gaps(b: Build, f: Field, alias: str, path: Path) -> str:
         return b.error(error, f.nodes)
     g = b.alias("g")
     bounds = code_range(code)
-    statement = bind(b, GAP_ROWS, {
+    statement = bind(b, gap_rows_sql(GapKind(f.args["kind"].value)), {
         "lo": bounds["lo"], "hi": bounds["hi"], "within_days": act.within_days, "as_of": act.as_of,
-        "kind": f.args["kind"].value, "below": float(below), "min_uncovered": least,
+        "below": float(below), "min_uncovered": least,
         "with_unknown": f.args["includeWithoutEstimate"],
     })
     rows = Rows(f"FROM (SELECT s.*, {b.add(float(below), 'float8')} AS below, {b.add(act.within_days, 'integer')} AS within_days, "
