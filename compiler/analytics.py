@@ -91,8 +91,8 @@ compiles("NearbyAgent", field="agent")(
 @compiles("Query", field="agentWorkload")
 def _agent_workload(b: Build, f: Field, alias: str, path: Path) -> str:
     try:
-        level, code = analysable(b, f)
         act = act_of(f)
+        level, code = analysable(b, f)
         overload = f.args["overloadAbove"]
         if not (math.isfinite(overload) and overload > 0):
             raise BadUserInput("must be a positive number of workers per agent", field="overloadAbove")

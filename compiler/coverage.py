@@ -153,8 +153,8 @@ for _level in (Level.PROVINCE, Level.REGENCY, Level.DISTRICT):
 @compiles("Query", field="coverage")
 def _coverage(b: Build, f: Field, alias: str, path: Path) -> str:
     try:
+        act = act_of(f)  # the arguments' own checks first, then who may ask (as the resolvers did)
         level, code = analysable(b, f)
-        act = act_of(f)
     except ApiError as error:
         return b.error(error, f.nodes)
     figures = region_figures(b, f, level, b.add(code, "text") if code is not None else "NULL", act, path)
@@ -244,8 +244,8 @@ def _gap_reasons(b: Build, f: Field, alias: str, path: Path) -> str:
 @compiles("Query", field="coverageGaps")
 def _coverage_gaps(b: Build, f: Field, alias: str, path: Path) -> str:
     try:
-        level, code = analysable(b, f)
         act = act_of(f)
+        level, code = analysable(b, f)
         below, least = f.args["penetrationBelow"], f.args["minUncoveredWorkers"]
         if least < 0:
             raise BadUserInput("must be 0 or more", field="minUncoveredWorkers")
