@@ -51,8 +51,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
         app.state.engine = create_engine(url, statement_timeout_ms=config.statement_timeout_ms)
         app.state.sessions = create_sessionmaker(app.state.engine)
-        app.state.pool = (await create_pool(url, size=5, statement_timeout_ms=config.statement_timeout_ms)
-                          if config.compile_reads else None)
+        app.state.pool = await create_pool(url, size=10, statement_timeout_ms=config.statement_timeout_ms)
         app.state.events = EventHub(asyncpg_url(url))
         # Everything loaded so far (schema, libraries, settings) lives as long as the process; frozen,
         # full collections stop re-scanning it. Unfrozen, each one paused a worker for 65-230 ms
@@ -60,8 +59,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         gc.freeze()
         yield
         await app.state.events.close()
-        if app.state.pool is not None:
-            await app.state.pool.close()
+        await app.state.pool.close()
         await app.state.engine.dispose()
 
     configure_logging()
@@ -71,7 +69,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         max_cost=config.max_query_cost,
     )
     graphql = GraphQLApp(
-        build_schema(production=config.production, limits=limits, compile_reads=config.compile_reads),
+        build_schema(production=config.production, limits=limits),
         graphql_ide=None if config.production else "graphiql",
         jwt_secret=secret,
         nik_key=config.secret("nik_key"),

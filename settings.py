@@ -39,7 +39,6 @@ class Settings(BaseSettings):
     # Requests without a token act as this role (only `planner`: aggregate figures, no personal
     # data) — for a public coverage dashboard, or load generators that cannot send headers.
     anonymous_role: Literal["planner"] | None = None
-    compile_reads: bool = True  # answer queries with one SQL statement (compiler/); false: resolvers
 
     @property
     def production(self) -> bool:

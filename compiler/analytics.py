@@ -34,11 +34,16 @@ from db.queries.siting import SITING_ROWS, siting_from_rows
 from db.queries.workload import HEAVY_OVERLAP_SHARE, WORKLOAD_ROWS
 from db.records import FlagReason
 from db.regions import Level
-from db.rules import MAX_REACH_M
+from db.rules import DEFAULT_REACH_M, MAX_REACH_M
 from geo.siting import SitingTimedOut, SitingTooLarge, exact, greedy
-from resolvers.coverage import EXACT_TIME_LIMIT_S, MAX_NEAREST, MAX_SITES, MIN_SITE_REACH_M
 from resolvers.errors import ApiError, BadUserInput, Forbidden, NotFound
 from resolvers.inputs import lng_lat, region_code
+
+MAX_NEAREST = 100
+MAX_SITES = 200
+MIN_SITE_REACH_M = 100
+EXACT_TIME_LIMIT_S = 20.0
+DEFAULT_SITE_REACH_M = float(DEFAULT_REACH_M)
 
 # --- nearest agents ------------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ reach, activity, penetration, ranking and workload are written once, in the data
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -27,9 +28,20 @@ from db.queries.coverage import (
 from db.queries.gaps import GapKind, gap_rows_sql
 from db.records import Activity
 from db.regions import Level
-from resolvers.coverage import activity
 from resolvers.errors import ApiError, BadUserInput, Forbidden, NotFound
 from resolvers.inputs import region_code
+
+MAX_ACTIVE_WITHIN_DAYS = 3650
+
+
+def activity(active_within_days: int | None, as_of: dt.date | None) -> Activity:
+    """Which agents count (activeWithinDays, asOf), checked."""
+    if active_within_days is not None and not 1 <= active_within_days <= MAX_ACTIVE_WITHIN_DAYS:
+        raise BadUserInput(f"must be between 1 and {MAX_ACTIVE_WITHIN_DAYS} days", field="activeWithinDays")
+    if as_of is not None and as_of > dt.date.today():
+        raise BadUserInput("is in the future; give today or an earlier date", field="asOf")
+    return Activity(active_within_days, as_of)
+
 
 TYPES = {Level.PROVINCE: "Province", Level.REGENCY: "Regency", Level.DISTRICT: "District", Level.VILLAGE: "Village"}
 

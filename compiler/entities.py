@@ -12,7 +12,7 @@ from compiler.plan import Field
 from compiler.sql import Build, Path
 from db.access import visible_sql
 from db.filters import ListFilter, filter_sql
-from db.queries.geometry import METRES_PER_DEGREE
+from db.spatial import METRES_PER_DEGREE
 from db.regions import Level
 from resolvers.errors import ApiError, Forbidden
 from resolvers.inputs import geometry_options, list_filter

@@ -17,17 +17,13 @@ import asyncpg
 import orjson
 from graphql import GraphQLError, GraphQLNonNull, GraphQLType, is_list_type, is_non_null_type
 
-from compiler import analytics, coverage, entities, roots  # noqa: F401 (they register the field compilers)
+from compiler import analytics, coverage, entities, roots  # noqa: F401  # they register the field compilers
 from compiler.objects import FIELDS
 from compiler.plan import TYPENAME, Field, Operation
 from compiler.sql import MARKER, Build, Deferred, Path, quoted
 from db.access import Viewer
 from db.engine import is_statement_timeout
 from resolvers.errors import ApiError, QueryTooComplex
-
-
-class NotCompilable(Exception):
-    """A field no compiler answers yet (introspection, or one still resolved by Strawberry)."""
 
 
 def structural(type_name: str) -> bool:
@@ -53,8 +49,8 @@ def missing(fields: tuple[Field, ...], type_name: str) -> str | None:
 def compile_operation(operation: Operation, viewer: Viewer,
                       map_link: Callable[[], tuple[str, str]] | None = None) -> tuple[str, Build]:
     """The statement (one text column per root field) and what it deferred."""
-    if (gap := missing(operation.fields, operation.root.name)) is not None:
-        raise NotCompilable(gap)
+    gap = missing(operation.fields, operation.root.name)
+    assert gap is None, f"{gap} has no compiler (tests/test_compiler_schema.py should have failed)"
     b = Build(viewer, map_link)
     root = operation.root.name
     columns = [f"CAST({f'to_json(CAST({quoted(root)} AS text))' if f.name == TYPENAME else FIELDS[(root, f.name)](b, f, 'q', (f.key,))} AS text)"
@@ -62,17 +58,22 @@ def compile_operation(operation: Operation, viewer: Viewer,
     return "SELECT " + ", ".join(columns), b
 
 
-async def run(pool: asyncpg.Pool, sql: str, b: Build, operation: Operation) -> tuple[dict[str, Any] | None, list[GraphQLError]]:
-    """The response's data and errors."""
+async def run_statement(pool: asyncpg.Pool, b: Build, sql: str) -> Any:
+    """The statement's one row (a timeout is QUERY_TOO_COMPLEX)."""
     try:
         statement, values = b.params.finish(sql)
         async with pool.acquire() as connection:
-            row = await connection.fetchrow(statement, *values)
+            return await connection.fetchrow(statement, *values)
     except asyncpg.PostgresError as exc:
         if is_statement_timeout(exc):
             raise QueryTooComplex("the database stopped this query after the per-request time limit; "
                                   "narrow it (filters, smaller pages, simpler geometry)") from exc
         raise
+
+
+async def run(pool: asyncpg.Pool, sql: str, b: Build, operation: Operation) -> tuple[dict[str, Any] | None, list[GraphQLError]]:
+    """The response's data and errors."""
+    row = await run_statement(pool, b, sql)
     texts = list(row.values()) if row is not None else [None] * len(operation.fields)
     if not b.deferred or not any(t is not None and MARKER in t for t in texts):
         # Fragments go into the response as they are: parsing the database's JSON only to encode it

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from compiler.plan import TYPENAME, Field
-from compiler.sql import Build, Path, json_object, quoted
+from compiler.sql import TYPE_KEY, Build, Path, json_object, quoted
 
 FieldCompiler = Callable[[Build, Field, str, Path], str]
 FIELDS: dict[tuple[str, str], FieldCompiler] = {}
@@ -38,7 +38,7 @@ def column(name: str) -> FieldCompiler:
 
 def object_json(b: Build, type_name: str, fields: tuple[Field, ...], alias: str, path: Path) -> str:
     """The JSON object of the row aliased `alias` as a `type_name`, with the selected fields."""
-    pairs = []
+    pairs = [(TYPE_KEY, quoted(type_name))] if b.typed else []
     for f in fields:
         if f.name == TYPENAME:
             pairs.append((f.key, quoted(type_name)))

@@ -72,9 +72,9 @@ class Operation:
 
 
 class Planner:
-    def __init__(self, schema: GraphQLSchema, document: DocumentNode, variables: Any) -> None:
+    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode], variables: Any) -> None:
         self.schema = schema
-        self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        self.fragments = fragments
         self.variables = variables
 
     def fields(self, parent: GraphQLObjectType, selection_sets: Iterable[SelectionSetNode]) -> tuple[Field, ...]:
@@ -116,6 +116,10 @@ class Planner:
         kind = self.schema.get_type(condition)
         return kind is not None and is_abstract_type(kind) and self.schema.is_sub_type(kind, parent)  # type: ignore[arg-type]
 
+    def field(self, parent: GraphQLObjectType, key: str, nodes: list[FieldNode]) -> Field:
+        """One response key of `parent` and everything below it."""
+        return self._field(parent, key, nodes)
+
     def _field(self, parent: GraphQLObjectType, key: str, nodes: list[FieldNode]) -> Field:
         name = nodes[0].name.value
         if name.startswith("__"):  # __typename; introspection (__schema, __type) is not compiled
@@ -147,5 +151,6 @@ def plan_operation(schema: GraphQLSchema, document: DocumentNode, operation_name
         raise coerced[0]
     root = schema.get_root_type(operation.operation)
     assert root is not None
-    planner = Planner(schema, document, coerced)
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    planner = Planner(schema, fragments, coerced)
     return Operation(operation.operation, planner.fields(root, [operation.selection_set]), root)

@@ -15,10 +15,11 @@ from resolvers.errors import ApiError
 Path = tuple[str | int, ...]
 _NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")  # GraphQL names: safe inside a SQL string literal
 MARKER = "$perisai"  # the key of a marker object in the statement's JSON (no GraphQL name has a $)
+TYPE_KEY = "$type"  # in values read for Strawberry's executor: the object's type (for is_type_of)
 
 
 def quoted(name: str) -> str:
-    if not _NAME.fullmatch(name):
+    if not _NAME.fullmatch(name) and name != TYPE_KEY:
         raise ValueError(f"not a GraphQL name: {name!r}")
     return f"'{name}'"
 
@@ -54,6 +55,7 @@ class Build:
 
     viewer: Viewer
     map_link: Callable[[], tuple[str, str]] | None = None  # (base URL, map-only token) for mapUrl
+    typed: bool = False  # every object carries its type name (values handed to Strawberry's executor)
     params: Params = field(default_factory=Params)
     deferred: list[Deferred] = field(default_factory=list)
     _aliases: int = 0

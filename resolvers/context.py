@@ -14,7 +14,6 @@ from starlette.websockets import WebSocket
 from auth.tokens import InvalidToken, bearer, viewer_from_token
 from db.access import Role, Viewer
 from resolvers.errors import Unauthenticated
-from resolvers.loaders import Loaders, make_loaders
 
 
 @dataclass
@@ -26,21 +25,13 @@ class Context:
     jwt_secret: bytes = b""  # signs the map links of `mapUrl`
     nik_key: bytes = b""  # keys the NIK hashes of recorded enrollments
     connection_params: dict[str, Any] | None = None  # a WebSocket's connection_init payload
-    pool: asyncpg.Pool | None = None  # plain asyncpg connections for compiled reads
-    _loaders: Loaders | None = None
+    pool: asyncpg.Pool | None = None  # plain asyncpg connections for every read (compiler/)
 
     @property
     def viewer(self) -> Viewer:
         if self.caller is None:
             raise Unauthenticated(self.auth_problem)
         return self.caller
-
-    @property
-    def loaders(self) -> Loaders:
-        """Fresh loaders for every request and caller, so caches never outlive either."""
-        if self._loaders is None:
-            self._loaders = make_loaders(self.sessions, self.viewer)
-        return self._loaders
 
 
 Info = strawberry.Info[Context, Any]

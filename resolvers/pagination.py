@@ -1,22 +1,17 @@
-"""Relay cursor connections over keyset slices: argument checks, opaque cursors, page info."""
+"""Paging arguments: page sizes, cursors (opaque: base64url of the sort key as a JSON array, made
+in SQL by compiler.connection) and the window they describe."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import math
-from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
 
 import orjson
-from strawberry.dataloader import DataLoader
 
-from db.filters import ListFilter
-from db.queries.paging import Key, Slice, Window
+from db.queries.paging import Key, Window
 from resolvers.errors import BadUserInput
-
-R = TypeVar("R")
 
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 100
@@ -33,32 +28,6 @@ class PageArgs:
     def size(self) -> int:
         """Rows this page may hold (what the cost limit multiplies)."""
         return self.last if self.last is not None else self.first if self.first is not None else DEFAULT_PAGE_SIZE
-
-
-@dataclass(frozen=True, slots=True)
-class Edge(Generic[R]):
-    cursor: str
-    node: R
-    distance_m: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Page(Generic[R]):
-    edges: list[Edge[R]]
-    page_info: PageInfo
-    count: Callable[[], Awaitable[int]]  # totalCount, fetched only when asked for
-
-
-def encode_cursor(key: Key) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(list(key))).decode()
 
 
 def decode_cursor(cursor: str, key_types: tuple[type, ...], field: str) -> Key:
@@ -111,27 +80,3 @@ def window(args: PageArgs, key_types: tuple[type, ...]) -> Window:
     )
 
 
-def key_types(key: type, *, by_distance: bool) -> tuple[type, ...]:
-    return (float, key) if by_distance else (key,)
-
-
-def to_page(slice: Slice[R], window: Window, count: Callable[[], Awaitable[int]]) -> Page[R]:
-    edges = [Edge(encode_cursor(item.key), item.record, item.distance_m) for item in slice.items]
-    if window.from_end:
-        has_previous, has_next = slice.has_more, window.before is not None
-    else:
-        has_previous, has_next = window.after is not None, slice.has_more
-    info = PageInfo(
-        has_next, has_previous, edges[0].cursor if edges else None, edges[-1].cursor if edges else None
-    )
-    return Page(edges, info, count)
-
-
-async def connection(
-    pages: DataLoader[Any, Slice[R]], counts: DataLoader[Any, int], relation: Hashable, parent: Any,
-    filter: ListFilter, args: PageArgs, key: tuple[type, ...],
-) -> Page[R]:
-    """One parent's page through the batched loaders (parent None: a root list)."""
-    bounds = window(args, key)
-    slice = await pages.load(((relation, filter, bounds), parent))
-    return to_page(slice, bounds, lambda: counts.load(((relation, filter), parent)))

@@ -1,4 +1,8 @@
-"""Live updates: enrollments recorded and coverage changed, from PostgreSQL NOTIFY, scoped per caller."""
+"""Live updates: enrollments recorded and coverage changed, from PostgreSQL NOTIFY.
+
+These are the event streams (who may subscribe, which events concern the subscription); what is
+sent for each event is read by the compiler, scoped to the caller (schema/subscription.py).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,6 @@ from collections.abc import AsyncGenerator
 
 from db.access import Role, analyses
 from db.events import EventHub
-from db.queries import coverage
-from db.queries.enrollments import enrollments_by_ids
-from db.records import Activity, CoverageFigures, EnrollmentRecord
 from db.regions import Level
 from resolvers.context import Info
 from resolvers.errors import BadUserInput, Forbidden
@@ -27,23 +28,20 @@ def _inside(village: str, code: str | None) -> bool:
     return code is None or village == code or village.startswith(code + ".")
 
 
-async def enrollment_recorded(info: Info, code: str | None) -> AsyncGenerator[EnrollmentRecord, None]:
-    """Each enrollment committed from now on, in `code` and visible to the caller (agents: their own)."""
-    viewer = info.context.viewer
+async def enrollments_recorded(info: Info, code: str | None) -> AsyncGenerator[int, None]:
+    """The id of each enrollment committed from now on in `code` (the caller's scope is applied
+    when it is read)."""
     code = _region(code)
     async with _hub(info).subscribe() as queue:
         while True:
             event = await queue.get()
-            if event.get("kind") != "enrollment" or not _inside(str(event.get("village")), code):
-                continue
-            async with info.context.sessions() as session:
-                found = await enrollments_by_ids(session, viewer, [int(event["id"])])
-            if found:  # scoping: a manager never sees another region's, an agent another agent's
-                yield found[0]
+            if event.get("kind") == "enrollment" and _inside(str(event.get("village")), code):
+                yield int(event["id"])
 
 
-async def coverage_changed(info: Info, code: str | None) -> AsyncGenerator[CoverageFigures, None]:
-    """The region's coverage now, then again whenever an agent or enrollment change moves it."""
+async def coverage_changes(info: Info, code: str | None) -> AsyncGenerator[tuple[Level | None, str | None], None]:
+    """(level, code) of the region now, then again after each agent or enrollment change that may
+    move its coverage (a burst of events is one)."""
     viewer = info.context.viewer
     code = _region(code)
     if viewer.role is Role.AGENT or not analyses(viewer, code):
@@ -51,21 +49,12 @@ async def coverage_changed(info: Info, code: str | None) -> AsyncGenerator[Cover
     level = Level.of_code(code) if code else None
     if level is Level.VILLAGE:
         raise BadUserInput("give a province, regency or district code", field="regionCode")
-
-    async def figures() -> CoverageFigures:
-        async with info.context.sessions() as session:
-            return (await coverage.region_coverage(session, level, [code] if code else [], Activity()))[code]
-
     async with _hub(info).subscribe() as queue:
-        last = await figures()
-        yield last
+        yield level, code
         while True:
             event = await queue.get()
             while not queue.empty():  # a burst (a batch of enrollments) is one recomputation
                 queue.get_nowait()
             if event.get("kind") == "enrollment" and not _inside(str(event.get("village")), code):
                 continue
-            now = await figures()
-            if now != last:
-                last = now
-                yield now
+            yield level, code

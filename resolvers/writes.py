@@ -1,4 +1,5 @@
-"""Mutations: read the input, check the role, run one write function in one transaction."""
+"""Mutations: read the input, check the role, run one write function in one transaction. What a
+mutation returns is read afterwards by the compiler (schema/mutation.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.access import Role
-from db.records import AgentRecord, EnrollmentRecord
 from db.writes import agents, enrollment_status
 from db.writes.agents import AgentFields
 from db.writes.enrollments import (
@@ -96,12 +96,6 @@ async def sync_enrollments(info: Info, items: list[EnrollmentFields]) -> SyncOut
     return SyncOutcome(await _record(info, [_item(f) for f in items]))
 
 
-async def enrollment_of(info: Info, result: ItemResult) -> EnrollmentRecord | None:
-    if result.enrollment_id is None:
-        return None
-    return await info.context.loaders.enrollment.load((None, result.enrollment_id))
-
-
 # -- agents, lapses and payments ---------------------------------------------------------------
 
 async def _write(info: Info, action: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -113,35 +107,25 @@ async def _write(info: Info, action: Callable[[AsyncSession], Awaitable[T]]) -> 
         raise Rejected(refused.code, str(refused), field=f"input.{refused.field}" if refused.field else None) from refused
 
 
-async def _agent(info: Info, agent_id: int) -> AgentRecord:
-    found = await info.context.loaders.agent.load((None, agent_id))
-    assert found is not None  # just written by a caller who may see it
-    return found
-
-
-async def create_agent(info: Info, fields: AgentFields) -> AgentRecord:
+async def create_agent(info: Info, fields: AgentFields) -> int:
+    """The new agent's id."""
     viewer = info.context.viewer
-    return await _agent(info, await _write(info, lambda s: agents.create_agent(s, viewer, fields)))
+    return await _write(info, lambda s: agents.create_agent(s, viewer, fields))
 
 
-async def update_agent(info: Info, code: str, changes: dict[str, Any]) -> AgentRecord:
+async def update_agent(info: Info, code: str, changes: dict[str, Any]) -> int:
+    """The changed agent's id."""
     viewer = info.context.viewer
-    return await _agent(info, await _write(info, lambda s: agents.update_agent(s, viewer, code, changes)))
+    return await _write(info, lambda s: agents.update_agent(s, viewer, code, changes))
 
 
-async def lapse_enrollment(info: Info, enrollment_id: int, on: dt.date) -> EnrollmentRecord:
+async def lapse_enrollment(info: Info, enrollment_id: int, on: dt.date) -> int:
     viewer = info.context.viewer
     await _write(info, lambda s: enrollment_status.lapse_enrollment(s, viewer, enrollment_id, on))
-    return await _enrollment(info, enrollment_id)
+    return enrollment_id
 
 
-async def record_payment(info: Info, enrollment_id: int, paid_on: dt.date) -> EnrollmentRecord:
+async def record_payment(info: Info, enrollment_id: int, paid_on: dt.date) -> int:
     viewer = info.context.viewer
     await _write(info, lambda s: enrollment_status.record_payment(s, viewer, enrollment_id, paid_on))
-    return await _enrollment(info, enrollment_id)
-
-
-async def _enrollment(info: Info, enrollment_id: int) -> EnrollmentRecord:
-    found = await info.context.loaders.enrollment.load((None, enrollment_id))
-    assert found is not None
-    return found
+    return enrollment_id

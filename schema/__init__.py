@@ -15,7 +15,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from schema.compiled import CompiledReads
+from schema.compiled import CompiledReads, CompiledValues
 from schema.errors import ErrorCodes, code_in_place
 from schema.limits import PARSED_DOCUMENTS, Limits, QueryCost, guarded_validation
 from schema.mutation import Mutation
@@ -47,7 +47,7 @@ class Schema(strawberry.Schema):
         code_in_place(errors, self.hide_suggestions)
 
 
-def build_schema(*, production: bool, limits: Limits = Limits(), compile_reads: bool = True) -> strawberry.Schema:
+def build_schema(*, production: bool, limits: Limits = Limits()) -> strawberry.Schema:
     # Factories, not instances: an extension keeps per-request state, so each request needs its own.
     # Parsing and validation are cached per query text (bounded LRU): clients repeat the same
     # documents with new variables, and variables are checked at execution (QueryCost included).
@@ -59,11 +59,11 @@ def build_schema(*, production: bool, limits: Limits = Limits(), compile_reads: 
         guarded_validation(limits, hide_suggestions=production),
         lambda: QueryCost(limits.max_cost),
         RefuseUnstorableText,
+        CompiledValues,
     ]
     if production:
         extensions.append(DisableIntrospection)
-    if compile_reads:
-        extensions.append(CompiledReads)  # last: after every refusal that can happen before execution
+    extensions.append(CompiledReads)  # last: after every refusal that can happen before execution
     config = StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS)
     built = Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions, config=config)
     built.hide_suggestions = production

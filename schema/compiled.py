@@ -2,49 +2,85 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any, NoReturn
 
-from graphql import GraphQLError
+from graphql import GraphQLEnumType, GraphQLError, GraphQLResolveInfo, GraphQLScalarType, get_named_type
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from auth.tokens import map_link_token
-from compiler.execute import NotCompilable, compile_operation, run
-from compiler.plan import plan_operation
+from compiler.execute import compile_operation, run
+from compiler.payload import Compiled, build_for
+from compiler.plan import Operation, plan_operation
 from resolvers.context import Context
-from resolvers.errors import ApiError
+from resolvers.errors import ApiError, BadUserInput
 
 
 class CompiledReads(SchemaExtension):
-    """Queries are planned, compiled and run here; a query with a field no compiler answers yet
-    (introspection) is left to Strawberry's executor. Runs after every refusal that can happen
-    before execution (sign-in, limits, cost)."""
+    """Queries are planned, compiled and run here, as one SQL statement. Only a query of schema
+    introspection alone (__schema, __type: GraphiQL, code generators) is left to graphql-core's
+    executor. Runs after every refusal that can happen before execution (sign-in, limits, cost)."""
 
     async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context
         request: Context = context.context
-        if (context.result is None and context.graphql_document is not None and request.pool is not None
-                and request.caller is not None and context.operation_type is OperationType.QUERY):
+        if (context.result is None and context.graphql_document is not None and request.caller is not None
+                and context.operation_type is OperationType.QUERY):
             try:
                 # graphql-core's schema (Strawberry keeps it as _schema): coercion and types come from it.
                 operation = plan_operation(context.schema._schema, context.graphql_document, context.operation_name,
                                            context.variables or {})
-                viewer = request.caller
-
-                def map_link() -> tuple[str, str]:
-                    base = str(request.request.base_url).rstrip("/") if request.request is not None else ""
-                    return base, map_link_token(request.jwt_secret, viewer)
-
-                sql, build = compile_operation(operation, viewer, map_link if request.request is not None else None)
-                data, errors = await run(request.pool, sql, build, operation)
-            except NotCompilable:
-                pass
+                if not _introspection_only(operation):
+                    sql, build = compile_operation(operation, request.viewer, build_for(request).map_link)
+                    data, errors = await run(request.pool, sql, build, operation)
+                    context.result = ExecutionResult(data=data, errors=errors or None)
             except ApiError as error:
                 context.result = ExecutionResult(
                     data=None, errors=[GraphQLError(str(error), original_error=error, extensions={"code": error.code})])
             except GraphQLError as error:
                 context.result = ExecutionResult(data=None, errors=[error])
-            else:
-                context.result = ExecutionResult(data=data, errors=errors or None)
         yield
+
+
+def _introspection_only(operation: Operation) -> bool:
+    names = {f.name for f in operation.fields}
+    if not names & {"__schema", "__type"}:
+        return False
+    if names - {"__schema", "__type", "__typename"}:
+        raise BadUserInput("ask for the schema (__schema, __type) in a query of its own, without data fields",
+                           field="__schema")
+    return True
+
+
+class CompiledValues(SchemaExtension):
+    """Below a value the compiler built (what a mutation returns, what a subscription yields),
+    every field is answered from that value by its response key: no resolver runs."""
+
+    def resolve(self, _next: Callable[..., Any], root: Any, info: GraphQLResolveInfo, *args: Any, **kwargs: Any) -> Any:
+        # A subscription's root value is its event's payload itself: the field returns it whole.
+        if isinstance(root, Compiled) and info.parent_type is not info.schema.subscription_type:
+            return _leaf(get_named_type(info.return_type), root.answer(info.path.key))  # type: ignore[arg-type]
+        return _next(root, info, *args, **kwargs)
+
+
+_BUILT_IN = {"String", "Int", "Float", "Boolean", "ID"}
+
+
+def _leaf(kind: Any, value: Any) -> Any:
+    """A JSON leaf as the value graphql-core serialises: an enum's Python value from its name, a
+    custom scalar (dates, UUIDs) parsed from its JSON form."""
+    if value is None or not isinstance(kind, (GraphQLEnumType, GraphQLScalarType)) or kind.name in _BUILT_IN:
+        return value
+    if isinstance(value, list):
+        return [_leaf(kind, v) for v in value]
+    if isinstance(kind, GraphQLEnumType):
+        return kind.values[value].value
+    return kind.parse_value(value)
+
+
+def by_compiler() -> NoReturn:
+    """The body of every read field's resolver. Resolvers here only declare a field's arguments
+    for the schema: queries are answered by one compiled statement, and what mutations and
+    subscriptions return is compiled too (CompiledValues answers the fields below it)."""
+    raise RuntimeError("read fields are answered by the compiler (compiler/); this resolver never runs")

@@ -8,7 +8,6 @@ import strawberry
 from strawberry import relay
 from strawberry.relay.types import NodeType
 
-from resolvers.pagination import Page
 
 
 @strawberry.type(description="A row of a list and its cursor.")
@@ -23,6 +22,4 @@ class Edge(relay.Edge[NodeType], Generic[NodeType]):
 class Connection(relay.Connection[NodeType], Generic[NodeType]):
     edges: list[Edge[NodeType]] = strawberry.field(description="The rows of this page, in list order.")
 
-    @strawberry.field(description="Rows in the whole list (all pages) that you may see.")
-    async def total_count(self, root: strawberry.Parent[Page[object]]) -> int:
-        return await root.count()
+    total_count: int = strawberry.field(description="Rows in the whole list (all pages) that you may see.")

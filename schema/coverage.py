@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any, TYPE_CHECKING
 
 import strawberry
 
-from db.records import CoverageFigures, NearestAgent, VillageCoverage
-from db.regions import Level
-from resolvers import agents, coverage, regions
 from resolvers.context import Info
-from resolvers.coverage import GapView, SiteRecord, WorkloadRecord
+from schema.compiled import by_compiler
 
 if TYPE_CHECKING:
     from schema.agents import Agent
@@ -65,21 +62,21 @@ class VillageCoverageType:
     uncovered_workers: int | None = strawberry.field(description="max(0, informal workers - active enrollments).")
 
     @strawberry.field(description="The nearest counting agent, in reach or not (null if outside your scope).")
-    async def nearest_agent(self, root: strawberry.Parent[VillageCoverage], info: Info) -> AgentType | None:
-        return await agents.agent_or_none(info, root.nearest_agent.agent_id) if root.nearest_agent else None
+    async def nearest_agent(self, root: strawberry.Parent[Any], info: Info) -> AgentType | None:
+        return by_compiler()
 
     @strawberry.field(description="Geodesic metres to the nearest counting agent.")
-    def nearest_distance_m(self, root: strawberry.Parent[VillageCoverage]) -> float | None:
-        return root.nearest_agent.distance_m if root.nearest_agent else None
+    def nearest_distance_m(self, root: strawberry.Parent[Any]) -> float | None:
+        return by_compiler()
 
     @strawberry.field(description="Share (0-1) of the village's area inside the union of counting agents' "
                       "geodesic reach circles. Computed on request; costs more than the other fields.")
-    async def covered_fraction(self, root: strawberry.Parent[VillageCoverage], info: Info) -> float | None:
-        return await coverage.covered_fraction(info, root.code, root.activity)
+    async def covered_fraction(self, root: strawberry.Parent[Any], info: Info) -> float | None:
+        return by_compiler()
 
     @strawberry.field
-    async def village(self, root: strawberry.Parent[VillageCoverage], info: Info) -> VillageType | None:
-        return await regions.village_or_none(info, root.code)  # type: ignore[return-value]
+    async def village(self, root: strawberry.Parent[Any], info: Info) -> VillageType | None:
+        return by_compiler()
 
 
 @strawberry.type(name="RegionCoverage", description="Sums over a region's villages (and per child region).")
@@ -99,16 +96,12 @@ class RegionCoverageType:
     enrollments_per_agent: float | None
 
     @strawberry.field(description="The next level down: provinces, regencies, districts or villages.")
-    def children(self, root: strawberry.Parent[CoverageFigures]) -> list[RegionCoverageType]:
-        return list(root.children)  # type: ignore[arg-type]
+    def children(self, root: strawberry.Parent[Any]) -> list[RegionCoverageType]:
+        return by_compiler()
 
     @strawberry.field(description="The region itself (null for Indonesia).")
-    async def region(self, root: strawberry.Parent[CoverageFigures], info: Info) -> RegionType | None:
-        if root.code is None or root.level is None:
-            return None
-        if root.level is Level.VILLAGE:
-            return await regions.village_or_none(info, root.code)  # type: ignore[return-value]
-        return await regions.parent_region(info, root.level, root.code)  # type: ignore[return-value]
+    async def region(self, root: strawberry.Parent[Any], info: Info) -> RegionType | None:
+        return by_compiler()
 
 
 @strawberry.type(description="A village that is a coverage gap, and why.")
@@ -116,12 +109,12 @@ class CoverageGap:
     coverage: VillageCoverageType
 
     @strawberry.field
-    async def village(self, root: strawberry.Parent[GapView], info: Info) -> VillageType | None:
-        return await regions.village_or_none(info, root.coverage.code)  # type: ignore[return-value]
+    async def village(self, root: strawberry.Parent[Any], info: Info) -> VillageType | None:
+        return by_compiler()
 
     @strawberry.field(description="Every reason that applies.")
-    def reasons(self, root: strawberry.Parent[GapView]) -> list[GapReason]:
-        return [GapReason[r] for r in root.reasons]
+    def reasons(self, root: strawberry.Parent[Any]) -> list[GapReason]:
+        return by_compiler()
 
 
 @strawberry.type(description="An agent and its geodesic distance.")
@@ -129,8 +122,8 @@ class NearbyAgent:
     distance_m: float
 
     @strawberry.field(description="Null when the agent lies outside your scope.")
-    async def agent(self, root: strawberry.Parent[NearestAgent], info: Info) -> AgentType | None:
-        return await agents.agent_or_none(info, root.agent_id)
+    async def agent(self, root: strawberry.Parent[Any], info: Info) -> AgentType | None:
+        return by_compiler()
 
 
 @strawberry.type(description="What an agent reaches and enrolls, and how much it shares with others.")
@@ -149,12 +142,12 @@ class AgentWorkload:
     heavy_overlap: bool = strawberry.field(description="At least 80 % of its workers in reach are also another agent's.")
 
     @strawberry.field(description="Whether the agent counts as active under the activity arguments.")
-    def counts_as_active(self, root: strawberry.Parent[WorkloadRecord]) -> bool:
-        return root.counts
+    def counts_as_active(self, root: strawberry.Parent[Any]) -> bool:
+        return by_compiler()
 
     @strawberry.field
-    async def agent(self, root: strawberry.Parent[WorkloadRecord], info: Info) -> AgentType | None:
-        return await agents.agent_or_none(info, root.agent_id)
+    async def agent(self, root: strawberry.Parent[Any], info: Info) -> AgentType | None:
+        return by_compiler()
 
 
 @strawberry.type(description="A recommended site for a new agent, in ranked order.")
@@ -168,5 +161,5 @@ class AgentSite:
     newly_reached_villages: int
 
     @strawberry.field
-    async def village(self, root: strawberry.Parent[SiteRecord], info: Info) -> VillageType | None:
-        return await regions.village_or_none(info, root.village_code)  # type: ignore[return-value]
+    async def village(self, root: strawberry.Parent[Any], info: Info) -> VillageType | None:
+        return by_compiler()

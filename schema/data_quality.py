@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any, TYPE_CHECKING
 
 import strawberry
 
-from db.records import DataQualityRecord, FlagReason
-from resolvers import agents, enrollments, regions
+from db.records import FlagReason
 from resolvers.context import Info
-from resolvers.data_quality import describe
+from schema.compiled import by_compiler
 
 if TYPE_CHECKING:
     from schema.agents import Agent
@@ -41,19 +40,17 @@ class DataQualityFlag:
     last_enrolled_on: dt.date | None = strawberry.field(description="AGENT_INACTIVE: the agent's latest enrollment.")
 
     @strawberry.field(description="Why, in words.")
-    def message(self, root: strawberry.Parent[DataQualityRecord]) -> str:
-        return describe(root)
+    def message(self, root: strawberry.Parent[Any]) -> str:
+        return by_compiler()
 
     @strawberry.field(description="The flagged enrollment (null for AGENT_INACTIVE).")
-    async def enrollment(self, root: strawberry.Parent[DataQualityRecord], info: Info) -> EnrollmentType | None:
-        if root.enrollment_id is None:
-            return None
-        return await enrollments.enrollment_or_none(info, root.enrollment_id)  # type: ignore[return-value]
+    async def enrollment(self, root: strawberry.Parent[Any], info: Info) -> EnrollmentType | None:
+        return by_compiler()
 
     @strawberry.field(description="The agent who recorded it, or the inactive agent.")
-    async def agent(self, root: strawberry.Parent[DataQualityRecord], info: Info) -> AgentType | None:
-        return await agents.agent_or_none(info, root.agent_id)  # type: ignore[return-value]
+    async def agent(self, root: strawberry.Parent[Any], info: Info) -> AgentType | None:
+        return by_compiler()
 
     @strawberry.field
-    async def village(self, root: strawberry.Parent[DataQualityRecord], info: Info) -> VillageType | None:
-        return await regions.village_or_none(info, root.village_code)  # type: ignore[return-value]
+    async def village(self, root: strawberry.Parent[Any], info: Info) -> VillageType | None:
+        return by_compiler()

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
 
-from db.records import EnrollmentRecord, ParticipantRecord
-from resolvers import agents, enrollments, regions
+from compiler.payload import compiled_as
 from resolvers.context import Info
-from resolvers.inputs import row_id
-from resolvers.permissions import PersonalData
+from schema.compiled import by_compiler
 from schema.connection import Connection
 from schema.inputs import (
     FIRST,
@@ -21,8 +18,6 @@ from schema.inputs import (
     EnrollmentFilter,
     EnrollmentStatus,
     Programme,
-    page,
-    plain,
 )
 
 if TYPE_CHECKING:
@@ -33,77 +28,70 @@ AgentType = Annotated["Agent", strawberry.lazy("schema.agents")]
 VillageType = Annotated["Village", strawberry.lazy("schema.regions")]
 
 
-def _ids(node_ids: Iterable[str]) -> list[tuple[None, int]]:
-    return [(None, row_id(i)) for i in node_ids]
-
 
 @strawberry.type(description="An informal worker (BPU). The NIK is never stored; only its last 4 digits are.")
 class Participant(relay.Node):
-    name: str = strawberry.field(permission_classes=[PersonalData], description="Personal data: not for planners.")
+    @classmethod
+    def resolve_id(cls, root: Any, *, info: Info) -> str:
+        return by_compiler()  # ids are built in SQL (compiler.objects.global_id)
+
+    name: str = strawberry.field(description="Personal data: not for planners.")
     nik_last4: str = strawberry.field(
-        permission_classes=[PersonalData], description="Last 4 digits of the NIK (personal data: not for planners)."
+        description="Last 4 digits of the NIK (personal data: not for planners)."
     )
     occupation: str | None
 
     @strawberry.field
-    async def village(self, root: strawberry.Parent[ParticipantRecord], info: Info) -> VillageType | None:
-        return await regions.village_or_none(info, root.village_code)  # type: ignore[return-value]
+    async def village(self, root: strawberry.Parent[Any], info: Info) -> VillageType | None:
+        return by_compiler()
 
     @strawberry.field
     async def enrollments(
-        self, root: strawberry.Parent[ParticipantRecord], info: Info, filter: EnrollmentFilter | None = None,
+        self, root: strawberry.Parent[Any], info: Info, filter: EnrollmentFilter | None = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
     ) -> Connection[Enrollment]:
-        return await enrollments.participant_enrollments(info, root.id, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+        return by_compiler()
 
-    @classmethod
-    def resolve_id(cls, root: ParticipantRecord, *, info: Info) -> str:
-        return str(root.id)
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Any) -> bool:
-        return isinstance(obj, ParticipantRecord)
+        return compiled_as(obj, "Participant")
 
-    @classmethod
-    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
-        return await info.context.loaders.participant.load_many(_ids(node_ids))
 
 
 @strawberry.type(description="A participant's enrollment in BPJS Ketenagakerjaan programmes, recorded by an agent.")
 class Enrollment(relay.Node):
+    @classmethod
+    def resolve_id(cls, root: Any, *, info: Info) -> str:
+        return by_compiler()  # ids are built in SQL (compiler.objects.global_id)
+
     monthly_contribution_idr: int
     enrolled_on: dt.date
     last_paid_on: dt.date | None
 
     @strawberry.field
-    def programmes(self, root: strawberry.Parent[EnrollmentRecord]) -> list[Programme]:
-        return [Programme(p) for p in root.programmes]
+    def programmes(self, root: strawberry.Parent[Any]) -> list[Programme]:
+        return by_compiler()
 
     @strawberry.field
-    def status(self, root: strawberry.Parent[EnrollmentRecord]) -> EnrollmentStatus:
-        return EnrollmentStatus(root.status)
+    def status(self, root: strawberry.Parent[Any]) -> EnrollmentStatus:
+        return by_compiler()
 
     @strawberry.field
-    async def agent(self, root: strawberry.Parent[EnrollmentRecord], info: Info) -> AgentType | None:
-        return await agents.agent_or_none(info, root.agent_id)  # type: ignore[return-value]
+    async def agent(self, root: strawberry.Parent[Any], info: Info) -> AgentType | None:
+        return by_compiler()
 
     @strawberry.field
-    async def village(self, root: strawberry.Parent[EnrollmentRecord], info: Info) -> VillageType | None:
-        return await regions.village_or_none(info, root.village_code)  # type: ignore[return-value]
+    async def village(self, root: strawberry.Parent[Any], info: Info) -> VillageType | None:
+        return by_compiler()
 
     @strawberry.field
-    async def participant(self, root: strawberry.Parent[EnrollmentRecord], info: Info) -> Participant | None:
-        return await enrollments.participant_or_none(info, root.participant_id)  # type: ignore[return-value]
+    async def participant(self, root: strawberry.Parent[Any], info: Info) -> Participant | None:
+        return by_compiler()
 
-    @classmethod
-    def resolve_id(cls, root: EnrollmentRecord, *, info: Info) -> str:
-        return str(root.id)
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Any) -> bool:
-        return isinstance(obj, EnrollmentRecord)
+        return compiled_as(obj, "Enrollment")
 
-    @classmethod
-    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
-        return await info.context.loaders.enrollment.load_many(_ids(node_ids))

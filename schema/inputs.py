@@ -6,9 +6,7 @@ import enum
 
 import strawberry
 
-from db.filters import ListFilter
-from resolvers.inputs import list_filter
-from resolvers.pagination import MAX_PAGE_SIZE, PageArgs
+from resolvers.pagination import MAX_PAGE_SIZE
 from schema.scalars import GeoJSON
 
 
@@ -74,22 +72,5 @@ class EnrollmentFilter:
     near: Near | None = strawberry.field(default=None, description="Village label point within the circle.")
 
 
-def plain(filter: RegionFilter | AgentFilter | EnrollmentFilter | None) -> ListFilter:
-    """The checked, hashable form of a filter input (BAD_USER_INPUT names the bad field)."""
-    if filter is None:
-        return ListFilter()
-    status = getattr(filter, "status", None)
-    near = (filter.near.lng, filter.near.lat, filter.near.radius_m) if filter.near else None
-    return list_filter(
-        region=filter.region_code, name_contains=filter.name_contains,
-        status=status.value if status is not None else None, bbox=filter.bbox,
-        intersects=filter.intersects, near=near,
-    )
-
-
 FIRST = f"Rows from the start (or after `after`); at most {MAX_PAGE_SIZE}, default 100."
 LAST = f"Rows from the end (or before `before`); at most {MAX_PAGE_SIZE}."
-
-
-def page(first: int | None, after: str | None, last: int | None, before: str | None) -> PageArgs:
-    return PageArgs(first, after, last, before)

@@ -5,17 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
 
+from compiler import payload
 from db.rules import DEFAULT_REACH_M
 from resolvers import writes
 from resolvers.context import Info
 from resolvers.errors import BadUserInput
 from resolvers.inputs import row_id
-from resolvers.writes import AgentFields, EnrollmentFields, ItemResult
+from resolvers.writes import AgentFields, EnrollmentFields
 from schema.coverage import LngLatInput
 from schema.inputs import AgentStatus, Programme
 
@@ -67,19 +68,12 @@ class SyncStatus(enum.Enum):
 @strawberry.type(description="The outcome of one enrollment item.")
 class EnrollmentResult:
     client_id: uuid.UUID
-
-    @strawberry.field
-    def status(self, root: strawberry.Parent[ItemResult]) -> SyncStatus:
-        return SyncStatus(root.status)
-
+    status: SyncStatus
     code: str | None = strawberry.field(description="Why it was rejected: BAD_USER_INPUT, NOT_FOUND, FORBIDDEN, "
                                         "CONFLICT or ALREADY_ENROLLED.")
     message: str | None
     field: str | None = strawberry.field(description="The item's field at fault.")
-
-    @strawberry.field(description="The saved enrollment (created or duplicate).")
-    async def enrollment(self, root: strawberry.Parent[ItemResult], info: Info) -> EnrollmentType | None:
-        return await writes.enrollment_of(info, root)  # type: ignore[return-value]
+    enrollment: EnrollmentType | None = strawberry.field(description="The saved enrollment (created or duplicate).")
 
 
 @strawberry.type(description="Per-item results, in the order sent, and their counts.")
@@ -132,29 +126,40 @@ def _enrollment_id(id: relay.GlobalID) -> int:
 class Mutation:
     @strawberry.mutation(description="Recruit an agent (admins; managers inside their scope: home village and base).")
     async def create_agent(self, info: Info, input: AgentInput) -> AgentType:
-        return await writes.create_agent(info, input.fields())  # type: ignore[return-value]
+        return await _agent(info, await writes.create_agent(info, input.fields()))
 
     @strawberry.mutation(description="Change an agent's details, base or reach; coverage follows in the same transaction.")
     async def update_agent(self, info: Info, code: str, input: AgentChanges) -> AgentType:
-        return await writes.update_agent(info, code, input.changes())  # type: ignore[return-value]
+        return await _agent(info, await writes.update_agent(info, code, input.changes()))
 
     @strawberry.mutation(description="Activate or deactivate an agent.")
     async def set_agent_status(self, info: Info, code: str, status: AgentStatus) -> AgentType:
-        return await writes.update_agent(info, code, {"status": status.value})  # type: ignore[return-value]
+        return await _agent(info, await writes.update_agent(info, code, {"status": status.value}))
 
     @strawberry.mutation(description="Mark an active enrollment lapsed (contributions stopped).")
     async def lapse_enrollment(self, info: Info, id: relay.GlobalID, on: dt.date | None = None) -> EnrollmentType:
-        return await writes.lapse_enrollment(info, _enrollment_id(id), on or dt.date.today())  # type: ignore[return-value]
+        return await _enrollment(info, await writes.lapse_enrollment(info, _enrollment_id(id), on or dt.date.today()))
 
     @strawberry.mutation(description="Record a contribution payment; the last-paid date never moves back.")
     async def record_payment(self, info: Info, id: relay.GlobalID, paid_on: dt.date) -> EnrollmentType:
-        return await writes.record_payment(info, _enrollment_id(id), paid_on)  # type: ignore[return-value]
+        return await _enrollment(info, await writes.record_payment(info, _enrollment_id(id), paid_on))
 
     @strawberry.mutation(description="Record one enrollment (idempotent by clientId).")
     async def record_enrollment(self, info: Info, input: EnrollmentInput) -> EnrollmentResult:
-        return await writes.record_enrollment(info, input.fields())  # type: ignore[return-value]
+        result = await writes.record_enrollment(info, input.fields())
+        return await payload.value(info, lambda b, f, path: payload.item_result_json(b, f, result, path))  # type: ignore[no-any-return]
 
     @strawberry.mutation(description="Record up to 1,000 enrollments from an offline device; resend the whole "
                          "batch after a dropped connection: saved items come back as DUPLICATE.")
     async def sync_enrollments(self, info: Info, items: list[EnrollmentInput]) -> SyncResult:
-        return await writes.sync_enrollments(info, [i.fields() for i in items])  # type: ignore[return-value]
+        outcome = await writes.sync_enrollments(info, [i.fields() for i in items])
+        return await payload.value(info, lambda b, f, path: payload.sync_result_json(b, f, outcome, path))  # type: ignore[no-any-return]
+
+
+async def _agent(info: Info, agent_id: int) -> Any:
+    """What the mutation's selection reads of the agent it wrote (one statement, compiler/)."""
+    return await payload.row(info, "Agent", "agent", lambda b, a: f"{a}.id = {b.add(agent_id)}")
+
+
+async def _enrollment(info: Info, enrollment_id: int) -> Any:
+    return await payload.row(info, "Enrollment", "enrollment", lambda b, e: f"{e}.id = {b.add(enrollment_id)}")

@@ -7,15 +7,9 @@ from typing import Annotated
 
 import strawberry
 from strawberry import relay
-from strawberry.types.base import StrawberryObjectDefinition
 
-from db.regions import Level
-from resolvers import agents, audit, coverage, data_quality, enrollments, regions
+from compiler.analytics import DEFAULT_SITE_REACH_M
 from resolvers.context import Info
-from resolvers.coverage import DEFAULT_SITE_REACH_M
-from resolvers.errors import BadUserInput
-from resolvers.inputs import row_id
-from resolvers.pagination import PageArgs
 from schema.agents import Agent
 from schema.audit import AuditEntry
 from schema.connection import Connection
@@ -39,9 +33,8 @@ from schema.inputs import (
     AgentFilter,
     EnrollmentFilter,
     RegionFilter,
-    page,
-    plain,
 )
+from schema.compiled import by_compiler
 from schema.regions import District, Province, Regency, Village
 from schema.viewer import Me
 
@@ -51,49 +44,35 @@ DaysArg = Annotated[int | None, strawberry.argument(description=ACTIVE_WITHIN_DA
 AsOfArg = Annotated[dt.date | None, strawberry.argument(description=AS_OF)]
 
 
-def _is_node_id(info: Info, id: relay.GlobalID) -> bool:
-    """The id names an object type that implements Node (not an interface, not Query), with a
-    row id of plausible size and no NUL."""
-    definition = info.schema.get_type_by_name(id.type_name)
-    return (isinstance(definition, StrawberryObjectDefinition) and not definition.is_interface
-            and any(i.origin is relay.Node for i in definition.interfaces)
-            and 0 < len(id.node_id) <= 64 and "\x00" not in id.node_id)
-
-
 @strawberry.type
 class Query:
     @strawberry.field(description="Any object by its global `id`; null when absent or outside your scope.")
     async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
-        if not _is_node_id(info, id):
-            raise BadUserInput("is not an id this API issued; use the `id` of an object", field="id")
-        return await id.resolve_node(info, required=False)  # type: ignore[no-any-return]
+        return by_compiler()
 
     @strawberry.field(description="The caller: token subject, role and scope.")
     def me(self, info: Info) -> Me:
-        return Me.of(info.context.viewer)
+        return by_compiler()
 
     @strawberry.field(description="A province by code, e.g. 34.")
     async def province(self, info: Info, code: Annotated[str, strawberry.argument(description=CODE)]) -> Province | None:
-        return await regions.region(info, Level.PROVINCE, code)  # type: ignore[return-value]
+        return by_compiler()
 
     @strawberry.field(description="A regency or city by code, e.g. 34.71.")
     async def regency(self, info: Info, code: Annotated[str, strawberry.argument(description=CODE)]) -> Regency | None:
-        return await regions.region(info, Level.REGENCY, code)  # type: ignore[return-value]
+        return by_compiler()
 
     @strawberry.field(description="A district by code, e.g. 34.71.01.")
     async def district(self, info: Info, code: Annotated[str, strawberry.argument(description=CODE)]) -> District | None:
-        return await regions.region(info, Level.DISTRICT, code)  # type: ignore[return-value]
+        return by_compiler()
 
     @strawberry.field(description="A village by code, e.g. 34.71.01.1001.")
     async def village(self, info: Info, code: Annotated[str, strawberry.argument(description=CODE)]) -> Village | None:
-        return await regions.village(info, code)  # type: ignore[return-value]
+        return by_compiler()
 
     @strawberry.field(description="An agent by global `id` or by agent `code` (give one).")
     async def agent(self, info: Info, id: relay.GlobalID | None = None, code: str | None = None) -> Agent | None:
-        if id is not None and id.type_name != "Agent":
-            raise BadUserInput(f"is the id of a {id.type_name}, not of an Agent", field="id")
-        number = row_id(id.node_id) if id is not None else None
-        return await agents.agent(info, id=number, code=code)  # type: ignore[return-value]
+        return by_compiler()
 
     @strawberry.field(description="Provinces, by code.")
     async def provinces(
@@ -101,7 +80,7 @@ class Query:
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
     ) -> Connection[Province]:
-        return await regions.regions(info, Level.PROVINCE, None, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+        return by_compiler()
 
     @strawberry.field(description="Villages, by code (by distance with `near`).")
     async def villages(
@@ -109,7 +88,7 @@ class Query:
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
     ) -> Connection[Village]:
-        return await regions.all_villages(info, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+        return by_compiler()
 
     @strawberry.field(description="Agents, by id (by distance with `near`).")
     async def agents(
@@ -117,7 +96,7 @@ class Query:
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
     ) -> Connection[Agent]:
-        return await agents.all_agents(info, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+        return by_compiler()
 
     @strawberry.field(description="Enrollments, by id (by distance with `near`).")
     async def enrollments(
@@ -125,14 +104,14 @@ class Query:
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
     ) -> Connection[Enrollment]:
-        return await enrollments.all_enrollments(info, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+        return by_compiler()
 
     @strawberry.field(description="Coverage figures of a region (null: Indonesia) and of each child region.")
     async def coverage(
         self, info: Info, region_code: Annotated[str | None, strawberry.argument(description=REGION)] = None,
         active_within_days: DaysArg = None, as_of: AsOfArg = None,
     ) -> RegionCoverageType:
-        return await coverage.coverage(info, region_code, coverage.activity(active_within_days, as_of))  # type: ignore[return-value]
+        return by_compiler()
 
     @strawberry.field(description="Villages that are coverage gaps, most uncovered workers first; villages "
                       "without an estimate (reason NO_ESTIMATE) come last, unranked.")
@@ -146,11 +125,7 @@ class Query:
         active_within_days: DaysArg = None, as_of: AsOfArg = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
     ) -> Connection[CoverageGap]:
-        act = coverage.activity(active_within_days, as_of)
-        return await coverage.coverage_gaps(  # type: ignore[return-value]
-            info, region_code, kind.value, min_uncovered_workers, penetration_below, include_without_estimate, act,
-            PageArgs(first, after),
-        )
+        return by_compiler()
 
     @strawberry.field(description="The k counting agents nearest a village's label point or a point, "
                       "exact geodesic distance, nearest first.")
@@ -158,9 +133,7 @@ class Query:
         self, info: Info, village_code: str | None = None, point: LngLatInput | None = None, k: int = 5,
         max_distance_m: float | None = None, active_within_days: DaysArg = None, as_of: AsOfArg = None,
     ) -> list[NearbyAgent]:
-        act = coverage.activity(active_within_days, as_of)
-        at = (point.lng, point.lat) if point is not None else None
-        return await coverage.nearest_agents(info, village_code, at, k, max_distance_m, act)  # type: ignore[return-value]
+        return by_compiler()
 
     @strawberry.field(description="Agents of a region (by home village), heaviest workload first.")
     async def agent_workload(
@@ -170,8 +143,7 @@ class Query:
         active_within_days: DaysArg = None, as_of: AsOfArg = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
     ) -> Connection[AgentWorkload]:
-        act = coverage.activity(active_within_days, as_of)
-        return await coverage.agent_workload(info, region_code, overload_above, act, PageArgs(first, after))  # type: ignore[return-value]
+        return by_compiler()
 
     @strawberry.field(description="Where new agents would reach the most uncovered workers (maximal covering "
                       "location problem): greedy (within 1 - 1/e of optimal) or exact (integer program).")
@@ -181,8 +153,7 @@ class Query:
         candidate: SiteCandidates = SiteCandidates.VILLAGE_LABEL_POINTS, exact: bool = False,
         active_within_days: DaysArg = None, as_of: AsOfArg = None,
     ) -> list[AgentSite]:
-        act = coverage.activity(active_within_days, as_of)
-        return await coverage.recommend_sites(info, region_code, count, reach_m, exact, act)  # type: ignore[return-value]
+        return by_compiler()
 
     @strawberry.field(description="Who changed what, when, from what to what; newest first (admins; managers "
                       "inside their scope).")
@@ -190,7 +161,7 @@ class Query:
         self, info: Info, region_code: Annotated[str | None, strawberry.argument(description=REGION)] = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
     ) -> Connection[AuditEntry]:
-        return await audit.audit_log(info, region_code, PageArgs(first, after))  # type: ignore[return-value]
+        return by_compiler()
 
     @strawberry.field(description="Field records to check, by reason then record (admins and planners; managers "
                       "inside their scope, all of it when regionCode is null).")
@@ -204,4 +175,4 @@ class Query:
             description="The day AGENT_INACTIVE is measured at (default: today).")] = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
     ) -> Connection[DataQualityFlag]:
-        return await data_quality.data_quality(info, region_code, reasons, as_of, PageArgs(first, after))  # type: ignore[return-value]
+        return by_compiler()

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
 
-from db.records import RegionRecord, VillageRecord
-from db.regions import Level
-from resolvers import agents, coverage, enrollments, maps, regions
+from compiler.payload import compiled_as
 from resolvers.context import Info
+from schema.compiled import by_compiler
 from schema.connection import Connection
 from schema.coverage import (
     ACTIVE_WITHIN_DAYS,
@@ -27,8 +25,6 @@ from schema.inputs import (
     AgentFilter,
     EnrollmentFilter,
     RegionFilter,
-    page,
-    plain,
 )
 from schema.scalars import GeoJSON
 
@@ -38,15 +34,14 @@ if TYPE_CHECKING:
 
 AgentType = Annotated["Agent", strawberry.lazy("schema.agents")]
 EnrollmentType = Annotated["Enrollment", strawberry.lazy("schema.enrollments")]
-Region = RegionRecord | VillageRecord
+
 
 async def _region_coverage(
-    root: strawberry.Parent[RegionRecord], info: Info,
+    root: strawberry.Parent[Any], info: Info,
     active_within_days: Annotated[int | None, strawberry.argument(description=ACTIVE_WITHIN_DAYS)] = None,
     as_of: Annotated[dt.date | None, strawberry.argument(description=AS_OF)] = None,
 ) -> RegionCoverageType:
-    act = coverage.activity(active_within_days, as_of)
-    return await coverage.region_coverage(info, root.level, root.code, act)  # type: ignore[return-value]
+    return by_compiler()
 
 
 @strawberry.enum(description="What colours the villages (district map) or districts (regency map).")
@@ -62,10 +57,10 @@ class Basemap(enum.Enum):
 
 
 def _map_url(
-    root: strawberry.Parent[RegionRecord], info: Info, metric: MapMetric = MapMetric.COVERAGE,
+    root: strawberry.Parent[Any], info: Info, metric: MapMetric = MapMetric.COVERAGE,
     basemap: Basemap = Basemap.OSM,
 ) -> str | None:
-    return maps.map_url(info, root.level, root.code, metric.value, basemap.value)
+    return by_compiler()
 
 
 def _map_url_field() -> Any:
@@ -87,37 +82,26 @@ PRECISION = "Decimal digits kept in coordinates (6 ≈ 10 cm)."
 
 @strawberry.interface(description="An administrative region identified by its Kemendagri code.")
 class AdministrativeRegion(relay.Node):
+    @classmethod
+    def resolve_id(cls, root: Any, *, info: Info) -> str:
+        return by_compiler()  # ids are built in SQL (compiler.objects.global_id)
+
     code: str = strawberry.field(description="Kemendagri code, e.g. 34, 34.71, 34.71.01, 34.71.01.1001.")
     name: str | None = strawberry.field(description="Official name; null when known only by code.")
     area_km2: float | None = strawberry.field(description="Geodesic area in km².")
 
     @strawberry.field(description="A point guaranteed inside the boundary (ST_PointOnSurface), GeoJSON.")
-    def label_point(self, root: strawberry.Parent[Region], precision: int = 7) -> GeoJSON | None:
-        return regions.point(root.label_point, precision)
+    def label_point(self, root: strawberry.Parent[Any], precision: int = 7) -> GeoJSON | None:
+        return by_compiler()
 
     @strawberry.field(description="The boundary as a GeoJSON MultiPolygon.")
     async def geometry(
-        self, root: strawberry.Parent[Region], info: Info,
+        self, root: strawberry.Parent[Any], info: Info,
         simplify_m: Annotated[float, strawberry.argument(description=SIMPLIFY)] = 0,
         precision: Annotated[int, strawberry.argument(description=PRECISION)] = 7,
     ) -> GeoJSON | None:
-        return await regions.boundary(info, root.level, root.code, simplify_m, precision)
+        return by_compiler()
 
-    @classmethod
-    def resolve_id(cls, root: Region, *, info: Info) -> str:
-        return root.code
-
-
-async def _regions_by_code(info: Info, level: Level, ids: Iterable[str]) -> list[Any]:
-    """Regions by code; a code that is not one of this level's names no region (None)."""
-    loaders = info.context.loaders
-    codes = [code for code in ids if Level.of_code(code) is level]
-    if level is Level.VILLAGE:
-        found = await loaders.village.load_many([(None, code) for code in codes])
-    else:
-        found = await loaders.region.load_many([(level, code) for code in codes])
-    by_code = dict(zip(codes, found, strict=True))
-    return [by_code.get(code) for code in ids]
 
 
 @strawberry.type(description="A province (provinsi).")
@@ -126,19 +110,16 @@ class Province(AdministrativeRegion):
 
     @strawberry.field(description="Regencies and cities of this province.")
     async def regencies(
-        self, root: strawberry.Parent[RegionRecord], info: Info, filter: RegionFilter | None = None,
+        self, root: strawberry.Parent[Any], info: Info, filter: RegionFilter | None = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
     ) -> Connection[Regency]:
-        return await regions.regions(info, Level.REGENCY, root.code, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+        return by_compiler()
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Any) -> bool:
-        return isinstance(obj, RegionRecord) and obj.level is Level.PROVINCE
+        return compiled_as(obj, "Province")
 
-    @classmethod
-    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
-        return await _regions_by_code(info, Level.PROVINCE, node_ids)
 
 
 @strawberry.type(description="A regency (kabupaten) or city (kota).")
@@ -147,24 +128,21 @@ class Regency(AdministrativeRegion):
     map_url: str | None = _map_url_field()
 
     @strawberry.field
-    async def province(self, root: strawberry.Parent[RegionRecord], info: Info) -> Province | None:
-        return await regions.parent_region(info, Level.PROVINCE, root.parent_code)  # type: ignore[return-value]
+    async def province(self, root: strawberry.Parent[Any], info: Info) -> Province | None:
+        return by_compiler()
 
     @strawberry.field(description="Districts of this regency.")
     async def districts(
-        self, root: strawberry.Parent[RegionRecord], info: Info, filter: RegionFilter | None = None,
+        self, root: strawberry.Parent[Any], info: Info, filter: RegionFilter | None = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
     ) -> Connection[District]:
-        return await regions.regions(info, Level.DISTRICT, root.code, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+        return by_compiler()
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Any) -> bool:
-        return isinstance(obj, RegionRecord) and obj.level is Level.REGENCY
+        return compiled_as(obj, "Regency")
 
-    @classmethod
-    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
-        return await _regions_by_code(info, Level.REGENCY, node_ids)
 
 
 @strawberry.type(description="A district (kecamatan).")
@@ -173,36 +151,33 @@ class District(AdministrativeRegion):
     map_url: str | None = _map_url_field()
 
     @strawberry.field
-    async def regency(self, root: strawberry.Parent[RegionRecord], info: Info) -> Regency | None:
-        return await regions.parent_region(info, Level.REGENCY, root.parent_code)  # type: ignore[return-value]
+    async def regency(self, root: strawberry.Parent[Any], info: Info) -> Regency | None:
+        return by_compiler()
 
     @strawberry.field
-    async def province(self, root: strawberry.Parent[RegionRecord], info: Info) -> Province | None:
-        return await regions.parent_region(info, Level.PROVINCE, root.code[:2])  # type: ignore[return-value]
+    async def province(self, root: strawberry.Parent[Any], info: Info) -> Province | None:
+        return by_compiler()
 
     @strawberry.field(description="Villages of this district.")
     async def villages(
-        self, root: strawberry.Parent[RegionRecord], info: Info, filter: RegionFilter | None = None,
+        self, root: strawberry.Parent[Any], info: Info, filter: RegionFilter | None = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
     ) -> Connection[Village]:
-        return await regions.district_villages(info, root.code, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+        return by_compiler()
 
     @strawberry.field(description="Agents whose home village is in this district.")
     async def agents(
-        self, root: strawberry.Parent[RegionRecord], info: Info, filter: AgentFilter | None = None,
+        self, root: strawberry.Parent[Any], info: Info, filter: AgentFilter | None = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
     ) -> Connection[AgentType]:
-        return await agents.district_agents(info, root.code, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+        return by_compiler()
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Any) -> bool:
-        return isinstance(obj, RegionRecord) and obj.level is Level.DISTRICT
+        return compiled_as(obj, "District")
 
-    @classmethod
-    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
-        return await _regions_by_code(info, Level.DISTRICT, node_ids)
 
 
 @strawberry.type(description="A village (desa, or kelurahan when urban), the smallest administrative region.")
@@ -215,48 +190,45 @@ class Village(AdministrativeRegion):
     estimate_year: int | None
 
     @strawberry.field
-    async def district(self, root: strawberry.Parent[VillageRecord], info: Info) -> District | None:
-        return await regions.parent_region(info, Level.DISTRICT, root.district_code)  # type: ignore[return-value]
+    async def district(self, root: strawberry.Parent[Any], info: Info) -> District | None:
+        return by_compiler()
 
     @strawberry.field
-    async def regency(self, root: strawberry.Parent[VillageRecord], info: Info) -> Regency | None:
-        return await regions.parent_region(info, Level.REGENCY, root.code[:5])  # type: ignore[return-value]
+    async def regency(self, root: strawberry.Parent[Any], info: Info) -> Regency | None:
+        return by_compiler()
 
     @strawberry.field
-    async def province(self, root: strawberry.Parent[VillageRecord], info: Info) -> Province | None:
-        return await regions.parent_region(info, Level.PROVINCE, root.code[:2])  # type: ignore[return-value]
+    async def province(self, root: strawberry.Parent[Any], info: Info) -> Province | None:
+        return by_compiler()
 
     @strawberry.field(
         description="Active agents whose reach circle (geodesic, on the WGS 84 ellipsoid) contains this "
         "village's label point, nearest first; each edge gives the distance."
     )
     async def agents_in_reach(
-        self, root: strawberry.Parent[VillageRecord], info: Info, filter: AgentFilter | None = None,
+        self, root: strawberry.Parent[Any], info: Info, filter: AgentFilter | None = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
     ) -> Connection[AgentType]:
-        return await agents.agents_in_reach(info, root.code, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+        return by_compiler()
 
     @strawberry.field(description="Reach, nearest agent and penetration of this village.")
     async def coverage(
-        self, root: strawberry.Parent[VillageRecord], info: Info,
+        self, root: strawberry.Parent[Any], info: Info,
         active_within_days: Annotated[int | None, strawberry.argument(description=ACTIVE_WITHIN_DAYS)] = None,
         as_of: Annotated[dt.date | None, strawberry.argument(description=AS_OF)] = None,
     ) -> VillageCoverageType | None:
-        return await coverage.village_coverage(info, root.code, coverage.activity(active_within_days, as_of))  # type: ignore[return-value]
+        return by_compiler()
 
     @strawberry.field(description="Enrollments recorded in this village.")
     async def enrollments(
-        self, root: strawberry.Parent[VillageRecord], info: Info, filter: EnrollmentFilter | None = None,
+        self, root: strawberry.Parent[Any], info: Info, filter: EnrollmentFilter | None = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
     ) -> Connection[EnrollmentType]:
-        return await enrollments.village_enrollments(info, root.code, plain(filter), page(first, after, last, before))  # type: ignore[return-value]
+        return by_compiler()
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Any) -> bool:
-        return isinstance(obj, VillageRecord)
+        return compiled_as(obj, "Village")
 
-    @classmethod
-    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
-        return await _regions_by_code(info, Level.VILLAGE, node_ids)

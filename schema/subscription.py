@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from compiler import payload
+from compiler.coverage import region_figures
+from db.records import Activity
 from resolvers import subscriptions
 from resolvers.context import Info
 from schema.coverage import RegionCoverageType
@@ -24,12 +27,20 @@ class Subscription:
     async def enrollment_recorded(
         self, info: Info, region_code: Annotated[str | None, strawberry.argument(description=REGION)] = None,
     ) -> AsyncGenerator[EnrollmentType, None]:
-        async for record in subscriptions.enrollment_recorded(info, region_code):
-            yield record  # type: ignore[misc]
+        async for enrollment_id in subscriptions.enrollments_recorded(info, region_code):
+            found = await payload.row(info, "Enrollment", "enrollment",
+                                      lambda b, e, id=enrollment_id: f"{e}.id = {b.add(id)}")  # type: ignore[misc]
+            if found is not None:  # not visible to this caller (another region, another agent)
+                yield found  # type: ignore[misc]
 
     @strawberry.subscription(description="The region's coverage now, then whenever agents or enrollments change it.")
     async def coverage_changed(
         self, info: Info, region_code: Annotated[str | None, strawberry.argument(description=REGION)] = None,
     ) -> AsyncGenerator[RegionCoverageType, None]:
-        async for figures in subscriptions.coverage_changed(info, region_code):
-            yield figures  # type: ignore[misc]
+        last = None
+        async for level, code in subscriptions.coverage_changes(info, region_code):
+            figures = await payload.value(info, lambda b, f, path, level=level, code=code: region_figures(
+                b, f, level, b.add(code, "text") if code else "NULL", Activity(), path))
+            if figures != last:
+                last = figures
+                yield figures  # type: ignore[misc]

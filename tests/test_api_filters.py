@@ -15,13 +15,13 @@ import pytest
 import shapely
 from pyproj import Geod
 from shapely.geometry import box, mapping, shape
-from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
 
 from db.access import Role, Viewer
-from db.filters import ListFilter, Near
-from db.queries import agents as agent_queries
-from db.queries import villages as village_queries
-from db.queries.paging import Window, page_statement
+from graphql import parse
+
+from compiler.execute import compile_operation
+from compiler.plan import plan_operation
+from schema import schema as api_schema
 from tests.conftest import data, error_codes, fetch, post
 
 GEOD = Geod(ellps="WGS84")
@@ -173,11 +173,17 @@ def test_simplified_geometry_is_lighter_valid_and_close(server: str, villages: l
         assert error_codes(body) == ["BAD_USER_INPUT"] and body["errors"][0]["extensions"]["field"] == field
 
 
-def _plan(url: str, statement: Any, index: str) -> str:
+def compiled(query: str, viewer: Viewer) -> tuple[str, list[Any]]:
+    """The statement the server sends for `query` and its parameters."""
+    sql, build = compile_operation(plan_operation(api_schema._schema, parse(query), None, {}), viewer)
+    return build.params.finish(sql)
+
+
+def _plan(url: str, statement: tuple[str, list[Any]], index: str) -> str:
     """EXPLAIN of a statement when `index` is the only index of its table and sequential scans
     are off (inside a transaction that is rolled back): the plan can then only use the index, and
     shows an Index Cond on it only if the predicate can use it. Statistics cannot flip this."""
-    sql = str(statement.compile(dialect=pg_asyncpg.dialect(), compile_kwargs={"literal_binds": True}))
+    sql, params = statement
 
     async def go() -> str:
         conn = await asyncpg.connect(url)
@@ -195,7 +201,7 @@ def _plan(url: str, statement: Any, index: str) -> str:
                 else:
                     await conn.execute(f"DROP INDEX {other['name']}")
             await conn.execute("SET LOCAL enable_seqscan = off")
-            return "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + sql))
+            return "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + sql, *params))
         finally:
             await transaction.rollback()
             await conn.close()
@@ -203,7 +209,7 @@ def _plan(url: str, statement: Any, index: str) -> str:
     return asyncio.run(go())
 
 
-def uses_index(url: str, statement: Any, index: str) -> bool:
+def uses_index(url: str, statement: tuple[str, list[Any]], index: str) -> bool:
     """Whether the plan scans `index` with an Index Cond (not a full scan of it)."""
     lines = _plan(url, statement, index).splitlines()
     for i, line in enumerate(lines):
@@ -213,29 +219,31 @@ def uses_index(url: str, statement: Any, index: str) -> bool:
     return False
 
 
+ADMIN = Viewer("t", Role.ADMIN)
+
+
 def test_the_index_check_can_fail(shared_demo_db: str) -> None:
-    by_name = village_queries.listing(Viewer("t", Role.ADMIN), ListFilter(name_contains="a"), village_queries.VillagesOf.ALL)
-    assert not uses_index(shared_demo_db, page_statement(by_name, Window(100)), "village_code_pattern_idx")
+    by_name = compiled('{ villages(filter: {nameContains: "a"}) { edges { node { code } } } }', ADMIN)
+    assert not uses_index(shared_demo_db, by_name, "village_code_pattern_idx")
 
 
 @pytest.mark.parametrize("filter, index", [
-    (ListFilter(bbox=(128.0, -7.0, 128.5, -6.5)), "village_geom_idx"),
-    (ListFilter(intersects='{"type": "Point", "coordinates": [128.1, -6.6]}'), "village_geom_idx"),
-    (ListFilter(near=Near(128.1, -6.6, 5000)), "village_label_point_geog_idx"),
-    (ListFilter(region_code="99.01"), "village_code_pattern_idx"),
+    ("{bbox: [128.0, -7.0, 128.5, -6.5]}", "village_geom_idx"),
+    ('{intersects: {type: "Point", coordinates: [128.1, -6.6]}}', "village_geom_idx"),
+    ("{near: {lng: 128.1, lat: -6.6, radiusM: 5000}}", "village_label_point_geog_idx"),
+    ('{regionCode: "99.01"}', "village_code_pattern_idx"),
 ])
-def test_village_filters_use_their_indexes(shared_demo_db: str, filter: ListFilter, index: str) -> None:
-    viewer = Viewer("test", Role.ADMIN)
-    statement = page_statement(village_queries.listing(viewer, filter, village_queries.VillagesOf.ALL), Window(100))
+def test_village_filters_use_their_indexes(shared_demo_db: str, filter: str, index: str) -> None:
+    statement = compiled("{ villages(filter: %s) { edges { node { code } } } }" % filter, ADMIN)
     assert uses_index(shared_demo_db, statement, index), _plan(shared_demo_db, statement, index)
 
 
 def test_agent_filters_and_manager_scope_use_their_indexes(shared_demo_db: str) -> None:
     manager = Viewer("test", Role.MANAGER, ("99.01",))
-    near = agent_queries.listing(manager, ListFilter(near=Near(128.1, -6.6, 5000)), agent_queries.AgentsOf.ALL)
-    assert uses_index(shared_demo_db, page_statement(near, Window(100)), "agent_location_geog_idx")
-    assert uses_index(shared_demo_db, page_statement(near, Window(100)), "agent_home_village_code_pattern_idx")
-    bbox = agent_queries.listing(Viewer("t", Role.ADMIN), ListFilter(bbox=(128.0, -7.0, 128.5, -6.5)), agent_queries.AgentsOf.ALL)
-    assert uses_index(shared_demo_db, page_statement(bbox, Window(100)), "agent_location_idx")
-    scoped = agent_queries.listing(manager, ListFilter(), agent_queries.AgentsOf.ALL)
-    assert uses_index(shared_demo_db, page_statement(scoped, Window(100)), "agent_home_village_code_pattern_idx")
+    near = compiled("{ agents(filter: {near: {lng: 128.1, lat: -6.6, radiusM: 5000}}) { edges { node { code } } } }", manager)
+    assert uses_index(shared_demo_db, near, "agent_location_geog_idx")
+    assert uses_index(shared_demo_db, near, "agent_home_village_code_pattern_idx")
+    bbox = compiled("{ agents(filter: {bbox: [128.0, -7.0, 128.5, -6.5]}) { edges { node { code } } } }", ADMIN)
+    assert uses_index(shared_demo_db, bbox, "agent_location_idx")
+    scoped = compiled("{ agents { edges { node { code } } } }", manager)
+    assert uses_index(shared_demo_db, scoped, "agent_home_village_code_pattern_idx")

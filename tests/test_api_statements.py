@@ -1,4 +1,5 @@
-"""No N+1: a deep nested query sends a fixed number of SQL statements, however many rows it returns.
+"""One statement per query: a deep nested query sends one SQL statement, however many rows it returns
+and however the client writes it.
 
 Statements are counted by PostgreSQL itself (pg_stat_statements, loaded by the embedded cluster),
 so this counts what the server really sent, not what the code believes it sent.
@@ -15,10 +16,6 @@ from db.embedded import EmbeddedCluster
 from tests.conftest import _clone, data, fetch, load_demo, running_server
 
 VILLAGES = 600
-# Pages of provinces, regencies, districts, villages, agents in reach and enrollments (first: 0
-# still asks for one row, to answer hasNextPage); counts of villages, agents in reach and
-# enrollments. One statement per list and per count, whatever the number of rows.
-STATEMENT_BOUND = 9
 
 DEEP = """query($regencies: Int!, $districts: Int!) { provinces(first: 1) { edges { node { code
     regencies(first: $regencies) { edges { node { code
@@ -64,8 +61,34 @@ def test_deep_nested_query_statement_count_does_not_grow_with_rows(large_db: str
         small, few = counted(server, large_db, 1, 2)
         large, many = counted(server, large_db, 10, 30)
     assert many == VILLAGES and many > 10 * few  # every village against a few dozen
-    assert large == small, statements(large_db)
-    assert large <= STATEMENT_BOUND, statements(large_db)
+    assert large == small == 1, statements(large_db)
+
+
+APOLLO_DEEP = """query Deep($districts: Int!) { provinces(first: 1) { __typename edges { __typename node { __typename id code
+    coverage { __typename villages coveragePct }
+    regencies(first: 10) { __typename edges { __typename node { __typename id code name
+      districts(first: $districts) { __typename pageInfo { __typename hasNextPage endCursor } edges { __typename node {
+        __typename id ...DistrictCard villages(first: 40) { __typename totalCount edges { __typename cursor node {
+          __typename id code name coverage { __typename covered penetration nearestAgent { __typename id code } }
+          agentsInReach(first: 3) { __typename edges { __typename distanceM node { __typename id code } } } } } } } } } } } } } } } }
+fragment DistrictCard on District { __typename id name coverage { __typename coveredVillages } }"""
+
+
+def test_a_frontends_deep_query_is_one_statement(large_db: str, tmp_path: Path) -> None:
+    """Apollo style (__typename and id everywhere, a fragment), province to village with
+    coverage and agents in reach: one statement for one district or for thirty."""
+    def count(districts: int) -> tuple[int, int]:
+        data(server, APOLLO_DEEP, {"districts": districts})
+        fetch(large_db, "SELECT pg_stat_statements_reset()")
+        result = data(server, APOLLO_DEEP, {"districts": districts})
+        villages = sum(len(d["node"]["villages"]["edges"]) for p in result["provinces"]["edges"]
+                       for r in p["node"]["regencies"]["edges"] for d in r["node"]["districts"]["edges"])
+        return sum(calls for _, calls in statements(large_db)), villages
+
+    with running_server(large_db, tmp_path) as server:
+        (narrow, few), (wide, many) = count(1), count(30)
+    assert many > 10 * few
+    assert narrow == wide == 1, statements(large_db)
 
 
 COVERAGE_DEEP = """query($districts: Int!) { provinces(first: 1) { edges { node {
@@ -75,8 +98,8 @@ COVERAGE_DEEP = """query($districts: Int!) { provinces(first: 1) { edges { node 
         villages(first: 40) { edges { node { coverage { covered nearestDistanceM } } } } } } } } } } } } } }"""
 
 
-def test_nested_coverage_is_one_statement_per_level(large_db: str, tmp_path: Path) -> None:
-    """Province, regency, district and village coverage: batched per level, whatever the width."""
+def test_nested_coverage_is_one_statement(large_db: str, tmp_path: Path) -> None:
+    """Province, regency, district and village coverage: one statement, whatever the width."""
     def count(districts: int) -> int:
         data(server, COVERAGE_DEEP, {"districts": districts})
         fetch(large_db, "SELECT pg_stat_statements_reset()")
@@ -85,5 +108,4 @@ def test_nested_coverage_is_one_statement_per_level(large_db: str, tmp_path: Pat
 
     with running_server(large_db, tmp_path) as server:
         narrow, wide = count(1), count(30)
-    # 4 region pages + 4 coverage levels (province, regency, district, village).
-    assert narrow == wide <= 8, statements(large_db)
+    assert narrow == wide == 1, statements(large_db)

@@ -124,14 +124,6 @@ VILLAGE_COVERAGE = f"""
 """
 
 
-async def village_coverage(
-    session: AsyncSession, codes: Sequence[str], activity: Activity
-) -> dict[str, VillageCoverage]:
-    """Coverage figures of the given villages (codes of one or many regions)."""
-    rows = (await session.execute(text(VILLAGE_COVERAGE), {"codes": list(codes), **activity.params()})).all()
-    return {r.code: to_village_coverage(r, activity) for r in rows}
-
-
 # Share of each village's area (codes :codes) inside the union of the counting agents' geodesic
 # reach circles. ST_Buffer on geography buffers in a local projection chosen per circle; 32
 # segments per quarter keep the polygon's area within 0.05 % of the circle's. Areas are geodesic.
@@ -147,11 +139,6 @@ COVERED_FRACTION = f"""
            ), 0) / nullif(ST_Area(v.geom::geography), 0)) END AS fraction
     FROM village v WHERE v.code = ANY(:codes)
 """
-
-
-async def covered_fractions(session: AsyncSession, codes: Sequence[str], activity: Activity) -> dict[str, float]:
-    rows = (await session.execute(text(COVERED_FRACTION), {"codes": list(codes), **activity.params()})).all()
-    return {r.code: r.fraction for r in rows}
 
 
 _WIDTH = {Level.PROVINCE: 2, Level.REGENCY: 5, Level.DISTRICT: 8, Level.VILLAGE: 13}
@@ -275,14 +262,6 @@ def nearest_agents_sql(viewer: Viewer) -> str:
           AND (CAST(:max_m AS float8) IS NULL OR ST_DWithin(a.location::geography, p.g, CAST(:max_m AS float8)))
         ORDER BY distance_m, a.id LIMIT :k
     """
-
-
-async def village_label_point(session: AsyncSession, code: str) -> tuple[float, float] | None:
-    row = (await session.execute(
-        text("SELECT ST_X(label_point) AS lng, ST_Y(label_point) AS lat FROM village WHERE code = :code"),
-        {"code": code},
-    )).first()
-    return (row.lng, row.lat) if row is not None and row.lng is not None else None
 
 
 async def rebuild_reach(session: AsyncSession) -> int:

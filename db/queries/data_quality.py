@@ -25,10 +25,8 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.queries.paging import Item, Key, Slice
-from db.records import DataQualityRecord, FlagReason
+from db.records import FlagReason
 
 FAR_FACTOR = 2
 BURST_SIZE = 3
@@ -157,22 +155,3 @@ def flag_range(code: str | None) -> tuple[str, str]:
 def _range(code: str | None) -> tuple[str, str]:
     """Codes from `code` itself up to, not including, its next sibling (`34.71` → ['34.71', '34.71/'))."""
     return ("0", ":") if code is None else (code, code + "/")  # '/' follows '.', ':' follows '9'
-
-
-async def data_quality_page(
-    session: AsyncSession, region_codes: list[str | None], reasons: list[FlagReason], as_of: dt.date,
-    limit: int, after: Key | None,
-) -> Slice[DataQualityRecord]:
-    """Flags inside any of `region_codes` (None: all of Indonesia), by reason then id."""
-    ranges = [_range(c) for c in region_codes]
-    national = region_codes == [None]
-    rows = (await session.execute(_FLAGS[national], {
-        "lo": [lo for lo, _ in ranges], "hi": [hi for _, hi in ranges], "reasons": [r.value for r in reasons],
-        "far_factor": FAR_FACTOR, "burst_size": BURST_SIZE, "burst_window": BURST_WINDOW,
-        "inactive_days": INACTIVE_DAYS, "as_of": as_of,
-        "after_rank": after[0] if after else None, "after_key": after[1] if after else None, "limit": limit + 1,
-    })).all()
-    by_rank = {rank: reason for reason, rank in RANK.items()}
-    items = [Item(DataQualityRecord(by_rank[r.rank], r.agent_id, r.village_code, r.enrollment_id, r.distance_m,
-                                    r.allowed_m, r.count, r.last_enrolled_on), (r.rank, r.key)) for r in rows]
-    return Slice(items[:limit], len(items) > limit)

@@ -13,12 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.queries.coverage import AS_OF, code_range, counting_per_village, counts, within
-from db.queries.paging import Item, Key, Slice
-from db.records import Activity
+from db.queries.coverage import AS_OF, counting_per_village, counts, within
 
 HEAVY_OVERLAP_SHARE = 0.8  # most of an agent's workers are also someone else's
 
@@ -79,28 +75,3 @@ workload AS (
 
 # Every agent of the region (:lo, :hi) with its workload and rank key (heaviest first).
 WORKLOAD_ROWS = _WORKLOAD + "SELECT * FROM workload"
-
-
-async def workload_page(
-    session: AsyncSession, region_code: str | None, activity: Activity, limit: int, after: Key | None
-) -> Slice[WorkloadRecord]:
-    stmt = text(f"""
-        {_WORKLOAD}
-        SELECT * FROM workload
-        WHERE CAST(:after_rank AS float8) IS NULL OR (rank_key, id) > (CAST(:after_rank AS float8), CAST(:after_id AS bigint))
-        ORDER BY rank_key, id LIMIT :limit
-    """)
-    params = {**code_range(region_code), **activity.params(), "limit": limit + 1,
-              "after_rank": after[0] if after else None, "after_id": after[1] if after else None}
-    rows = (await session.execute(stmt, params)).all()
-    items = [
-        Item(WorkloadRecord(r.id, r.counts, r.villages, int(r.workers), r.without_estimate, float(r.share),
-                            int(r.overlapping), r.n30, r.n90), (float(r.rank_key), r.id))
-        for r in rows
-    ]
-    return Slice(items[:limit], len(items) > limit)
-
-
-async def workload_count(session: AsyncSession, region_code: str | None) -> int:
-    stmt = text(f"SELECT count(*) FROM agent a WHERE {within('a.home_village_code')}")
-    return int((await session.execute(stmt, code_range(region_code))).scalar_one())
