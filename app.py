@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from db.embedded import resolve_database_url
+from embedded.cluster import resolve_database_url
 from db.engine import create_engine, create_pool, create_sessionmaker
-from db.events import EventHub, asyncpg_url
+from events.hub import EventHub, asyncpg_url
 from maps.routes import map_routes
 from resolvers.context import ANONYMOUS_PLANNER
 from schema import build_schema

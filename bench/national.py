@@ -14,7 +14,7 @@ from pathlib import Path
 
 import asyncpg
 
-from db.embedded import EmbeddedCluster
+from embedded.cluster import EmbeddedCluster
 from db.engine import create_engine
 from db.importers.boundaries import import_boundaries
 from db.importers.gisfile import read_boundary_file

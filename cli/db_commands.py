@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from cli.runtime import console, database_url, friendly_errors, settings
-from db.embedded import EmbeddedCluster
+from embedded.cluster import EmbeddedCluster
 
 app = typer.Typer(help="Manage the database (the embedded cluster unless DATABASE_URL is set).")
 

@@ -18,7 +18,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from db.embedded import ClusterError, resolve_database_url
+from embedded.cluster import ClusterError, resolve_database_url
 from db.errors import PerisaiError
 from db.migrate import upgrade
 from settings import MissingSecret, Settings

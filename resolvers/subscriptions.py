@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 
 from db.access import Role, analyses
-from db.events import EventHub
+from events.hub import EventHub
 from db.regions import Level
 from resolvers.context import Info
 from resolvers.errors import BadUserInput, Forbidden

@@ -30,7 +30,7 @@ from pytest_postgresql.janitor import DatabaseJanitor
 
 from auth.tokens import issue
 from db.access import Role
-from db.embedded import EmbeddedCluster
+from embedded.cluster import EmbeddedCluster
 from db.engine import create_engine
 from db.migrate import upgrade
 from demo.build import build_demo

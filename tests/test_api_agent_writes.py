@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from db.embedded import EmbeddedCluster
+from embedded.cluster import EmbeddedCluster
 from tests.conftest import _clone, data, error_codes, fetch, post, running_server, token
 from tests.oracle import GEOD
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 import shapely
 
-from db.embedded import EmbeddedCluster
+from embedded.cluster import EmbeddedCluster
 from db.engine import create_engine
 from demo.build import build_demo
 from tests.conftest import NIK_KEY, _clone, data, fetch, require_data, running_server

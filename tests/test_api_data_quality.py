@@ -22,7 +22,7 @@ from pyproj import Transformer
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
-from db.embedded import EmbeddedCluster
+from embedded.cluster import EmbeddedCluster
 from tests.conftest import _clone, error_codes, fetch, post, running_server, token
 
 TODAY = dt.date.today()

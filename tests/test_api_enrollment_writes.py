@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from db.embedded import EmbeddedCluster
+from embedded.cluster import EmbeddedCluster
 from tests.conftest import _clone, error_codes, fetch, post, running_server, token
 
 TODAY = dt.date.today()

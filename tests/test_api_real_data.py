@@ -13,7 +13,7 @@ from shapely.geometry import box, shape
 from typer.testing import CliRunner
 
 from cli.main import app
-from db.embedded import EmbeddedCluster
+from embedded.cluster import EmbeddedCluster
 from tests.conftest import _clone, data, require_data, running_server
 
 pytestmark = pytest.mark.real_data

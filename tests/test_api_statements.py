@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from db.embedded import EmbeddedCluster
+from embedded.cluster import EmbeddedCluster
 from tests.conftest import _clone, data, fetch, load_demo, running_server
 
 VILLAGES = 600

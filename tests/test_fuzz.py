@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from schemathesis.graphql import nodes
 from strawberry.relay import to_base64
 
-from db.embedded import EmbeddedCluster
+from embedded.cluster import EmbeddedCluster
 from tests.conftest import _clone, running_server, token
 
 ROOT = Path(__file__).resolve().parents[1]

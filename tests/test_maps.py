@@ -15,7 +15,7 @@ import asyncpg
 import httpx
 import pytest
 
-from db.embedded import EmbeddedCluster
+from embedded.cluster import EmbeddedCluster
 from tests.conftest import _clone, data, fetch, require_data, running_server, token
 
 DISTRICT = "99.01.01"

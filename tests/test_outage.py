@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from db.embedded import EmbeddedCluster
+from embedded.cluster import EmbeddedCluster
 from tests.conftest import _clone, data, error_codes, fetch, free_port, running_server, token
 
 READ = '{ provinces { totalCount } villages(first: 3) { edges { node { code name coverage { covered } } } } }'

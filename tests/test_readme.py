@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from db.embedded import EmbeddedCluster
+from embedded.cluster import EmbeddedCluster
 from tests.conftest import _clone, data, load_demo, running_server, token
 
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -15,7 +15,7 @@ import orjson
 import pytest
 from strawberry.relay import to_base64
 
-from db.embedded import EmbeddedCluster
+from embedded.cluster import EmbeddedCluster
 from tests.conftest import _clone, error_codes, fetch, post, running_server, table_counts, token
 
 

@@ -54,7 +54,7 @@ def upgrade() -> None:
     """)
     op.execute("CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log "
                "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()")
-    # Coverage events for subscribers (db/events.py): any agent change, whoever makes it; NOTIFY is
+    # Coverage events for subscribers (events/hub.py): any agent change, whoever makes it; NOTIFY is
     # delivered only if the transaction commits.
     op.execute("""
         CREATE FUNCTION agent_changed_notify() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -1,0 +1,1 @@
+"""Change events: PostgreSQL LISTEN/NOTIFY fanned out to this process's subscribers."""
