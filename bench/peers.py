@@ -3,10 +3,11 @@
 Steps: make sure the rig's national database is loaded and ours imported from it
 (bench/peers_data.py); start PostGraphile (one process) and our server the way the README
 recommends for production here (uvicorn, one worker per core); check that our answers equal
-PostGraphile's on a sample of every workload's variable sets (bench/peers_compare.py); then, for
-each workload, load-test ours, our own floor (the statement our server sends, bench/peers_floor.py),
+PostGraphile's on a sample of every workload's variable sets, in every form clients send
+(bench/peer_forms.py: plain, Apollo, Relay, as a scoped manager); then, for each workload, load-test
+ours in each form and our own floor for each (the statement our server sends, bench/peers_floor.py),
 PostGraphile, PostGraphile with two workers and the rig's SQL floor back to back with the rig's
-`bench.sh`; print the rig's table of this run, then each workload against the issue's targets.
+`bench.sh`; print the rig's table of this run, then each workload and form against the targets.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from pathlib import Path
 
 import httpx
 
+from auth.tokens import viewer_from_token
+from bench.peer_forms import FORMS, form_query, manager_token
 from bench.peers_compare import compare, variable_sets
 from bench.peers_data import RIG, ROOT, ensure_our_database, ensure_rig_database, rig
 from bench.peers_floor import TOOL as OUR_FLOOR
@@ -36,13 +39,20 @@ SAMPLE = 20  # variable sets per workload whose answers must be equal
 CONCURRENCY = int(os.environ.get("PEERS_CONCURRENCY", "16"))
 DURATION = int(os.environ.get("PEERS_DURATION", "20"))
 WORKERS = os.cpu_count() or 2
+SECRET = b"peer-bench-secret"
+FORMS_RUN = tuple(os.environ.get("PEERS_FORMS", ",".join(FORMS)).split(","))
+
+
+def tool(form: str, floor: bool = False) -> str:
+    base = OUR_FLOOR if floor else "perisai"
+    return base if form == "plain" else f"{base}-{form}"
 
 
 @contextmanager
 def our_server(url: str) -> Iterator[tuple[str, int]]:
     """(GraphQL URL, master PID) of uvicorn with one worker per core, production settings."""
     env = {**os.environ, "DATABASE_URL": url, "PERISAI_ENV": "production", "PERISAI_ANONYMOUS_ROLE": "planner",
-           "PERISAI_JWT_SECRET": "peer-bench-secret", "PERISAI_NIK_KEY": "bench-nik-key"}
+           "PERISAI_JWT_SECRET": SECRET.decode(), "PERISAI_NIK_KEY": "bench-nik-key"}
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "app:create_app", "--factory", "--host", "127.0.0.1",
                              "--port", str(OUR_PORT), "--workers", str(WORKERS), "--no-access-log",
                              "--log-level", "warning"], cwd=ROOT, env=env)
@@ -95,19 +105,33 @@ def run() -> None:
     postmaster = Path("/tmp/peers-pg/data/postmaster.pid").read_text().split()[0]
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}-national.jsonl"
+    manager = manager_token(SECRET)
+    headers = {form: ({"Authorization": f"Bearer {manager}"} if form == "manager" else None) for form in FORMS_RUN}
+    forms_dir = RESULTS / "forms"
+    forms_dir.mkdir(exist_ok=True)
+    queries = {}
+    for wl in WORKLOADS:
+        for form in FORMS_RUN:
+            queries[wl, form] = forms_dir / f"{wl}.{form}.graphql"
+            queries[wl, form].write_text(form_query((QUERIES / f"{wl}.graphql").read_text(), form))
     with our_server(our_url) as (ours, our_pid), postgraphile(rig_url, 1) as (theirs, their_pid):
         for wl in WORKLOADS:
             sample = variable_sets(RIG / "workloads" / wl / "vars.national.jsonl", SAMPLE)
-            same = compare(wl, theirs, (RIG / "workloads" / wl / "query.graphql").read_text(),
-                           ours, (QUERIES / f"{wl}.graphql").read_text(), sample)
-            print(f"{wl}: our answers equal PostGraphile's on {same} of {len(sample)} variable sets", flush=True)
+            for form in FORMS_RUN:
+                same = compare(wl, theirs, (RIG / "workloads" / wl / "query.graphql").read_text(),
+                               ours, queries[wl, form].read_text(), sample, headers[form])
+                print(f"{wl} ({form}): our answers equal PostGraphile's on {same} of {len(sample)} variable sets", flush=True)
         for wl in WORKLOADS:
-            print(f"{wl}: perisai …", flush=True)
-            bench(wl, "perisai", out, "--url", ours, "--query", str(QUERIES / f"{wl}.graphql"), "--no-floor",
-                  "--server-pid", str(our_pid), "--db-pid", postmaster)
-            print(f"{wl}: our floor …", flush=True)
-            run_floor(wl, our_url, (QUERIES / f"{wl}.graphql").read_text(), ours, out, concurrency=CONCURRENCY,
-                      duration=DURATION, db_pid=postmaster, sample_size=SAMPLE)
+            for form in FORMS_RUN:
+                print(f"{wl}: perisai ({form}) …", flush=True)
+                extra = ["--header", f"Authorization: Bearer {manager}"] if form == "manager" else []
+                bench(wl, tool(form), out, "--url", ours, "--query", str(queries[wl, form]), "--no-floor",
+                      "--server-pid", str(our_pid), "--db-pid", postmaster, *extra)
+                print(f"{wl}: our floor ({form}) …", flush=True)
+                viewer = viewer_from_token(SECRET, manager) if form == "manager" else None
+                run_floor(wl, our_url, queries[wl, form].read_text(), ours, out, concurrency=CONCURRENCY,
+                          duration=DURATION, db_pid=postmaster, sample_size=SAMPLE, tool=tool(form, floor=True),
+                          headers=headers[form], **({"viewer": viewer} if viewer else {}))
             print(f"{wl}: postgraphile + floor …", flush=True)
             bench(wl, "postgraphile", out, "--url", theirs, "--db", rig_url, "--compare-floor",
                   "--server-pid", str(their_pid), "--db-pid", postmaster)
@@ -122,22 +146,24 @@ def run() -> None:
 
 
 def print_targets(out: Path) -> None:
-    """Each workload against the targets: ≥ 1.5× the best PostGraphile, p99 no worse, ≥ 0.6× our floor."""
+    """Each workload and form against the targets: ≥ 1.5× the best PostGraphile, p99 no worse,
+    ≥ 0.6× our floor (the statement our server sends in that form)."""
     lines = [json.loads(line) for line in out.read_text().splitlines() if line.startswith("{")]
     runs = {(r["workload"], r["tool"]): r for r in lines}
-    print("\n| workload | ours req/s | best PostGraphile req/s | × (≥ 1.5) | p99 ours / theirs ms | "
+    print("\n| workload | form | ours req/s | best PostGraphile req/s | × (≥ 1.5) | p99 ours / theirs ms | "
           "our floor tps | ours / our floor (≥ 0.6) | errors (ours) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for wl in WORKLOADS:
-        ours, floor = runs.get((wl, "perisai")), runs.get((wl, OUR_FLOOR))
-        peers = [r for r in (runs.get((wl, "postgraphile")), runs.get((wl, "postgraphile-x2"))) if r]
-        if not ours or not floor or not peers:
-            print(f"| {wl} | incomplete run |")
-            continue
-        best = max(peers, key=lambda r: r["rps"] or 0)
-        print(f"| {wl} | {ours['rps']:,.1f} | {best['rps']:,.1f} ({best['tool']}) | {ours['rps'] / best['rps']:.2f} "
-              f"| {ours['p99_ms']:.1f} / {best['p99_ms']:.1f} | {floor['rps']:,.1f} | {ours['rps'] / floor['rps']:.2f} "
-              f"| {ours['errors']} |")
+        for form in FORMS_RUN:
+            ours, floor = runs.get((wl, tool(form))), runs.get((wl, tool(form, floor=True)))
+            peers = [r for r in (runs.get((wl, "postgraphile")), runs.get((wl, "postgraphile-x2"))) if r]
+            if not ours or not floor or not peers:
+                print(f"| {wl} | {form} | incomplete run |")
+                continue
+            best = max(peers, key=lambda r: r["rps"] or 0)
+            print(f"| {wl} | {form} | {ours['rps']:,.1f} | {best['rps']:,.1f} ({best['tool']}) | "
+                  f"{ours['rps'] / best['rps']:.2f} | {ours['p99_ms']:.1f} / {best['p99_ms']:.1f} | {floor['rps']:,.1f} | "
+                  f"{ours['rps'] / floor['rps']:.2f} | {ours['errors']} |")
 
 
 if __name__ == "__main__":

@@ -30,18 +30,20 @@ from graphql import parse
 from bench.peers_data import RIG
 from compiler.execute import compile_operation
 from compiler.plan import plan_operation
+from db.access import Viewer
 from resolvers.context import ANONYMOUS_PLANNER
 from schema import schema as api_schema
 
 TOOL = "perisai-floor"
 
 
-def statements(query: str, variable_sets: list[dict[str, Any]]) -> tuple[str, list[list[Any]]]:
+def statements(query: str, variable_sets: list[dict[str, Any]],
+               viewer: Viewer = ANONYMOUS_PLANNER) -> tuple[str, list[list[Any]]]:
     """The one SQL text our server sends for `query` and its parameters for each variable set."""
     document = parse(query)
     compiled = []
     for variables in variable_sets:
-        sql, build = compile_operation(plan_operation(api_schema._schema, document, None, variables), ANONYMOUS_PLANNER)
+        sql, build = compile_operation(plan_operation(api_schema._schema, document, None, variables), viewer)
         compiled.append(build.params.finish(sql))
     texts = {sql for sql, _ in compiled}
     if len(texts) != 1:
@@ -73,12 +75,12 @@ async def store_params(url: str, params: list[list[Any]]) -> None:
 
 
 async def sample(url: str, sql: str, params: list[list[Any]], server: str, query: str,
-                 variable_sets: list[dict[str, Any]], n: int) -> dict[str, Any]:
+                 variable_sets: list[dict[str, Any]], n: int, headers: dict[str, str] | None = None) -> dict[str, Any]:
     """Run the statement for the first `n` sets and check each answer equals our server's `data`."""
     result: dict[str, Any] = {"sampled": 0, "errors": 0, "empty": 0, "equal_to_server": 0, "first_error": None}
     connection = await asyncpg.connect(url)
     try:
-        async with httpx.AsyncClient(timeout=60) as client:
+        async with httpx.AsyncClient(timeout=60, headers=headers) as client:
             for values, variables in list(zip(params, variable_sets, strict=True))[:n]:
                 result["sampled"] += 1
                 try:
@@ -100,13 +102,14 @@ async def sample(url: str, sql: str, params: list[list[Any]], server: str, query
 
 
 def run_floor(workload: str, url: str, query: str, server: str, out: Path, *, concurrency: int, duration: int,
-              db_pid: str, sample_size: int, warmup: int = 5) -> None:
-    """Measure our floor of one workload and append the rig's result line (tool perisai-floor) to `out`."""
+              db_pid: str, sample_size: int, warmup: int = 5, tool: str = TOOL, viewer: Viewer = ANONYMOUS_PLANNER,
+              headers: dict[str, str] | None = None) -> None:
+    """Measure our floor of one workload (as `viewer` asks it) and append the rig's result line to `out`."""
     variables_path = RIG / "workloads" / workload / "vars.national.jsonl"
     variable_sets = [json.loads(line) for line in variables_path.read_text().splitlines() if line.strip()]
-    sql, params = statements(query, variable_sets)
+    sql, params = statements(query, variable_sets, viewer)
     asyncio.run(store_params(url, params))
-    checked = asyncio.run(sample(url, sql, params, server, query, variable_sets, sample_size))
+    checked = asyncio.run(sample(url, sql, params, server, query, variable_sets, sample_size, headers))
     if checked["errors"] or checked["equal_to_server"] != checked["sampled"]:
         raise SystemExit(f"{workload}: our floor statement does not give our server's answers: {checked}")
     print(f"{workload}: our floor statement gave our server's answer on {checked['equal_to_server']} "
@@ -129,7 +132,7 @@ def run_floor(workload: str, url: str, query: str, server: str, out: Path, *, co
             load.wait()
         snapshot.wait()
         line = subprocess.run(["python3", *benchlib, "report", "--kind", "pgbench", "--stdout", str(tmp / "pgbench.txt"),
-                               "--log-prefix", str(tmp / "pgbench_log"), "--tool", TOOL, "--workload", workload,
+                               "--log-prefix", str(tmp / "pgbench_log"), "--tool", tool, "--workload", workload,
                                "--scale", "national", "--concurrency", str(concurrency), "--duration", str(duration),
                                "--loadgen", f"pgbench -M prepared -c{concurrency} -j2 (our statement)",
                                "--sample", str(tmp / "sample.json"), "--cpu-start", str(tmp / "cpu0.json"),

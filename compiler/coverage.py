@@ -114,6 +114,8 @@ def _figures_region(b: Build, f: Field, alias: str, path: Path) -> str:
 
 @compiles("RegionCoverage", field="children")
 def _figures_children(b: Build, f: Field, alias: str, path: Path) -> str:
+    if alias not in b.with_children:
+        return "'[]'::json"  # a child's own children are not computed (the figures go one level down)
     c = b.alias("c")
     child = object_json(b, "RegionCoverage", f.fields(), c, (*path, 0))
     return f"(SELECT coalesce(json_agg({child} ORDER BY {c}.code), '[]'::json) FROM {alias}_rows {c} WHERE NOT {c}.total)"
@@ -122,6 +124,7 @@ def _figures_children(b: Build, f: Field, alias: str, path: Path) -> str:
 def region_figures(b: Build, f: Field, level: Level | None, code_sql: str, act: Activity, path: Path) -> str:
     """RegionCoverage of the region whose code is `code_sql` (None level: Indonesia), with children."""
     r = b.alias("rc")
+    b.with_children.add(r)
     lo = Raw(f"(({code_sql}) || '.')") if level is not None else "0"
     hi = Raw(f"(({code_sql}) || '/')") if level is not None else ":"
     statement = bind(b, region_coverage_sql(level), {

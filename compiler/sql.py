@@ -58,6 +58,7 @@ class Build:
     typed: bool = False  # every object carries its type name (values handed to Strawberry's executor)
     params: Params = field(default_factory=Params)
     deferred: list[Deferred] = field(default_factory=list)
+    with_children: set[str] = field(default_factory=set)  # region-figure rows whose children were computed
     _aliases: int = 0
 
     def alias(self, prefix: str) -> str:
