@@ -39,7 +39,7 @@ SAMPLE = 20  # variable sets per workload whose answers must be equal
 CONCURRENCY = int(os.environ.get("PEERS_CONCURRENCY", "16"))
 DURATION = int(os.environ.get("PEERS_DURATION", "20"))
 WORKERS = os.cpu_count() or 2
-SECRET = b"peer-bench-secret"
+SECRET = b"peer-bench-secret-for-hs256-tokens"
 FORMS_RUN = tuple(os.environ.get("PEERS_FORMS", ",".join(FORMS)).split(","))
 
 

@@ -51,10 +51,17 @@ def statements(query: str, variable_sets: list[dict[str, Any]],
     return texts.pop(), [params for _, params in compiled]
 
 
-def script(sql: str, n_params: int) -> str:
-    """pgbench script: pick a variable set, fetch its parameters, send the statement."""
-    picks = ", ".join(f"p[{k}] AS p{k}" for k in range(1, n_params + 1))
-    body = re.sub(r"\$(\d+)\b", r":p\1", sql)
+def script(sql: str, params: list[list[Any]]) -> str:
+    """pgbench script: pick a variable set, fetch its parameters, send the statement.
+
+    pgbench cannot bind a null, so a parameter that is null in every set (an argument the workload
+    leaves out, such as `activeWithinDays`) is written as NULL; PostgreSQL's custom plans fold a
+    null parameter the same way. A parameter null in some sets only is refused."""
+    always_null = {k for k in range(1, len(params[0]) + 1) if all(p[k - 1] is None for p in params)}
+    if any(p[k - 1] is None for p in params for k in range(1, len(p) + 1) if k not in always_null):
+        raise SystemExit("a parameter is null in some variable sets only; pgbench cannot send that statement")
+    picks = ", ".join(f"p[{k}] AS p{k}" for k in range(1, len(params[0]) + 1) if k not in always_null) or "1 AS none"
+    body = re.sub(r"\$(\d+)\b", lambda m: "NULL" if int(m.group(1)) in always_null else f":p{m.group(1)}", sql)
     return f"\\set i random(1, :nvars)\nSELECT {picks} FROM perisai_floor.params WHERE i = :i \\gset\n{body};\n"
 
 
@@ -116,12 +123,14 @@ def run_floor(workload: str, url: str, query: str, server: str, out: Path, *, co
           f"of {checked['sampled']} variable sets", flush=True)
     with tempfile.TemporaryDirectory(prefix=f"perisai-floor-{workload}-") as folder:
         tmp = Path(folder)
-        (tmp / "floor.sql").write_text(script(sql, len(params[0])))
+        (tmp / "floor.sql").write_text(script(sql, params))
         (tmp / "sample.json").write_text(json.dumps(checked))
         pin = ["taskset", "-c", "1"] if (os.cpu_count() or 1) > 1 else []  # bench.sh's LOADGEN_CPUS
         pgbench = [*pin, "pgbench", "-n", "-M", "prepared", "-c", str(concurrency), "-j", "2",
                    "-D", f"nvars={len(params)}", "-f", str(tmp / "floor.sql")]
-        subprocess.run([*pgbench, "-T", str(warmup), url], check=True, capture_output=True)
+        warm = subprocess.run([*pgbench, "-T", str(warmup), url], capture_output=True, text=True)
+        if warm.returncode != 0:
+            raise SystemExit(f"{workload}: pgbench failed on our floor statement:\n{warm.stdout[-2000:]}{warm.stderr[-2000:]}")
         benchlib = [str(RIG / "benchlib.py")]
         subprocess.run(["python3", *benchlib, "snapshot", "--out", str(tmp / "cpu0.json")], check=True)
         snapshot = subprocess.Popen(["python3", *benchlib, "snapshot", "--delay", str(max(duration - 3, duration * 0.7)),

@@ -30,9 +30,18 @@ def test_statements_refuse_variable_sets_that_compile_to_different_sql() -> None
 
 def test_the_pgbench_script_binds_every_parameter_by_its_number() -> None:
     sql = "SELECT $1, $2, $10, $11 FROM t WHERE a = $3"
-    text = script(sql, 11)
+    text = script(sql, [[str(k) for k in range(1, 12)]] * 2)
     assert "$" not in text
     assert text.splitlines()[-1] == "SELECT :p1, :p2, :p10, :p11 FROM t WHERE a = :p3;"
     fetched = re.findall(r"p\[(\d+)\] AS p(\d+)", text)
     assert fetched == [(str(k), str(k)) for k in range(1, 12)]
     assert "\\gset" in text and text.startswith("\\set i random(1, :nvars)")
+
+
+def test_a_parameter_null_in_every_set_is_written_as_null_and_one_null_in_some_sets_is_refused() -> None:
+    sql = "SELECT $1 WHERE $2::int IS NULL OR x > $2::int"
+    text = script(sql, [["a", None], ["b", None]])
+    assert text.splitlines()[-1] == "SELECT :p1 WHERE NULL::int IS NULL OR x > NULL::int;"
+    assert "p[2]" not in text and "p[1] AS p1" in text
+    with pytest.raises(SystemExit, match="null in some variable sets only"):
+        script(sql, [["a", None], ["b", "3"]])
