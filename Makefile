@@ -1,4 +1,4 @@
-.PHONY: demo test serve bench bench-peers lint schema clean
+.PHONY: demo test serve bench bench-peers lint schema messages clean
 
 demo: ## Install what is missing, start the embedded database, load demo data, serve on :8000
 	scripts/bootstrap
@@ -23,6 +23,10 @@ bench-peers: ## Against PostGraphile on ../shared/peers' national data, side by 
 
 schema: ## Write the GraphQL SDL to schema.graphql (a test fails when it is out of date)
 	.venv/bin/python -c 'from schema import schema; print(schema.as_str())' > schema.graphql
+
+messages: ## Extract the map pages' messages and update the Indonesian catalog; then translate what is new
+	.venv/bin/pybabel extract -k _ -k N_ -k n_:1,2 --project perisai-coverage --no-location --sort-output -o maps/locale/messages.pot maps
+	.venv/bin/pybabel update -i maps/locale/messages.pot -d maps/locale -l id --no-fuzzy-matching --ignore-obsolete
 
 clean: ## Stop the embedded database and remove its data
 	-.venv/bin/perisai db down

@@ -13,7 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
 from embedded.cluster import resolve_database_url
 from db.engine import create_engine, create_pool, create_sessionmaker
@@ -25,6 +26,8 @@ from schema.limits import Limits
 from server.graphql_view import GraphQLApp
 from server.logs import RequestIds, configure_logging
 from settings import Settings
+from web_assets import URL as ASSETS_URL
+from web_assets import VENDOR
 
 log = logging.getLogger("perisai")
 
@@ -80,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]), WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz), *map_routes(),
+        Mount(ASSETS_URL, app=StaticFiles(directory=VENDOR, check_dir=False), name="assets"),  # maps, GraphiQL
     ]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIds)])
     app.state.jwt_secret = secret

@@ -50,7 +50,8 @@ def boundaries(
     """Import boundaries from GeoJSON (.geojson, .geojson.gz), GeoPackage, Shapefile or FlatGeobuf.
 
     Invalid polygons are repaired; re-importing the same file changes nothing. Parents missing
-    from the database are created as code-only rows (provinces get their official name).
+    from the database are created, named from the file's district_name / regency_name /
+    province_name fields where it has them (provinces get their official name).
     """
     data = read_boundary_file(
         file, level, code_field=code_field, name_field=name_field, parent_field=parent_field, layer=layer

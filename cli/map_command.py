@@ -1,12 +1,12 @@
-"""`perisai map district|regency CODE -o FILE`: the same page as the server's, as a file.
+"""`perisai map province|regency|district CODE -o DIR`: the server's map pages as a folder that opens
+from disk, with every map below the region and the vendored assets (see maps/export.py).
 
-The vendored assets are copied beside the file (`<name>_assets/`), so it opens from disk with no
-server and no internet (without `--basemap osm`, which needs tiles from the internet).
+With `--basemap none` (the default here) the folder needs no server and no internet; `osm` draws
+tiles from the internet when there is one.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,101 +19,108 @@ from db.access import Role, Viewer
 from db.engine import create_engine, create_sessionmaker
 from db.errors import PerisaiError
 from db.regions import Level
-from maps.assets import VENDOR, missing
-from maps.district import district_data, district_page
-from maps.page import CLASSIFIERS, PageOptions
-from maps.regency import regency_data, regency_page
+from web_assets import folders, missing
+from maps.classes import CLASSIFICATIONS, METRICS
+from maps.export import export_pages
+from maps.i18n import DEFAULT, LANGUAGES
+from maps.page import BASEMAPS, PageOptions
 
-app = typer.Typer(help="Write a coverage map to an HTML file that opens from disk.", no_args_is_help=True)
+app = typer.Typer(help="Write coverage maps to a folder that opens from disk.", no_args_is_help=True)
 
-Output = Annotated[Path, typer.Option("-o", "--output", help="The HTML file to write.")]
-Metric = Annotated[str, typer.Option(help="What colours the map: coverage or penetration.")]
+Output = Annotated[Path, typer.Option("-o", "--output", help="The folder to write (created, or replaced when it holds an earlier export).")]
+Metric = Annotated[str, typer.Option(help="What colours the map: " + " or ".join(METRICS) + ".")]
 Basemap = Annotated[str, typer.Option(help="osm (tiles from the internet) or none (fully offline).")]
-Classification = Annotated[str, typer.Option(help="quantiles, equal_interval or natural_breaks.")]
-
+Classification = Annotated[str, typer.Option(help="fixed (the same classes on every map) or a data-driven "
+                                                  "scheme: " + ", ".join(CLASSIFICATIONS[1:]) + ".")]
+Lang = Annotated[str, typer.Option("--lang", help="Language of the pages: " + " or ".join(LANGUAGES) + ".")]
 
 CLI_VIEWER = Viewer("cli", Role.ADMIN)  # whoever can run the CLI can read the database itself
+MARKER = ".perisai-maps"  # marks a folder as an export we may replace
 
 
 class MapProblem(PerisaiError):
     pass
 
 
+def _options(metric: str, basemap: str, classification: str, lang: str) -> PageOptions:
+    try:
+        return PageOptions(metric, basemap, classification, lang)
+    except ValueError as exc:
+        raise MapProblem(f"{exc} (--metric, --basemap, --classification, --lang).") from exc
+
+
 def _write(level: Level, code: str, output: Path, options: PageOptions) -> str:
     if Level.of_code(code) is not level:
         raise MapProblem(f"{code!r} is not a {level.value} code like {level.example}.")
-    if options.metric not in ("coverage", "penetration") or options.basemap not in ("osm", "none") \
-            or options.classification not in CLASSIFIERS:
-        raise MapProblem("use --metric coverage|penetration, --basemap osm|none and --classification "
-                         + "|".join(CLASSIFIERS) + ".")
     if missing():
-        raise MapProblem("the map assets are missing; run `python -m maps.assets` (scripts/bootstrap does).")
+        raise MapProblem("the map assets are missing; run `python -m web_assets` (scripts/bootstrap does).")
+    _check_target(output)
     url = database_url(settings())
 
-    async def go() -> str:
+    async def pages() -> dict[str, str]:
         engine = create_engine(url)
         try:
             async with create_sessionmaker(engine)() as session:
-                if level is Level.DISTRICT:
-                    data = await district_data(session, code, CLI_VIEWER)
-                    return district_page(data, options) if data else ""
-                regency = await regency_data(session, code, CLI_VIEWER)
-                return regency_page(regency, options) if regency else ""
+                return {path: page async for path, page in export_pages(session, level, code, CLI_VIEWER, options)}
         finally:
             await engine.dispose()
 
-    page = run(go())
-    if not page:
-        raise MapProblem(f"there is no {level.value} with code {code} in the database.")
-    assets = output.with_name(output.stem + "_assets")
-    _export(page, output, assets)
-    return f"Wrote {output} ({len(page.encode()) / 1024:.0f} KB) and its assets in {assets}/."
+    written = run(pages())
+    if "index.html" not in written:
+        raise MapProblem(f"there is no {level.value} with code {code} in the database; nothing was written.")
+    _export(written, output)
+    size = sum(len(p.encode()) for p in written.values()) / 1024
+    return f"Wrote {len(written) - 1} map page(s) ({size:,.0f} KB) and their assets to {output}/; open {output / 'index.html'}."
 
 
-def _export(page: str, output: Path, assets: Path) -> None:
-    """Write the page and a fresh copy of the assets, or nothing at all.
+def _check_target(output: Path) -> None:
+    if output.is_symlink():
+        raise MapProblem(f"{output} is a symbolic link; choose another output folder (nothing was written).")
+    if output.exists() and not output.is_dir():
+        raise MapProblem(f"{output} exists and is not a folder; choose another output folder (nothing was written).")
+    if output.is_dir() and any(output.iterdir()) and not (output / MARKER).exists():
+        raise MapProblem(f"{output} is a folder with other files in it; choose an empty or new folder (nothing was written).")
 
-    Everything is written into new files beside the target and renamed into place, so a full
-    disk leaves no half-written map, and nothing is written through a symbolic link someone
-    planted where the map or its assets folder will go (it could point anywhere, as root too).
-    """
-    for path in (output, assets):
-        if path.is_symlink():
-            raise MapProblem(f"{path} is a symbolic link; choose another output path (nothing was written).")
-    if assets.exists() and not assets.is_dir():
-        raise MapProblem(f"{assets} exists and is not a folder; move it or choose another output path.")
-    staging = None
+
+def _export(pages: dict[str, str], output: Path) -> None:
+    """Write the pages and a fresh copy of the assets into a new folder beside `output`, then swap
+    it into place: a full disk leaves no half-written export, and nothing is written through a
+    symbolic link someone planted inside an earlier export (it could point anywhere, as root too)."""
+    staging = old = None
     try:
-        staging = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.stem}-"))
-        shutil.copytree(VENDOR, staging / "assets", symlinks=False)
-        (staging / "page.html").write_text(page, encoding="utf-8")
-        if assets.exists():
-            (staging / "assets").rename(staging / "new-assets")
-            assets.rename(staging / "assets")  # the old copy goes with the staging folder
-            (staging / "new-assets").rename(assets)
-        else:
-            (staging / "assets").rename(assets)
-        os.replace(staging / "page.html", output)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}-"))
+        for folder in folders("maps"):
+            shutil.copytree(folder, staging / "assets" / folder.name, symlinks=False)
+        for path, page in pages.items():
+            (staging / path).parent.mkdir(parents=True, exist_ok=True)
+            (staging / path).write_text(page, encoding="utf-8")
+        (staging / MARKER).write_text("written by perisai map; replaced by the next export to this folder\n")
+        if output.exists():
+            old = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}-old-"))
+            output.rename(old / "previous")
+        try:
+            staging.rename(output)
+        except OSError:
+            if old is not None:
+                (old / "previous").rename(output)  # put the earlier export back
+            raise
+        staging = None
     except OSError as exc:
-        raise MapProblem(f"could not write the map to {output}: {exc.strerror or exc}. Nothing was left half-written.") from exc
+        raise MapProblem(f"could not write the maps to {output}: {exc.strerror or exc}. Nothing was left half-written.") from exc
     finally:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
+        for leftover in (staging, old):
+            if leftover is not None:
+                shutil.rmtree(leftover, ignore_errors=True)
 
 
-@app.command()
-@friendly_errors
-def district(code: str, output: Output, metric: Metric = "coverage", basemap: Basemap = "none",
-             classification: Classification = "quantiles") -> None:
-    """A district's map: villages, agents and their reach, gaps, recommended sites."""
-    options = PageOptions(metric, basemap, classification, assets=output.stem + "_assets")
-    console.print(_write(Level.DISTRICT, code, output, options))
+def _command(level: Level) -> None:
+    @app.command(name=level.value, help=f"The {level.value}'s map and every map below it, as a folder.")
+    @friendly_errors
+    def command(code: str, output: Output, metric: Metric = "coverage", basemap: Basemap = "none",
+                classification: Classification = "fixed", lang: Lang = DEFAULT) -> None:
+        console.print(_write(level, code, output, _options(metric, basemap, classification, lang)))
 
 
-@app.command()
-@friendly_errors
-def regency(code: str, output: Output, metric: Metric = "coverage", basemap: Basemap = "none",
-            classification: Classification = "quantiles") -> None:
-    """A regency's map: districts as a choropleth of coverage % or penetration."""
-    options = PageOptions(metric, basemap, classification, assets=output.stem + "_assets")
-    console.print(_write(Level.REGENCY, code, output, options))
+for _level in (Level.PROVINCE, Level.REGENCY, Level.DISTRICT):
+    _command(_level)

@@ -90,6 +90,7 @@ _FIGURES: dict[str, Callable[[str], str]] = {
     "name": lambda r: f"{r}.name",
     "villages": lambda r: f"{r}.villages",
     "coveredVillages": lambda r: f"{r}.covered_villages",
+    "coveredShare": lambda r: f"{r}.covered_villages::float8 / nullif({r}.villages, 0)::float8",
     "coveragePct": lambda r: f"100.0::float8 * {r}.covered_villages / nullif({r}.villages, 0)::float8",
     "villagesWithoutEstimate": lambda r: f"{r}.villages_without_estimate",
     "informalWorkers": lambda r: f"coalesce({r}.informal_workers, 0)",

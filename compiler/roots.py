@@ -20,7 +20,7 @@ from compiler.entities import (
 from compiler.objects import compiles, object_json
 from compiler.plan import Field
 from compiler.sql import Build, Path
-from db.access import analyses_sql
+from db.access import analyses, analyses_sql
 from db.regions import Level
 from resolvers.errors import ApiError, BadUserInput, NotFound
 from resolvers.inputs import region_code, row_id
@@ -120,22 +120,32 @@ def _enrollments(b: Build, f: Field, alias: str, path: Path) -> str:
     return _list(b, f, path, "Enrollment", lambda filter: enrollment_rows(b, filter))
 
 
-MAP_PATHS = {"Regency": "regencies", "District": "districts"}
+def _map_link(b: Build, f: Field, path: str) -> str:
+    """`{base}/maps/{path}?…&token=…`, SQL text; `path` is SQL too (a region's path uses its code)."""
+    assert b.map_link is not None
+    base, token = b.map_link()
+    query = f"?metric={f.args['metric'].value}&basemap={f.args['basemap'].value}&token={token}"
+    return f"{b.add(f'{base}/maps/', 'text')} || {path} || {b.add(query, 'text')}"
 
 
 def _map_url(type_name: str) -> object:
     def compile_map_url(b: Build, f: Field, alias: str, path: Path) -> str:
         if b.map_link is None:
             return "NULL"
-        base, token = b.map_link()
-        query = f"?metric={f.args['metric'].value}&basemap={f.args['basemap'].value}&token={token}"
-        table = REGIONS[type_name].table
-        return (f"CASE WHEN {analyses_sql(b.viewer, table, alias)} THEN "
-                f"{b.add(f'{base}/maps/{MAP_PATHS[type_name]}/', 'text')} || {alias}.code || {b.add(query, 'text')} END")
+        level = REGIONS[type_name]
+        page = f"{b.add(level.plural + '/', 'text')} || {alias}.code"
+        return f"CASE WHEN {analyses_sql(b.viewer, level.table, alias)} THEN {_map_link(b, f, page)} END"
 
     return compile_map_url
 
 
-for _type in MAP_PATHS:
+@compiles("Query", field="indonesiaMapUrl")
+def _indonesia_map_url(b: Build, f: Field, alias: str, path: Path) -> str:
+    if b.map_link is None or not analyses(b.viewer, None):
+        return "NULL"
+    return f"to_json({_map_link(b, f, b.add('indonesia', 'text'))})"  # a root field's column is JSON text
+
+
+for _type in ("Province", "Regency", "District"):
     compiles(_type, field="mapUrl")(_map_url(_type))  # type: ignore[arg-type]
 

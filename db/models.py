@@ -71,12 +71,18 @@ class _Region:
     area_km2: Mapped[float | None]
 
 
-class Province(_Region, Base):
+class _Area(_Region):
+    """A region above villages; `villages_outline` is the union of its villages' boundaries (migration 0007)."""
+
+    villages_outline: Mapped[WKBElement | None] = mapped_column(_geometry("MULTIPOLYGON"))
+
+
+class Province(_Area, Base):
     __tablename__ = "province"
     __table_args__ = (CheckConstraint(f"code ~ '{PROVINCE_CODE}'", name="province_code_format"),)
 
 
-class Regency(_Region, Base):
+class Regency(_Area, Base):
     __tablename__ = "regency"
     province_code: Mapped[str] = mapped_column(ForeignKey("province.code"), index=True)
     __table_args__ = (
@@ -85,7 +91,7 @@ class Regency(_Region, Base):
     )
 
 
-class District(_Region, Base):
+class District(_Area, Base):
     __tablename__ = "district"
     regency_code: Mapped[str] = mapped_column(ForeignKey("regency.code"), index=True)
     __table_args__ = (

@@ -144,8 +144,9 @@ class CoverageFigures:
     children: tuple[CoverageFigures, ...] = ()
 
     @property
-    def coverage_pct(self) -> float | None:
-        return 100.0 * self.covered_villages / self.villages if self.villages else None
+    def covered_share(self) -> float | None:
+        """Covered villages / villages (0–1)."""
+        return self.covered_villages / self.villages if self.villages else None
 
     @property
     def penetration(self) -> float | None:

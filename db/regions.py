@@ -17,6 +17,10 @@ class Level(enum.StrEnum):
         return self.value
 
     @property
+    def plural(self) -> str:
+        return {"province": "provinces", "regency": "regencies", "district": "districts", "village": "villages"}[self.value]
+
+    @property
     def parent(self) -> Level | None:
         index = LEVELS.index(self)
         return LEVELS[index - 1] if index else None
@@ -58,6 +62,11 @@ _EXAMPLES = {
 def parent_code(code: str) -> str:
     """`34.71.01.1001` -> `34.71.01`."""
     return code.rsplit(".", 1)[0]
+
+
+def is_city(regency_code: str) -> bool:
+    """A kota (city) rather than a kabupaten: Kemendagri numbers cities from 71 (`34.71`)."""
+    return int(regency_code[3:5]) >= 71
 
 
 def ancestor_codes(code: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""Business limits shared by importers and (later) mutations."""
+"""Business rules and the defaults that express them, shared by importers, mutations, the API and the maps."""
 
 from __future__ import annotations
 
@@ -10,3 +10,9 @@ MAX_REACH_M = 50_000
 # zero), not to encode the regulation's top bracket.
 MIN_MONTHLY_CONTRIBUTION_IDR = 10_000
 MAX_MONTHLY_CONTRIBUTION_IDR = 1_000_000
+
+# A village is LOW_PENETRATION (coverageGaps' default, the maps' "reached, few enrolled") below this
+# share of its informal workers enrolled.
+LOW_PENETRATION = 0.10
+# An agent is overloaded (agentWorkload's default, the maps' darkest reach) above this workers share.
+OVERLOAD_WORKERS = 3000

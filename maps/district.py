@@ -1,5 +1,10 @@
 """The district map: villages by coverage class or penetration, agents and their geodesic reach,
-gaps and recommended sites, with the district's headline figures."""
+gaps and recommended sites, with the district's headline figures.
+
+Reach is drawn as outlines with no fill, in colours no village class uses, so the village classes
+underneath stay readable however many circles overlap; past REACH_SHOWN_UP_TO agents the reach
+layer starts switched off (one click in the layer control draws it).
+"""
 
 from __future__ import annotations
 
@@ -13,31 +18,30 @@ from db.access import Viewer
 from db.queries import coverage, maps, siting
 from db.records import Activity, CoverageFigures
 from db.regions import Level
+from db.rules import DEFAULT_REACH_M, LOW_PENETRATION, OVERLOAD_WORKERS
 from geo.siting import greedy
-from maps.assets import asset
+from maps.classes import NO_DATA, PENETRATION, SCALE
 from maps.escape import text
-from maps.page import (
-    NO_DATA,
-    PageOptions,
-    base_map,
-    class_legend,
-    classify,
-    marker_cluster,
-    popup,
-    properties,
-    render,
-    title_box,
-    tooltip,
-)
+from maps.i18n import N_, Language
+from maps.legend import class_section, level_noun
+from maps.names import region_name
+from maps.page import PageOptions, Swatch, base_map, legend, marker_cluster, popup, properties, render, title_box, tooltip
 
-LOW_PENETRATION = 0.10  # the coverageGaps default
-OVERLOAD_WORKERS = 3000  # the agentWorkload default
 AGENT_MARKER_BUDGET = 300  # beyond this many agents: clustered markers and no reach circles
+REACH_SHOWN_UP_TO = 25  # more agents than this: the reach layer starts switched off
 SITES = 5
-SITE_REACH_M = 5000
-COVERAGE_CLASSES = [("Not reached by any active agent", "#d7301f"),
-                    (f"Reached, penetration below {LOW_PENETRATION:.0%}", "#fdae61"),
-                    ("Reached", "#1a9850"), ("Reached, no estimate", NO_DATA)]
+# Village classes of the coverage map, from the red → green scale (so they read like the other maps).
+NOT_REACHED, FEW_ENROLLED, REACHED = SCALE[0], SCALE[2], SCALE[4]
+# Agents and reach: blues and purples, which no village class uses.
+AGENT_COLOURS = {"within": "#2166ac", "busy": "#8073ac", "overloaded": "#40004b", "inactive": "#525252"}
+AGENT_LABELS = {
+    "within": N_("Workload within capacity"),
+    "busy": N_("Workload above half of capacity"),
+    "overloaded": N_("Overloaded"),
+    "inactive": N_("Inactive (dashed)"),
+}
+SITE_COLOUR = "#000000"
+GAP_COLOUR = "#67000d"
 
 
 @dataclass(frozen=True)
@@ -59,116 +63,172 @@ async def district_data(
     figures = (await coverage.region_coverage(session, Level.DISTRICT, [code], activity))[code]
     villages = await maps.village_features(session, code, outline.tolerance, activity, viewer)
     agents = await maps.agent_features(session, code, activity, viewer)
-    problem = await siting.siting_data(session, code, SITE_REACH_M, activity)
+    problem = await siting.siting_data(session, code, DEFAULT_REACH_M, activity)
     chosen = greedy(problem.reaches, [float(w) for _, w in problem.demand], SITES)
     sites = [(*problem.candidates[s.candidate][:3], round(s.gain)) for s in chosen]
     return DistrictData(outline, figures, villages, agents, sites)  # type: ignore[arg-type]
 
 
-def _coverage_class(v: maps.VillageFeature) -> str:
+def coverage_class(v: maps.VillageFeature) -> str:
+    """The colour of a village on the coverage map."""
     if v.agent_count == 0:
-        return COVERAGE_CLASSES[0][1]
+        return NOT_REACHED
     if v.penetration is None:
         return NO_DATA
-    return COVERAGE_CLASSES[1][1] if v.penetration < LOW_PENETRATION else COVERAGE_CLASSES[2][1]
+    return FEW_ENROLLED if v.penetration < LOW_PENETRATION else REACHED
 
 
-def _number(value: float | int | None, fmt: str = "{:,}") -> str:
-    return "no estimate" if value is None else fmt.format(value)
+def _coverage_swatches(lang: Language) -> list[Swatch]:
+    _ = lang._
+    return [Swatch(_("Reached"), REACHED),
+            Swatch(_("Reached, under {share} of informal workers enrolled").format(share=lang.percent(LOW_PENETRATION)),
+                   FEW_ENROLLED),
+            Swatch(_("Not reached by any active agent"), NOT_REACHED),
+            Swatch(_("Reached, no estimate of informal workers"), NO_DATA)]
 
 
-def _village_collection(villages: list[maps.VillageFeature], fill: dict[str, str]) -> dict[str, Any]:
+def _village_collection(villages: list[maps.VillageFeature], fill: dict[str, str], lang: Language) -> dict[str, Any]:
+    _ = lang._
     features = []
     for v in villages:
         if v.geometry is None:
             continue
-        nearest = ("none active" if v.nearest_m is None else f"{v.nearest_m / 1000:.1f} km" if v.nearest_agent_code is None
-                   else f"{v.nearest_agent_code}, {v.nearest_m / 1000:.1f} km")
+        km = None if v.nearest_m is None else lang.number(v.nearest_m / 1000, 1) + " km"
+        nearest = (_("none active") if km is None else km if v.nearest_agent_code is None
+                   else f"{v.nearest_agent_code}, {km}")
         features.append({"type": "Feature", "geometry": v.geometry, "properties": properties(
-            name=v.name or v.code, code=v.code, fill=fill[v.code],
-            workers=_number(v.informal_workers), enrolled=f"{v.active_enrollments:,}",
-            penetration=_number(v.penetration, "{:.1%}"), nearest=nearest,
-            reached_by=f"{v.agent_count} active agent(s)",
+            name=region_name(Level.VILLAGE, v.code, v.name), code=v.code, fill=fill[v.code],
+            workers=_("no estimate") if v.informal_workers is None else lang.number(v.informal_workers),
+            enrolled=lang.number(v.active_enrollments),
+            penetration=_("no estimate") if v.penetration is None else lang.percent(v.penetration), nearest=nearest,
+            reached_by=lang.number(v.agent_count),
         )})
     return {"type": "FeatureCollection", "features": features}
 
 
-def _village_layers(m: folium.Map, data: DistrictData, options: PageOptions) -> None:
+def _village_layers(m: folium.Map, data: DistrictData, options: PageOptions) -> tuple[str, list[Swatch]]:
+    """Villages and gap outlines; returns the villages' legend section."""
+    lang, _ = options.language, options.language._
     if options.metric == "penetration":
-        classes = classify([v.penetration for v in data.villages], options.classification)
-        fill = {v.code: classes.colour(v.penetration) for v in data.villages}
-        legend = classes.colormap(f"Penetration ({options.classification.replace('_', ' ')}); grey: no estimate",
-                                  f"{options.assets}/{asset('d3', 'd3.min.js')}")
-        legend.add_to(m)
+        fill = {v.code: PENETRATION.colour(v.penetration) for v in data.villages}
+        section = class_section(lang, PENETRATION, options, NO_DATA)
     else:
-        fill = {v.code: _coverage_class(v) for v in data.villages}
-        class_legend(m, "Villages", COVERAGE_CLASSES)
+        fill = {v.code: coverage_class(v) for v in data.villages}
+        section = (level_noun(lang, Level.VILLAGE, plural=True), _coverage_swatches(lang))
     fields = ["name", "code", "workers", "enrolled", "penetration", "nearest", "reached_by"]
-    aliases = ["Village", "Code", "Informal workers", "Active enrollments", "Penetration", "Nearest agent", "Reached by"]
+    aliases = [level_noun(lang, Level.VILLAGE), _("Code"), _("Informal workers"), _("Active enrollments"),
+               _("Penetration (enrolled ÷ informal workers)"), _("Nearest active agent"),
+               _("Active agents reaching it")]
     folium.GeoJson(
-        _village_collection(data.villages, fill), name="Villages",
+        _village_collection(data.villages, fill, lang), name=level_noun(lang, Level.VILLAGE, plural=True),
         style_function=lambda f: {"fillColor": f["properties"]["fill"], "color": "#444", "weight": 1,
-                                  "fillOpacity": 0.6, "className": "village"},
+                                  "fillOpacity": 0.75, "className": "village"},
         tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases),
     ).add_to(m)
     gaps = [v for v in data.villages if v.agent_count == 0]
     folium.GeoJson(
-        _village_collection(gaps, {v.code: "none" for v in gaps}), name="Gaps (no active agent in reach)",
-        style_function=lambda f: {"fill": False, "color": "#67000d", "weight": 3, "dashArray": "6 4",
+        _village_collection(gaps, {v.code: "none" for v in gaps}, lang), name=_("Gaps: villages no agent reaches"),
+        style_function=lambda f: {"fill": False, "color": GAP_COLOUR, "weight": 3, "dashArray": "6 4",
                                   "className": "gap"},
     ).add_to(m)
+    return section
 
 
-def _agent_colour(agent: maps.AgentFeature) -> str:
+def agent_kind(agent: maps.AgentFeature) -> str:
     if not agent.counts:
-        return "#737373"
-    return "#d7301f" if agent.workers_share > OVERLOAD_WORKERS else "#fd8d3c" if agent.workers_share > OVERLOAD_WORKERS / 2 else "#2171b5"
+        return "inactive"
+    if agent.workers_share > OVERLOAD_WORKERS:
+        return "overloaded"
+    return "busy" if agent.workers_share > OVERLOAD_WORKERS / 2 else "within"
+
+
+def _agent_popup(a: maps.AgentFeature, lang: Language) -> str:
+    _ = lang._
+    status = _("active") if a.counts else _("inactive")
+    return (f"<b>{text(a.name)}</b> ({text(a.code)})<br>{text(status)}"
+            f"<br>{text(_('Reach {m} m: {villages} villages, {workers} informal workers').format(m=lang.number(a.reach_m), villages=lang.number(a.villages_in_reach), workers=lang.number(a.workers_in_reach)))}"
+            f"<br>{text(_('Workload share: {n} informal workers').format(n=lang.number(a.workers_share)))}"
+            f"<br>{text(_('Enrollments in the last 30 days: {n}').format(n=lang.number(a.enrollments_30_days)))}")
 
 
 def _agent_layers(m: folium.Map, data: DistrictData, options: PageOptions) -> bool:
-    """Markers and reach circles; returns False when the budget forced clustering without circles."""
+    """Markers and reach outlines; returns False when the budget forced clustering without reach."""
+    _ = options.language._
     within_budget = len(data.agents) <= AGENT_MARKER_BUDGET
-    markers = folium.FeatureGroup(name="Agents") if within_budget else marker_cluster(options, "Agents")
-    reach = folium.FeatureGroup(name="Reach (geodesic)")
+    name = _("Agents")
+    markers = folium.FeatureGroup(name=name) if within_budget else marker_cluster(options, name, Level.DISTRICT)
+    reach = folium.FeatureGroup(name=_("Reach of each agent (geodesic)"), show=len(data.agents) <= REACH_SHOWN_UP_TO)
     for a in data.agents:
-        markup = (f"<b>{text(a.name)}</b> ({text(a.code)})<br>{'active' if a.counts else 'inactive'}"
-                  f"<br>Reach {a.reach_m:,} m: {a.villages_in_reach} villages, {a.workers_in_reach:,} workers"
-                  f"<br>Workload share {a.workers_share:,.0f} workers<br>Enrollments, last 30 days: {a.enrollments_30_days}")
-        folium.Marker([a.lat, a.lng], popup=popup(markup), tooltip=tooltip(a.code)).add_to(markers)
+        folium.Marker([a.lat, a.lng], popup=popup(_agent_popup(a, options.language)), tooltip=tooltip(a.code)).add_to(markers)
         if within_budget:
-            folium.Circle([a.lat, a.lng], radius=a.reach_m, color=_agent_colour(a), weight=1.5, fill=True,
-                          fill_opacity=0.05, dash_array=None if a.counts else "4 4", class_name="reach").add_to(reach)
+            folium.Circle([a.lat, a.lng], radius=a.reach_m, color=AGENT_COLOURS[agent_kind(a)], weight=2, fill=False,
+                          dash_array=None if a.counts else "4 4", class_name="reach").add_to(reach)
     markers.add_to(m)
     if within_budget:
         reach.add_to(m)
     return within_budget
 
 
-def _site_layer(m: folium.Map, data: DistrictData) -> None:
-    group = folium.FeatureGroup(name="Recommended sites", show=True)
+def _site_layer(m: folium.Map, data: DistrictData, lang: Language) -> None:
+    group = folium.FeatureGroup(name=lang._("Recommended sites for new agents"), show=True)
     for rank, (code, lng, lat, gain) in enumerate(data.sites, start=1):
-        folium.CircleMarker([lat, lng], radius=8, color="#54278f", fill=True, fill_opacity=0.9, class_name="site",
-                            tooltip=tooltip(f"Site {rank}: village {code}, +{gain:,} uncovered workers in "
-                                            f"{SITE_REACH_M / 1000:g} km")).add_to(group)
+        label = lang._("Site {rank}: village {code}, {n} more informal workers within {km} km").format(
+            rank=rank, code=code, n=lang.number(gain), km=lang.number(DEFAULT_REACH_M / 1000, 1))
+        folium.CircleMarker([lat, lng], radius=7, color="#ffffff", weight=2, fill=True, fill_color=SITE_COLOUR,
+                            fill_opacity=1, class_name="site", tooltip=tooltip(label)).add_to(group)
     group.add_to(m)
 
 
+def _legend(m: folium.Map, villages: tuple[str, list[Swatch]], data: DistrictData, circles: bool, lang: Language) -> None:
+    _ = lang._
+    kinds = sorted({agent_kind(a) for a in data.agents}, key=list(AGENT_COLOURS).index)
+    agents = [Swatch(_(AGENT_LABELS[k]), AGENT_COLOURS[k], "dashed" if k == "inactive" else "line") for k in kinds]
+    legend(m, [
+        villages,
+        (_("Agents and their reach") if circles else _("Agents"), agents),
+        (_("Recommended sites for new agents"), [Swatch(_("Site"), SITE_COLOUR, "dot")] if data.sites else []),
+        (_("Gaps: villages no agent reaches"), [Swatch(_("Gap"), GAP_COLOUR, "dashed")]
+         if any(v.agent_count == 0 for v in data.villages) else []),
+    ])
+
+
 def district_page(data: DistrictData, options: PageOptions) -> str:
-    o, f = data.outline, data.figures
-    m = base_map(o.bounds, options)
+    o, lang = data.outline, options.language
+    _ = lang._
+    m = base_map(o.bounds, options, Level.DISTRICT)
     if o.geometry is not None:
-        folium.GeoJson(o.geometry, name="District outline", control=False,
+        folium.GeoJson(o.geometry, name="outline", control=False,
                        style_function=lambda _: {"fill": False, "color": "#000", "weight": 2.5, "className": "outline"}).add_to(m)
-    _village_layers(m, data, options)
+    villages = _village_layers(m, data, options)
     circles = _agent_layers(m, data, options)
-    _site_layer(m, data)
+    _site_layer(m, data, lang)
+    _legend(m, villages, data, circles, lang)
     folium.LayerControl(collapsed=False).add_to(m)
+    title = region_name(Level.DISTRICT, o.code, o.name)
+    title_box(m, title, _headline(data, circles, lang), _links(data, options))
+    return render(m, _("Coverage map · {region}").format(region=title), options)
+
+
+def _headline(data: DistrictData, circles: bool, lang: Language) -> list[str]:
+    f, _ = data.figures, lang._
     lines = [
-        f"Coverage {f.coverage_pct or 0:.0f} % of {f.villages} villages · uncovered workers {f.uncovered_workers:,}",
-        f"Agents: {f.active_agents} active based here, {len(data.agents)} reaching or based here"
-        + ("" if circles else f" (over {AGENT_MARKER_BUDGET}: clustered, reach circles hidden)"),
+        _("Villages reached by an active agent: {share} ({covered} of {villages})").format(
+            share=lang.percent(f.covered_share or 0), covered=lang.number(f.covered_villages), villages=lang.number(f.villages)),
+        _("Informal workers not enrolled: {n}").format(n=lang.number(f.uncovered_workers)),
+        _("Agents: {active} active based here, {shown} reaching or based here").format(
+            active=lang.number(f.active_agents), shown=lang.number(len(data.agents))),
     ]
-    links = [(f"Regency {o.parent_name or o.parent_code}", f"../regencies/{o.parent_code}{options.link_suffix}")] if o.parent_code else []
-    links += [(name or code, f"{code}{options.link_suffix}") for code, name in o.neighbours]
-    title_box(m, f"Kecamatan {o.name or o.code} ({o.code})", lines, links)
-    return render(m, f"Coverage map · {o.name or o.code}")
+    if not circles:
+        lines.append(_("Over {n} agents: markers are grouped and reach is not drawn.").format(n=AGENT_MARKER_BUDGET))
+    elif len(data.agents) > REACH_SHOWN_UP_TO:
+        lines.append(_("Many agents: switch on their reach in the layer list."))
+    return lines
+
+
+def _links(data: DistrictData, options: PageOptions) -> list[tuple[str, str | None]]:
+    o = data.outline
+    links = [(region_name(Level.REGENCY, o.parent_code, o.parent_name), options.links.to(Level.REGENCY, o.parent_code, Level.DISTRICT))] \
+        if o.parent_code else []
+    links += [(region_name(Level.DISTRICT, code, name), options.links.to(Level.DISTRICT, code, Level.DISTRICT))
+              for code, name in o.neighbours]
+    return [(label, url) for label, url in links if url is not None]

@@ -1,135 +1,139 @@
-"""What every map page shares: local assets, basemap, title box, legends and classification."""
+"""What every map page shares: options, links between maps, local assets, basemap, title box, legend."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
-import branca.colormap
 import folium
-import mapclassify
-import numpy as np
-from branca.element import Element, Figure, JavascriptLink
+from branca.element import Element
 from folium import plugins
 
-from maps.assets import asset
+from db.queries.maps import Bounds
+from db.regions import Level
+from web_assets import URL as ASSETS_URL, asset
+from maps.classes import CLASSIFICATIONS, METRICS
 from maps.escape import template_literal, text
+from maps.i18n import DEFAULT, Language, language
 
-NO_DATA = "#bdbdbd"
-CLASS_COLOURS = ["#d7301f", "#fc8d59", "#fdcc8a", "#b3de69", "#1a9850"]  # low → high
-CLASSIFIERS = {"quantiles": mapclassify.Quantiles, "equal_interval": mapclassify.EqualInterval,
-               "natural_breaks": mapclassify.NaturalBreaks}
+BASEMAPS = ("osm", "none")
+PAGE_BUDGET_BYTES = 1_500_000  # the largest page a manager on a slow connection should wait for
+
+
+@dataclass(frozen=True)
+class Links:
+    """Where a page's links to other maps point.
+
+    Every page but the national one sits one folder down (`/maps/districts/34.71.01`, or
+    `districts/34.71.01.html` in an export), so links are relative and the same on the server and
+    on disk: `../regencies/34.71` plus the server's query (`?metric=…&token=…`) or `.html`.
+    """
+
+    suffix: str = ""
+    only: frozenset[str] | None = None  # an export: the codes whose pages it holds (None: every page)
+    assets: str = ASSETS_URL  # the server's; an export's are relative to each page
+
+    def to(self, level: Level | None, code: str | None, here: Level | None) -> str | None:
+        """The link from a page of level `here` to the map of (`level`, `code`); None when that
+        page is not part of this export."""
+        if self.only is not None and (code or "indonesia") not in self.only:
+            return None
+        up = "" if here is None else "../"
+        path = "indonesia" if level is None else f"{level.plural}/{code}"
+        return f"{up}{path}{self.suffix}"
+
+    def asset(self, package: str, filename: str, here: Level | None) -> str:
+        up = "" if here is None or self.assets.startswith("/") else "../"
+        return f"{up}{self.assets}/{asset(package, filename)}"
 
 
 @dataclass(frozen=True)
 class PageOptions:
-    metric: str = "coverage"  # coverage | penetration
+    metric: str = "coverage"  # one of maps.classes.METRICS
     basemap: str = "osm"  # osm | none
-    classification: str = "quantiles"
-    assets: str = "/maps/assets"  # URL (or relative path) where the vendored files are served
-    link_suffix: str = ""  # appended to links to other maps (a ?token=… when opened from a link)
+    classification: str = "fixed"  # one of maps.classes.CLASSIFICATIONS
+    lang: str = DEFAULT
+    links: Links = field(default_factory=Links)
+
+    def __post_init__(self) -> None:
+        for name, allowed in (("metric", METRICS), ("basemap", BASEMAPS), ("classification", CLASSIFICATIONS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}")
+        language(self.lang)  # raises for a language we do not have
+
+    @property
+    def language(self) -> Language:
+        return language(self.lang)
 
 
-def base_map(bounds: tuple[float, float, float, float] | None, options: PageOptions) -> folium.Map:
-    """A map that loads Leaflet from `options.assets` and fits `bounds`; scale bar and fullscreen."""
+def base_map(bounds: Bounds | None, options: PageOptions, here: Level | None) -> folium.Map:
+    """A map that loads Leaflet from the app's assets and fits `bounds`; scale bar and fullscreen."""
+    link = options.links.asset
     m = folium.Map(tiles=None, control_scale=True, zoom_snap=0.25)
-    m.default_js = [("leaflet", f"{options.assets}/{asset('leaflet', 'leaflet.js')}"),
-                    ("jquery", f"{options.assets}/{asset('jquery', 'jquery.min.js')}")]
-    m.default_css = [("leaflet_css", f"{options.assets}/{asset('leaflet', 'leaflet.css')}")]
+    m.default_js = [("leaflet", link("leaflet", "leaflet.js", here)), ("jquery", link("jquery", "jquery.min.js", here))]
+    m.default_css = [("leaflet_css", link("leaflet", "leaflet.css", here))]
     if options.basemap == "osm":
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=False).add_to(m)
-    full = plugins.Fullscreen()
-    full.default_js = [("fullscreen_js", f"{options.assets}/{asset('leaflet.fullscreen', 'Control.FullScreen.js')}")]
-    full.default_css = [("fullscreen_css", f"{options.assets}/{asset('leaflet.fullscreen', 'Control.FullScreen.css')}")]
+    full = plugins.Fullscreen(title=options.language._("Full screen"), title_cancel=options.language._("Exit full screen"))
+    full.default_js = [("fullscreen_js", link("leaflet.fullscreen", "Control.FullScreen.js", here))]
+    full.default_css = [("fullscreen_css", link("leaflet.fullscreen", "Control.FullScreen.css", here))]
     full.add_to(m)
     if bounds is not None:
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     return m
 
 
-def marker_cluster(options: PageOptions, name: str) -> plugins.MarkerCluster:
+def marker_cluster(options: PageOptions, name: str, here: Level | None) -> plugins.MarkerCluster:
+    link = options.links.asset
     cluster = plugins.MarkerCluster(name=name)
-    cluster.default_js = [("markerclusterjs", f"{options.assets}/{asset('leaflet.markercluster', 'leaflet.markercluster.js')}")]
+    cluster.default_js = [("markerclusterjs", link("leaflet.markercluster", "leaflet.markercluster.js", here))]
     cluster.default_css = [
-        ("markerclustercss", f"{options.assets}/{asset('leaflet.markercluster', 'MarkerCluster.css')}"),
-        ("markerclusterdefaultcss", f"{options.assets}/{asset('leaflet.markercluster', 'MarkerCluster.Default.css')}"),
+        ("markerclustercss", link("leaflet.markercluster", "MarkerCluster.css", here)),
+        ("markerclusterdefaultcss", link("leaflet.markercluster", "MarkerCluster.Default.css", here)),
     ]
     return cluster
 
 
-class LocalStepColormap(branca.colormap.StepColormap):
-    """branca's StepColormap with its d3 loaded from the local assets instead of a CDN."""
-
-    def __init__(self, *args: Any, d3_url: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.d3_url = d3_url
-
-    def render(self, **kwargs: Any) -> None:
-        super().render(**kwargs)
-        figure = self.get_root()
-        assert isinstance(figure, Figure)
-        figure.header.add_child(JavascriptLink(self.d3_url), name="d3")  # replaces branca's CDN link
-
-
-@dataclass(frozen=True)
-class Classes:
-    """A named classification of values into colours, with a class for missing values."""
-
-    name: str
-    bins: list[float]  # upper bounds
-    low: float
-
-    def colour(self, value: float | None) -> str:
-        if value is None:
-            return NO_DATA
-        for i, upper in enumerate(self.bins):
-            if value <= upper:
-                return CLASS_COLOURS[round(i * (len(CLASS_COLOURS) - 1) / max(1, len(self.bins) - 1))]
-        return CLASS_COLOURS[-1]
-
-    def colormap(self, caption: str, d3_url: str) -> LocalStepColormap:
-        edges = [self.low, *self.bins]
-        colours = [self.colour(b) for b in self.bins]
-        if edges[-1] <= edges[0]:
-            edges[-1] = edges[0] + 1e-9
-        return LocalStepColormap(colours, index=edges, vmin=edges[0], vmax=edges[-1], caption=caption, d3_url=d3_url)
-
-
-def classify(values: Sequence[float | None], method: str, k: int = 5) -> Classes:
-    """Classes of the known values (mapclassify); None values go to the "no data" class."""
-    known = np.array([v for v in values if v is not None], dtype=float)
-    if len(known) == 0:
-        return Classes(method, [0.0], 0.0)
-    distinct = len(np.unique(known))
-    if distinct < 2:
-        return Classes(method, [float(known.max())], float(known.min()))
-    result = CLASSIFIERS[method](known, k=min(k, distinct))
-    return Classes(method, [float(b) for b in result.bins], float(known.min()))
-
-
-def title_box(m: folium.Map, title: str, lines: list[str], links: list[tuple[str, str]]) -> None:
-    """A fixed box with the region's headline figures and links to related maps."""
+def title_box(m: folium.Map, title: str, lines: list[str], links: list[tuple[str, str | None]]) -> None:
+    """A fixed box with the region's headline figures and links to related maps (plain text where
+    the map is not available, as in an export that does not hold it)."""
     items = "".join(f"<div>{text(line)}</div>" for line in lines)
-    anchors = " · ".join(f'<a href="{text(url)}">{text(label)}</a>' for label, url in links)
+    anchors = " · ".join(f'<a href="{text(url)}">{text(label)}</a>' if url else text(label) for label, url in links)
     box = f"""<div id="map-title" style="position:absolute;top:10px;left:50px;z-index:1000;background:white;
         padding:8px 12px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font:13px sans-serif;max-width:45%">
-        <div style="font-weight:bold;font-size:15px">{text(title)}</div>{items}
+        <h1 style="font-weight:bold;font-size:15px;margin:0">{text(title)}</h1>{items}
         <div style="margin-top:4px">{anchors}</div></div>"""
     m.get_root().html.add_child(Element(box))
 
 
-def class_legend(m: folium.Map, title: str, entries: list[tuple[str, str]]) -> None:
-    """A fixed legend of named colour classes (for class fills that are not a numeric scale)."""
-    rows = "".join(
-        f'<div><span style="display:inline-block;width:14px;height:14px;background:{colour};'
-        f'margin-right:6px;vertical-align:middle;border:1px solid #555"></span>{text(label)}</div>'
-        for label, colour in entries
-    )
-    legend = f"""<div id="map-legend" class="legend" style="position:absolute;bottom:30px;right:10px;z-index:1000;
-        background:white;padding:8px 10px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font:12px sans-serif">
-        <div style="font-weight:bold">{text(title)}</div>{rows}</div>"""
-    m.get_root().html.add_child(Element(legend))
+@dataclass(frozen=True)
+class Swatch:
+    """One legend entry: a filled square, an outline, a dashed outline or a dot."""
+
+    label: str
+    colour: str
+    shape: str = "fill"  # fill | line | dashed | dot
+
+    def html(self) -> str:
+        style = {
+            "fill": f"background:{self.colour};border:1px solid #555",
+            "line": f"border:2px solid {self.colour};border-radius:50%",
+            "dashed": f"border:2px dashed {self.colour}",
+            "dot": f"background:{self.colour};border-radius:50%;border:1px solid #fff",
+        }[self.shape]
+        return (f'<div class="legend-entry"><span class="swatch" style="display:inline-block;width:14px;height:14px;'
+                f'margin-right:6px;vertical-align:middle;box-sizing:border-box;{style}"></span>{text(self.label)}</div>')
+
+
+def legend(m: folium.Map, sections: list[tuple[str, list[Swatch]]], note: str | None = None) -> None:
+    """A fixed legend with one titled section per layer shown."""
+    body = "".join(f'<div class="legend-title" style="font-weight:bold;margin-top:4px">{text(title)}</div>'
+                   + "".join(s.html() for s in swatches) for title, swatches in sections if swatches)
+    if note:
+        body += f'<div class="legend-note" style="margin-top:4px;max-width:16em;color:#444">{text(note)}</div>'
+    box = f"""<div id="map-legend" class="legend" style="position:absolute;bottom:30px;right:10px;z-index:1000;
+        background:white;padding:8px 10px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font:12px sans-serif;
+        line-height:18px">{body}</div>"""
+    m.get_root().html.add_child(Element(box))
 
 
 def popup(markup: str, max_width: int = 300) -> folium.Popup:
@@ -147,6 +151,8 @@ def properties(**values: object) -> dict[str, str]:
     return {name: text(value) for name, value in values.items()}
 
 
-def render(m: folium.Map, title: str) -> str:
-    m.get_root().title = text(title)  # branca writes <title>{{ title }}</title> unescaped
-    return m.get_root().render()
+def render(m: folium.Map, title: str, options: PageOptions) -> str:
+    root = m.get_root()
+    root.title = text(title)  # branca writes <title>{{ title }}</title> unescaped
+    page = root.render()
+    return page.replace("<html>", f'<html lang="{options.lang}">', 1)  # screen readers and translators read it

@@ -85,13 +85,20 @@ class RegionCoverageType:
     name: str | None
     villages: int
     covered_villages: int
-    coverage_pct: float | None = strawberry.field(description="Covered villages / villages × 100.")
+    covered_share: float | None = strawberry.field(
+        description="Share (0-1) of the region's villages reached by at least one active agent: "
+                    "coveredVillages / villages. Null when the region has no villages.")
+    coverage_pct: float | None = strawberry.field(
+        description="Covered villages / villages × 100.",
+        deprecation_reason="Shares are fractions 0-1 across the API (like penetration); use coveredShare.")
     villages_without_estimate: int
     informal_workers: int = strawberry.field(description="Over villages with an estimate.")
     workers_in_reach: int = strawberry.field(description="Informal workers of covered villages.")
     active_enrollments: int
     penetration: float | None = strawberry.field(description="Active enrollments / informal workers, over villages with an estimate.")
-    uncovered_workers: int = strawberry.field(description="Σ max(0, informal workers - active enrollments) over villages.")
+    uncovered_workers: int = strawberry.field(
+        description="Informal workers not enrolled (reached by an agent or not): "
+                    "Σ max(0, informal workers - active enrollments) over villages.")
     active_agents: int = strawberry.field(description="Counting agents whose home village lies in the region.")
     enrollments_per_agent: float | None
 

@@ -9,6 +9,7 @@ import strawberry
 from strawberry import relay
 
 from compiler.analytics import DEFAULT_SITE_REACH_M
+from db.rules import LOW_PENETRATION, OVERLOAD_WORKERS
 from resolvers.context import Info
 from schema.agents import Agent
 from schema.audit import AuditEntry
@@ -35,7 +36,7 @@ from schema.inputs import (
     RegionFilter,
 )
 from schema.compiled import by_compiler
-from schema.regions import District, Province, Regency, Village
+from schema.regions import District, Province, Regency, Village, national_map_url
 from schema.viewer import Me
 
 CODE = "Kemendagri code"
@@ -53,6 +54,10 @@ class Query:
     @strawberry.field(description="The caller: token subject, role and scope.")
     def me(self, info: Info) -> Me:
         return by_compiler()
+
+    indonesia_map_url: str | None = strawberry.field(
+        resolver=national_map_url, description="Link to the map of Indonesia's provinces (HTML), valid 30 minutes; "
+        "null when your role may not see all of Indonesia (admins and planners may).")
 
     @strawberry.field(description="A province by code, e.g. 34.")
     async def province(self, info: Info, code: Annotated[str, strawberry.argument(description=CODE)]) -> Province | None:
@@ -120,7 +125,7 @@ class Query:
         kind: GapKind = GapKind.ALL,
         min_uncovered_workers: int = 0,
         penetration_below: Annotated[float, strawberry.argument(
-            description="LOW_PENETRATION below this share of informal workers enrolled (0.10 = 10 %).")] = 0.10,
+            description="LOW_PENETRATION below this share of informal workers enrolled (0.10 = 10 %).")] = LOW_PENETRATION,
         include_without_estimate: bool = True,
         active_within_days: DaysArg = None, as_of: AsOfArg = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
@@ -139,7 +144,7 @@ class Query:
     async def agent_workload(
         self, info: Info, region_code: Annotated[str | None, strawberry.argument(description=REGION)] = None,
         overload_above: Annotated[float, strawberry.argument(
-            description="An agent is overloaded when its workersShare is above this.")] = 3000,
+            description="An agent is overloaded when its workersShare is above this.")] = OVERLOAD_WORKERS,
         active_within_days: DaysArg = None, as_of: AsOfArg = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
     ) -> Connection[AgentWorkload]:

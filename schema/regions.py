@@ -44,7 +44,7 @@ async def _region_coverage(
     return by_compiler()
 
 
-@strawberry.enum(description="What colours the villages (district map) or districts (regency map).")
+@strawberry.enum(description="What colours the villages (district map) or the regions below (other maps).")
 class MapMetric(enum.Enum):
     COVERAGE = "coverage"
     PENETRATION = "penetration"
@@ -60,6 +60,10 @@ def _map_url(
     root: strawberry.Parent[Any], info: Info, metric: MapMetric = MapMetric.COVERAGE,
     basemap: Basemap = Basemap.OSM,
 ) -> str | None:
+    return by_compiler()
+
+
+def national_map_url(info: Info, metric: MapMetric = MapMetric.COVERAGE, basemap: Basemap = Basemap.OSM) -> str | None:
     return by_compiler()
 
 
@@ -107,6 +111,7 @@ class AdministrativeRegion(relay.Node):
 @strawberry.type(description="A province (provinsi).")
 class Province(AdministrativeRegion):
     coverage: RegionCoverageType = _coverage_field()
+    map_url: str | None = _map_url_field()
 
     @strawberry.field(description="Regencies and cities of this province.")
     async def regencies(

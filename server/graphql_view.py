@@ -27,6 +27,7 @@ from db.access import Viewer
 from resolvers.context import Context, build_context
 from resolvers.errors import ApiError, QueryTooComplex, Unauthenticated
 from schema.limits import Limits
+from server.graphiql import graphiql_html
 
 log = logging.getLogger("perisai.api")
 
@@ -59,6 +60,10 @@ class GraphQLApp(GraphQL[Context, None]):
         self.anonymous = anonymous
         self.limits = limits
         self.max_body_bytes = max_body_bytes
+
+    @property
+    def graphql_ide_html(self) -> str:
+        return graphiql_html()  # assets from /assets/, not a CDN
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)  # several times faster than json.dumps on GeoJSON-heavy responses

@@ -63,7 +63,7 @@ def test_village_coverage_equals_the_oracle(server: str, nominal: World, effecti
 
 
 REGION = """query($code: String, $days: Int) { coverage(regionCode: $code, activeWithinDays: $days) {
-    code villages coveredVillages coveragePct villagesWithoutEstimate informalWorkers workersInReach
+    code villages coveredVillages coveredShare coveragePct villagesWithoutEstimate informalWorkers workersInReach
     activeEnrollments penetration uncoveredWorkers activeAgents enrollmentsPerAgent
     children { code name villages coveredVillages villagesWithoutEstimate informalWorkers workersInReach activeEnrollments
                uncoveredWorkers activeAgents region { code } } } }"""
@@ -91,7 +91,8 @@ def test_region_summaries_are_sums_over_villages(server: str, nominal: World, ef
     prefix = "" if code is None else code + "."
     expected = _expected(world, prefix)
     assert {k: got[k] for k in expected} == expected
-    assert got["coveragePct"] == pytest.approx(100 * expected["coveredVillages"] / expected["villages"])
+    assert got["coveredShare"] == pytest.approx(expected["coveredVillages"] / expected["villages"])
+    assert got["coveragePct"] == pytest.approx(100 * got["coveredShare"])  # deprecated, kept for old clients
     estimated_enrollments = sum(v.active_enrollments for v in world.villages
                                 if v.code.startswith(prefix) and v.informal_workers is not None)
     assert got["penetration"] == pytest.approx(estimated_enrollments / expected["informalWorkers"])

@@ -37,14 +37,15 @@ def test_district_map_for_both_metrics_draws_from_local_assets(server: str, shar
     response = get(server, f"/maps/districts/{DISTRICT}", token("admin"), metric=metric, basemap=basemap)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     page = response.text
-    assert external_assets(page) == []  # Leaflet, plugins and d3 come from /maps/assets
-    for asset in re.findall(r'(?:src|href)="(/maps/assets/[^"]+)"', page):
+    assert external_assets(page) == []  # Leaflet and its plugins come from /assets
+    for asset in re.findall(r'(?:src|href)="(/assets/[^"]+)"', page):
         assert get(server, asset).status_code == 200, asset
     assert ("tile.openstreetmap.org" in page) is (basemap == "osm")
     villages = fetch(shared_demo_db, "SELECT code FROM village WHERE district_code = $1", DISTRICT)
     assert all(v["code"] in page for v in villages)
-    legend = "Penetration (quantiles)" if metric == "penetration" else 'id="map-legend"'
-    assert legend in page
+    assert 'id="map-legend"' in page and '<html lang="id">' in page  # Bahasa Indonesia unless asked otherwise
+    title = "Penetrasi (peserta aktif" if metric == "penetration" else "Desa/Kelurahan</div>"
+    assert title in page
 
 
 def test_regency_map_links_every_district(server: str, shared_demo_db: str) -> None:
@@ -88,7 +89,7 @@ def test_map_url_is_a_short_lived_link_that_opens_only_maps(server: str) -> None
     link = query["token"][0]
     response = httpx.get(url, timeout=60)  # no header: the link alone opens the page
     # Links to the regency and neighbouring districts carry the options and the link on.
-    carried = html.escape(f"?metric=penetration&basemap=none&classification=quantiles&token={link}")
+    carried = html.escape(f"?metric=penetration&basemap=none&classification=fixed&token={link}")
     assert response.status_code == 200 and f'href="../regencies/99.01{carried}"' in response.text
     claims = json.loads(base64.urlsafe_b64decode(link.split(".")[1] + "=="))
     assert claims["use"] == "maps" and claims["exp"] - claims["iat"] == 30 * 60 and claims["scope"] == ["99.01"]
@@ -147,8 +148,8 @@ def test_a_fifty_village_district_page_stays_under_the_size_bound(fifty_real_vil
 
 
 def test_agent_popups_carry_the_same_workload_as_the_api(server: str) -> None:
-    page = get(server, f"/maps/districts/{DISTRICT}", token("admin"), basemap="none").text
-    popups = dict(re.findall(r"\(([A-Z]+-\d+)\)<br>(?:in)?active<br>.*?Workload share ([\d,]+) workers", page))
+    page = get(server, f"/maps/districts/{DISTRICT}", token("admin"), basemap="none", lang="en").text
+    popups = dict(re.findall(r"\(([A-Z]+-\d+)\)<br>(?:in)?active<br>.*?Workload share: ([\d,]+) informal workers", page))
     workload = data(server, f'{{ agentWorkload(regionCode: "{DISTRICT}", first: 500) {{ edges {{ node {{ '
                             'workersShare agent { code } } } } }')["agentWorkload"]["edges"]
     assert workload and popups
@@ -215,10 +216,38 @@ def test_past_the_agent_budget_markers_cluster_and_circles_are_left_out() -> Non
 
     def page(agents: int) -> str:
         crowd = [AgentFeature(f"A-{i}", f"Agen {i}", 110.05, -6.95, 2000, True, 1, 1000, 10.0, 0) for i in range(agents)]
-        return district_page(DistrictData(outline, figures, [village], crowd, []), PageOptions(basemap="none"))
+        return district_page(DistrictData(outline, figures, [village], crowd, []), PageOptions(basemap="none", lang="en"))
 
     small, crowded = page(AGENT_MARKER_BUDGET), page(AGENT_MARKER_BUDGET + 1)
     assert "markerClusterGroup" not in small and small.count('"className": "reach"') == AGENT_MARKER_BUDGET
     assert "markerClusterGroup" in crowded and '"className": "reach"' not in crowded
-    assert "reach circles hidden" in crowded
-    assert re.findall(r'src="(/maps/assets/leaflet[.]markercluster@[^"]+)"', crowded)
+    assert "reach is not drawn" in crowded
+    assert re.findall(r'src="(/assets/leaflet[.]markercluster@[^"]+)"', crowded)
+
+
+def test_national_and_province_map_links_open_their_pages_for_those_allowed(server: str) -> None:
+    got = data(server, '{ indonesiaMapUrl(basemap: NONE) province(code: "99") { mapUrl(metric: PENETRATION) } }',
+               auth=token("planner"))
+    for url, path in ((got["indonesiaMapUrl"], "/maps/indonesia"), (got["province"]["mapUrl"], "/maps/provinces/99")):
+        assert urlparse(url).path == path
+        response = httpx.get(url, timeout=60)
+        assert response.status_code == 200 and response.headers["content-language"] == "id"
+    manager = data(server, '{ indonesiaMapUrl }', auth=token("manager", "99.01"))
+    assert manager["indonesiaMapUrl"] is None  # a manager of one regency cannot open the national map
+    assert get(server, "/maps/indonesia", token("manager", "99.01")).status_code == 403
+
+
+@pytest.mark.parametrize(("accept", "lang", "expected"), [
+    (None, None, "id"), ("en-US,en;q=0.9", None, "en"), ("fr, en;q=0.5", None, "en"), ("en", "id", "id"), ("id", "en", "en"),
+])
+def test_the_page_language_follows_lang_then_the_browser(server: str, accept: str | None, lang: str | None, expected: str) -> None:
+    headers = {"authorization": f"Bearer {token('admin')}", **({"accept-language": accept} if accept else {})}
+    response = httpx.get(f"{server}/maps/regencies/99.01", params={"lang": lang} if lang else {}, headers=headers, timeout=60)
+    assert response.status_code == 200 and response.headers["content-language"] == expected
+    assert f'<html lang="{expected}">' in response.text
+    assert ("Desa dalam jangkauan agen aktif" in response.text) is (expected == "id")
+
+
+def test_an_unknown_language_is_a_page_that_names_the_choices(server: str) -> None:
+    response = get(server, f"/maps/districts/{DISTRICT}", token("admin"), lang="fr")
+    assert response.status_code == 400 and "lang=fr" in response.text and "id, en" in response.text

@@ -83,14 +83,13 @@ def test_district_map_draws_every_village_agent_and_circle_offline(
     assert page.locator(".leaflet-marker-icon").count() == agents  # type: ignore[attr-defined]
     assert page.locator(".leaflet-control-layers").count() == 1  # type: ignore[attr-defined]
     assert page.locator(".leaflet-control-scale").count() == 1  # type: ignore[attr-defined]
-    assert page.locator("#map-title").inner_text().startswith("Kecamatan")  # type: ignore[attr-defined]
-    legend = "#map-legend" if metric == "COVERAGE" else ".legend svg"
-    assert page.locator(legend).count() >= 1  # type: ignore[attr-defined]
+    assert page.locator("#map-title h1").inner_text().startswith("Kecamatan ")  # type: ignore[attr-defined]
+    assert page.locator("#map-legend .swatch").count() >= 4  # type: ignore[attr-defined]
     assert all("tile.openstreetmap.org" in url for url in blocked)  # only basemap tiles were refused
     assert bool(blocked) is (basemap == "OSM")
     # Leaflet drew the marker icons from the app's own copy, not a CDN.
     icon = page.locator(".leaflet-marker-icon").first.get_attribute("src")  # type: ignore[attr-defined]
-    assert icon and "/maps/assets/leaflet@" in icon
+    assert icon and "/assets/leaflet@" in icon
     page.close()  # type: ignore[attr-defined]
 
 
@@ -99,7 +98,7 @@ def test_regency_map_draws_every_district_and_opens_one_on_click(browser: object
     page, blocked, errors = open_offline(browser, map_url(server, "regency", "99.01", "COVERAGE", "NONE"), "regency-99.01.png")
     assert errors == [] and blocked == []
     assert page.locator("path.district").count() == len(districts)  # type: ignore[attr-defined]
-    assert page.locator(".legend svg").count() >= 1  # type: ignore[attr-defined]
+    assert page.locator("#map-legend .swatch").count() == 6  # type: ignore[attr-defined]  # five classes, no data
     assert page.locator(".leaflet-control-layers").count() == 1  # type: ignore[attr-defined]
     page.locator("path.district").first.click(force=True)  # type: ignore[attr-defined]
     page.wait_for_url("**/maps/districts/**")  # type: ignore[attr-defined]
@@ -118,25 +117,50 @@ def test_manager_token_header_page_in_browser(browser: object, server: str) -> N
     context.close()
 
 
-def test_exported_district_map_opens_from_disk_with_no_network(browser: object, shared_demo_db: str, tmp_path: Path) -> None:
-    output = tmp_path / "district.html"
-    result = subprocess.run([sys.executable, "-m", "cli.main", "map", "district", DISTRICT, "-o", str(output)],
+FEATURE_LINKS = """() => Object.keys(window).filter(k => window[k] instanceof L.GeoJSON).flatMap(k => {
+    const urls = []; window[k].eachLayer(l => l.feature && l.feature.properties && l.feature.properties.url && urls.push(l.feature.properties.url));
+    return urls; })"""
+
+
+def test_an_exported_regency_folder_opens_from_disk_and_every_link_works(
+    browser: object, shared_demo_db: str, tmp_path: Path
+) -> None:
+    """Every page reachable from index.html (title-box links and the links behind each polygon) is in
+    the folder and draws with no network request and no script error."""
+    output = tmp_path / "bantul"
+    result = subprocess.run([sys.executable, "-m", "cli.main", "map", "regency", "99.01", "-o", str(output)],
                             env={**os.environ, "DATABASE_URL": shared_demo_db}, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "district_assets" / "leaflet@1.9.3" / "leaflet.js").exists()
-    villages = fetch(shared_demo_db, "SELECT count(*) n FROM village WHERE district_code = $1", DISTRICT)[0]["n"]
+    districts = [r["code"] for r in fetch(shared_demo_db, "SELECT code FROM district WHERE regency_code = '99.01'")]
     page = browser.new_page()  # type: ignore[attr-defined]
     requests: list[str] = []
+    errors: list[str] = []
     page.route("**/*", lambda r: (requests.append(r.request.url), r.continue_() if r.request.url.startswith("file:") else r.abort()))
-    page.goto(output.as_uri())
-    page.wait_for_selector("path.village")
-    assert page.locator("path.village").count() == villages
-    assert all(url.startswith("file:") for url in requests)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    queue, seen = [(output / "index.html").as_uri()], set()
+    while queue:
+        url = queue.pop()
+        if url in seen:
+            continue
+        seen.add(url)
+        page.goto(url)
+        if url.endswith("index.html"):
+            page.wait_for_url("**/regencies/99.01.html")  # it sends the reader on to the regency's map
+        page.wait_for_selector("path.leaflet-interactive")
+        # Every link but the attribution's (Leaflet's home page: credit, not navigation).
+        hrefs = page.eval_on_selector_all("a[href]:not(.leaflet-control-attribution a)", "els => els.map(e => e.href)")
+        links = [page.evaluate("u => new URL(u, location.href).href", u) for u in page.evaluate(FEATURE_LINKS)]
+        for link in hrefs + links:
+            assert Path(urlparse(link).path).is_file(), f"dead link {link} on {page.url}"
+            queue.append(link)
+    pages = {Path(urlparse(u).path).relative_to(output).as_posix() for u in seen}
+    assert pages == {"index.html", "regencies/99.01.html", *(f"districts/{c}.html" for c in districts)}
+    assert errors == [] and all(u.startswith("file:") for u in requests)
     page.close()
 
 
 def test_export_refuses_unknown_codes(shared_demo_db: str, tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "cli.main", "map", "regency", "99.55", "-o", str(tmp_path / "r.html")],
+    result = subprocess.run([sys.executable, "-m", "cli.main", "map", "regency", "99.55", "-o", str(tmp_path / "r")],
                             env={**os.environ, "DATABASE_URL": shared_demo_db}, capture_output=True, text=True)
     assert result.returncode == 1 and "no regency with code 99.55" in result.stderr
-    assert not (tmp_path / "r.html").exists()
+    assert list(tmp_path.iterdir()) == []

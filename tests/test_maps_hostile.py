@@ -4,6 +4,7 @@ map must still draw, and the names must show as the text they are."""
 
 from __future__ import annotations
 
+import html
 import os
 import subprocess
 import sys
@@ -64,7 +65,7 @@ def hostile(cluster: object, templates: dict[str, str], tmp_path_factory: pytest
 
 def poke(page: object) -> None:
     """Hover every region and click every marker, as a curious manager would."""
-    for selector in ("path.village", "path.district", "path.site"):
+    for selector in ("path.village", "path.district", "path.regency", "path.province", "path.site"):
         shapes = page.locator(selector)  # type: ignore[attr-defined]
         for i in range(shapes.count()):
             box = shapes.nth(i).bounding_box()
@@ -121,16 +122,40 @@ def test_manager_map_page_is_inert_too(browser: object, hostile: tuple[str, str]
     context.close()
 
 
-def test_exported_map_with_hostile_names_is_inert(browser: object, hostile: tuple[str, str], tmp_path: Path) -> None:
+@pytest.mark.parametrize(("query", "drawn", "shown"), [
+    ('{ province(code: "99") { mapUrl(basemap: NONE) } }', "path.regency", PAYLOADS[6]),
+    ("{ indonesiaMapUrl(basemap: NONE) }", "path.province", None),
+])
+def test_province_and_national_maps_show_hostile_names_as_text(
+    browser: object, hostile: tuple[str, str], query: str, drawn: str, shown: str | None
+) -> None:
+    server, _ = hostile
+    answer = data(server, query)
+    url = answer["indonesiaMapUrl"] if "indonesiaMapUrl" in answer else answer["province"]["mapUrl"]
+    page, _, _ = open_offline(browser, url, f"hostile-{drawn.split('.')[1]}s.png")
+    assert_inert(page, drawn)
+    poke(page)
+    assert_inert(page, drawn)
+    if shown:
+        assert shown in page.locator("#map-title").inner_text()  # type: ignore[attr-defined]
+    tooltips = page.locator(".leaflet-tooltip").all_inner_texts()  # type: ignore[attr-defined]
+    assert any(payload in text for text in tooltips for payload in PAYLOADS), tooltips  # hovered by poke()
+    page.close()  # type: ignore[attr-defined]
+
+
+def test_exported_maps_with_hostile_names_are_inert(browser: object, hostile: tuple[str, str], tmp_path: Path) -> None:
     _, url = hostile
-    output = tmp_path / "district.html"
-    result = subprocess.run([sys.executable, "-m", "cli.main", "map", "district", DISTRICT, "-o", str(output)],
+    output = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-m", "cli.main", "map", "regency", "99.01", "-o", str(output)],
                             env={**os.environ, "DATABASE_URL": url}, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     page = browser.new_page()  # type: ignore[attr-defined]
     page.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file:") else r.abort())
-    page.goto(output.as_uri())
-    page.wait_for_selector("path.village")
-    poke(page)
-    assert_inert(page, "path.village")
+    for path, drawn in ((f"districts/{DISTRICT}.html", "path.village"), ("regencies/99.01.html", "path.district")):
+        page.goto((output / path).as_uri())
+        page.wait_for_selector(drawn)
+        poke(page)
+        assert_inert(page, drawn)
+    index = (output / "index.html").read_text()
+    assert PAYLOADS[4] not in index and PAYLOADS[4] in html.unescape(index)  # the regency's name, escaped
     page.close()  # type: ignore[attr-defined]

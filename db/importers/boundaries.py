@@ -55,21 +55,19 @@ def _upsert_sql(level: Level) -> str:
 
 
 def _create_ancestors_sql(ancestor: Level) -> str:
-    """Code-only rows for `ancestor`-level regions that the staged rows' codes point into.
-
-    Provinces get their official name from PROVINCE_NAMES: no boundary file is per province.
-    """
+    """Rows for `ancestor`-level regions that the staged rows' codes point into, named from
+    :codes/:names (the file's `district_name`…, or the official province names) where known; an
+    existing row without a name gets one. Returns each row touched and whether it is new."""
     parent = ancestor.parent_column
     columns = f"code, name{', ' + parent if parent else ''}"
     parent_value = f", left(code, {len(ancestor.parent.example)})" if ancestor.parent else ""
-    name = "(SELECT n.name FROM unnest(CAST(:codes AS text[]), CAST(:names AS text[])) AS n(code, name) " \
-           "WHERE n.code = c.code)" if ancestor is Level.PROVINCE else "NULL"
     return f"""
-    INSERT INTO {ancestor.table} ({columns})
-    SELECT code, {name}{parent_value}
+    INSERT INTO {ancestor.table} AS t ({columns})
+    SELECT code, (SELECT n.name FROM unnest(CAST(:codes AS text[]), CAST(:names AS text[])) AS n(code, name)
+                  WHERE n.code = c.code){parent_value}
     FROM (SELECT DISTINCT left(code, {len(ancestor.example)}) AS code FROM boundary_ready) c
-    ON CONFLICT (code) DO NOTHING
-    RETURNING code
+    ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name WHERE t.name IS NULL AND EXCLUDED.name IS NOT NULL
+    RETURNING code, (xmax = 0) AS inserted
     """
 
 
@@ -85,6 +83,7 @@ class BoundaryImport:
     without_geometry: list[str] = field(default_factory=list)
     emptied_by_repair: list[str] = field(default_factory=list)
     created_parents: dict[Level, list[str]] = field(default_factory=dict)
+    named_parents: dict[Level, list[str]] = field(default_factory=dict)  # existing, nameless, named from the file
     reprojected_from: str | None = None
     seconds: float = 0.0
 
@@ -115,9 +114,14 @@ class BoundaryImport:
                        f"boundary, for parents missing from the database{_examples(provinces)}.")
         for level, codes in self.created_parents.items():
             if codes and level is not Level.PROVINCE:
-                out.append(f"Created {len(codes)} {level.value} row(s) known only by code, for "
-                           f"parents missing from the database{_examples(codes)}; import the "
-                           f"{level.value} file to give them names and boundaries.")
+                out.append(f"Created {len(codes)} {level.value} row(s) for parents missing from the database"
+                           f"{_examples(codes)}, named from the file's {level.value}_name where it has one; "
+                           f"their maps are framed by their villages. Import the {level.value} file for "
+                           "their own boundaries.")
+        for level, codes in self.named_parents.items():
+            if codes:
+                out.append(f"Named {len(codes)} {level.value} row(s) that had no name, from the file's "
+                           f"{level.value}_name{_examples(codes)}.")
         return out
 
 
@@ -142,10 +146,11 @@ async def import_boundaries(
         result.without_geometry = list(stats.no_geometry)
         result.emptied_by_repair = list(stats.emptied)
         for ancestor in LEVELS[: LEVELS.index(data.level)]:
-            params = {"codes": list(PROVINCE_NAMES), "names": list(PROVINCE_NAMES.values())}
-            sql = text(_create_ancestors_sql(ancestor))
-            created = await conn.execute(sql, params if ancestor is Level.PROVINCE else {})
-            result.created_parents[ancestor] = sorted(created.scalars())
+            names = {**(PROVINCE_NAMES if ancestor is Level.PROVINCE else {}), **data.ancestor_names.get(ancestor, {})}
+            rows = (await conn.execute(text(_create_ancestors_sql(ancestor)),
+                                       {"codes": list(names), "names": list(names.values())})).all()
+            result.created_parents[ancestor] = sorted(r.code for r in rows if r.inserted)
+            result.named_parents[ancestor] = sorted(r.code for r in rows if not r.inserted)
         upsert = text(_upsert_sql(data.level))
         for lo, hi in chunks(len(data), CHUNK):
             rows = (await conn.execute(upsert, {"lo": lo, "hi": hi})).scalars().all()

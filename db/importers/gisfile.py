@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,7 @@ import shapely
 from pyogrio.raw import read as read_raw
 
 from db.errors import ImportRejected, Problem
-from db.regions import Level, parent_code
+from db.regions import LEVELS, Level, parent_code
 from geo.extent import INDONESIA, BBox, coordinate_problem
 from geo.transform import is_wgs84, to_wgs84
 
@@ -31,6 +31,9 @@ class BoundaryFile:
     names: list[str | None]
     wkb: list[bytes | None]  # 2D, WGS84 longitude/latitude
     source_crs: str | None
+    # Names of the regions above, from optional `district_name`, `regency_name`, `province_name`
+    # fields (a village file often has them): level -> code -> name.
+    ancestor_names: dict[Level, dict[str, str]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -48,7 +51,8 @@ def read_boundary_file(
     """Read and check `path`; raise ImportRejected naming every bad feature."""
     source = _gdal_path(path)
     fields = [code_field, name_field] + ([parent_field] if parent_field else [])
-    meta, wkb, columns = _read(source, path, fields, layer)
+    optional = [f"{ancestor.value}_name" for ancestor in LEVELS[: LEVELS.index(level)]]
+    meta, wkb, columns, extra = _read(source, path, fields, optional, layer)
     crs = meta.get("crs")
     geoms = shapely.from_wkb(wkb, on_invalid="fix")
     if not is_wgs84(crs):
@@ -58,11 +62,32 @@ def read_boundary_file(
     names = [_text(v) for v in columns[1]]
     parents = [_text(v) for v in columns[2]] if parent_field else None
     problems = _check(level, codes, names, parents, geoms, code_field, parent_field)
+    ancestors: dict[Level, dict[str, str]] = {}
+    for column, values in extra.items():
+        ancestor = Level(column.removesuffix("_name"))
+        ancestors[ancestor] = _ancestor_names(ancestor, codes, [_text(v) for v in values], column, problems)
     if problems:
         raise ImportRejected(f"{path} has {len(problems)} problem(s) and was not imported:", problems)
     return BoundaryFile(
-        path, level, [str(c) for c in codes], names, list(wkb), None if is_wgs84(crs) else crs
+        path, level, [str(c) for c in codes], names, list(wkb), None if is_wgs84(crs) else crs, ancestors
     )
+
+
+def _ancestor_names(
+    ancestor: Level, codes: list[str | None], names: list[str | None], column: str, problems: list[Problem]
+) -> dict[str, str]:
+    """code -> name of the `ancestor` regions the features lie in; one name per region."""
+    width = len(ancestor.example)
+    found: dict[str, tuple[str, int]] = {}
+    for i, (code, name) in enumerate(zip(codes, names, strict=True)):
+        if not code or not name:
+            continue
+        key = code[:width]
+        if key in found and found[key][0] != name:
+            problems.append(Problem(_where(i, code, name), column, f"names {ancestor.value} {key} {name!r}, but feature "
+                                    f"#{found[key][1] + 1} names it {found[key][0]!r}; use one name per {ancestor.value}"))
+        found.setdefault(key, (name, i))
+    return {key: name for key, (name, _) in found.items()}
 
 
 def _gdal_path(path: Path) -> str:
@@ -74,8 +99,9 @@ def _gdal_path(path: Path) -> str:
 
 
 def _read(
-    source: str, path: Path, fields: list[str], layer: str | None
-) -> tuple[dict[str, object], np.ndarray, list[np.ndarray]]:
+    source: str, path: Path, fields: list[str], optional: list[str], layer: str | None
+) -> tuple[dict[str, object], np.ndarray, list[np.ndarray], dict[str, np.ndarray]]:
+    """Metadata, geometries (WKB), the `fields` in order and those of `optional` the file has."""
     try:
         info = pyogrio.read_info(source, layer=layer)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
@@ -93,9 +119,10 @@ def _read(
             f"{', '.join(available) or '(none)'}. Name the right ones with --code-field / "
             "--name-field / --parent-field."
         )
-    meta, _fids, wkb, columns = read_raw(source, layer=layer, columns=fields, force_2d=True)
-    ordered = [columns[list(meta["fields"]).index(f)] for f in fields]
-    return meta, wkb, ordered
+    present = [f for f in optional if f in available and f not in fields]
+    meta, _fids, wkb, columns = read_raw(source, layer=layer, columns=fields + present, force_2d=True)
+    read = list(meta["fields"])
+    return meta, wkb, [columns[read.index(f)] for f in fields], {f: columns[read.index(f)] for f in present}
 
 
 def _text(value: object) -> str | None:

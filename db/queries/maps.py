@@ -30,24 +30,31 @@ EXTENT_STEPS = 1500
 PRECISION = 5  # decimal degrees ≈ 1 m
 
 
+Bounds = tuple[float, float, float, float]  # min lng, min lat, max lng, max lat
+
+
+def tolerance(bounds: Bounds | None) -> float:
+    """Simplification tolerance in degrees for a map of this extent."""
+    if bounds is None:
+        return 0.0
+    min_x, min_y, max_x, max_y = bounds
+    return max(max_x - min_x, max_y - min_y) / EXTENT_STEPS
+
+
 @dataclass(frozen=True)
 class Outline:
     code: str
     name: str | None
     level: Level
     geometry: dict[str, Any] | None
-    bounds: tuple[float, float, float, float] | None  # min lng, min lat, max lng, max lat
+    bounds: Bounds | None
     parent_code: str | None
     parent_name: str | None
     neighbours: list[tuple[str, str | None]]
 
     @property
     def tolerance(self) -> float:
-        """Simplification tolerance in degrees, chosen from the extent."""
-        if self.bounds is None:
-            return 0.0
-        min_x, min_y, max_x, max_y = self.bounds
-        return max(max_x - min_x, max_y - min_y) / EXTENT_STEPS
+        return tolerance(self.bounds)
 
 
 @dataclass(frozen=True)
@@ -81,20 +88,27 @@ class AgentFeature:
     enrollments_30_days: int
 
 
+def _shape(alias: str, level: Level) -> str:
+    """The boundary a map draws: the union of the region's villages where known (finer than most
+    district files, and the only one provinces have), else the region's own."""
+    return f"{alias}.geom" if level is Level.VILLAGE else f"coalesce({alias}.villages_outline, {alias}.geom)"
+
+
 async def outline(session: AsyncSession, level: Level, code: str) -> Outline | None:
     """The region's boundary, extent, parent and (same level) neighbours touching it."""
     parent = level.parent
     parent_join = (f"LEFT JOIN {parent.table} p ON p.code = r.{level.parent_column}" if parent
                    else "LEFT JOIN (SELECT NULL::text AS code, NULL::text AS name) p ON false")
+    shape, other = _shape("r", level), _shape("n", level)
     stmt = text(f"""
         SELECT r.code, r.name, p.code AS parent_code, p.name AS parent_name,
-               ST_XMin(r.geom) AS x0, ST_YMin(r.geom) AS y0, ST_XMax(r.geom) AS x1, ST_YMax(r.geom) AS y1,
-               ST_AsGeoJSON(ST_SimplifyPreserveTopology(r.geom,
-                   greatest(ST_XMax(r.geom) - ST_XMin(r.geom), ST_YMax(r.geom) - ST_YMin(r.geom)) / {EXTENT_STEPS}),
+               ST_XMin(s.g) AS x0, ST_YMin(s.g) AS y0, ST_XMax(s.g) AS x1, ST_YMax(s.g) AS y1,
+               ST_AsGeoJSON(ST_SimplifyPreserveTopology(s.g,
+                   greatest(ST_XMax(s.g) - ST_XMin(s.g), ST_YMax(s.g) - ST_YMin(s.g)) / {EXTENT_STEPS}),
                    {PRECISION}) AS geometry,
                (SELECT json_agg(json_build_array(n.code, n.name) ORDER BY n.code) FROM {level.table} n
-                WHERE n.code <> r.code AND n.geom && r.geom AND ST_Intersects(n.geom, r.geom)) AS neighbours
-        FROM {level.table} r {parent_join}
+                WHERE n.code <> r.code AND {other} && s.g AND ST_Intersects({other}, s.g)) AS neighbours
+        FROM {level.table} r {parent_join} CROSS JOIN LATERAL (SELECT {shape} AS g) s
         WHERE r.code = :code
     """)
     row = (await session.execute(stmt, {"code": code})).first()
@@ -105,6 +119,14 @@ async def outline(session: AsyncSession, level: Level, code: str) -> Outline | N
         row.code, row.name, level, orjson.loads(row.geometry) if row.geometry else None, bounds,
         row.parent_code, row.parent_name, [(c, n) for c, n in (row.neighbours or [])],
     )
+
+
+async def national_bounds(session: AsyncSession) -> Bounds | None:
+    """The extent of every province's boundary (None before any boundary is imported)."""
+    row = (await session.execute(text(f"""
+        SELECT ST_XMin(e) x0, ST_YMin(e) y0, ST_XMax(e) x1, ST_YMax(e) y1
+        FROM (SELECT ST_Extent({_shape("p", Level.PROVINCE)}) e FROM province p) s"""))).one()
+    return (row.x0, row.y0, row.x1, row.y1) if row.x0 is not None else None
 
 
 async def village_features(
@@ -165,11 +187,15 @@ async def agent_features(
     ]
 
 
-async def child_geometries(session: AsyncSession, level: Level, parent_code: str, tolerance: float) -> dict[str, Any]:
-    """Simplified boundaries of the regions of `level` directly below `parent_code`."""
+async def child_geometries(
+    session: AsyncSession, level: Level, parent_code: str | None, tolerance: float
+) -> dict[str, Any]:
+    """Simplified boundaries of the regions of `level` directly below `parent_code` (None: provinces)."""
+    where = f"{level.parent_column} = :parent" if parent_code is not None else "true"
     stmt = text(f"""
-        SELECT code, ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, CAST(:tolerance AS float8)), {PRECISION}) AS g
-        FROM {level.table} WHERE {level.parent_column} = :parent AND geom IS NOT NULL ORDER BY code
+        SELECT code, ST_AsGeoJSON(ST_SimplifyPreserveTopology(g, CAST(:tolerance AS float8)), {PRECISION}) AS g
+        FROM (SELECT code, {_shape("r", level)} AS g FROM {level.table} r WHERE {where}) s
+        WHERE g IS NOT NULL ORDER BY code
     """)
     rows = (await session.execute(stmt, {"parent": parent_code, "tolerance": tolerance})).all()
-    return {r.code: orjson.loads(r.g) for r in rows}
+    return {r.code: orjson.loads(r.g) for r in rows if r.g}

@@ -1,13 +1,14 @@
-"""Leaflet and plugin assets, served by the app itself so maps draw with no third-party CDN.
+"""Browser assets served by the app itself, so maps and GraphiQL work with no third-party CDN:
+Leaflet and its plugins for the maps, React and GraphiQL for the API explorer.
 
 The files come from the npm registry's package tarballs, pinned by version and checked against
-the registry's sha512 integrity before anything is extracted. `python -m maps.assets` (run by
-`scripts/bootstrap`) fetches whatever is missing into `maps/static/vendor/`; nothing is fetched at
-request time. To update: change a version, put the `dist.integrity` of
-`https://registry.npmjs.org/<name>/<version>` beside it, run `python -m maps.assets`, and run the
-browser tests.
+the registry's sha512 integrity before anything is extracted. `python -m web_assets` (run by
+`scripts/bootstrap`) fetches whatever is missing into `web_assets/vendor/`; nothing is fetched at
+request time. The app serves the folder at `/assets/`. To update: change a version, put the
+`dist.integrity` of `https://registry.npmjs.org/<name>/<version>` beside it, run
+`python -m web_assets`, and run the browser tests.
 
-Written by hand rather than with npm: five tarballs and a hash check do not need Node.js on
+Written by hand rather than with npm: nine tarballs and a hash check do not need Node.js on
 every server, and Python's tarfile extracts only the listed members.
 """
 
@@ -22,7 +23,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-VENDOR = Path(__file__).resolve().parent / "static" / "vendor"
+VENDOR = Path(__file__).resolve().parent / "vendor"
+URL = "/assets"  # where the app serves VENDOR
 REGISTRY = "https://registry.npmjs.org"
 
 
@@ -32,6 +34,7 @@ class Package:
     version: str
     integrity: str  # the registry's dist.integrity, "sha512-<base64>"
     files: tuple[str, ...]  # paths inside the tarball's `package/`; a trailing "/" takes the folder
+    use: str = "maps"  # maps | graphiql: map exports copy only what maps use
 
     @property
     def folder(self) -> Path:
@@ -56,9 +59,22 @@ PACKAGES = (
     Package("jquery", "3.7.1",  # Folium's popups are built with $(…)
             "sha512-m4avr8yL8kmFN8psrbFFFmB/If14iN5o9nw/NgnnM+kybDJpRsAynV2BsfpTYrTRysYUdADVD7CkUUizgkpLfg==",
             ("dist/jquery.min.js", "LICENSE.txt")),
-    Package("d3", "3.5.17",  # branca's legends are drawn with d3 v3
-            "sha512-yFk/2idb8OHPKkbAL8QaOaqENNoMhIaSHZerk3oQsECwkObkCpJyjYwCe+OHiq6UEdhe1m8ZGARRRO3ljFjlKg==",
-            ("d3.min.js", "LICENSE")),
+    # GraphiQL as Strawberry's page loads it (server/graphiql.py), the same versions.
+    Package("react", "18.2.0",
+            "sha512-/3IjMdb2L9QbBdWiW5e3P2/npwMBaU9mHCSCUzNln0ZCYbcfTsGbTJrU/kGemdH2IWmB2ioZ+zkxtmq6g09fGQ==",
+            ("umd/react.production.min.js", "LICENSE"), "graphiql"),
+    Package("react-dom", "18.2.0",
+            "sha512-6IMTriUmvsjHUjNtEDudZfuDQUoWXVxKHhlEGSk81n4YFS+r/Kl99wXiwlVXtPBtJenozv2P+hxDsw9eA7Xo6g==",
+            ("umd/react-dom.production.min.js", "LICENSE"), "graphiql"),
+    Package("js-cookie", "3.0.5",
+            "sha512-cEiJEAEoIbWfCZYKWhVwFuvPX1gETRYPw6LlaTKoxD3s2AkXzkCjnp6h0V77ozyqj0jakteJ4YqDJT830+lVGw==",
+            ("dist/js.cookie.min.js", "LICENSE"), "graphiql"),
+    Package("graphiql", "3.8.3",
+            "sha512-cuPDYtXVKV86Pu5PHBX642Odi/uVEE2y1Jxq5rGO/Qy1G2lRp7ZZ7a/T30RzxhuLSWo9zUbzq0P3U49//H0Ugw==",
+            ("graphiql.min.js", "graphiql.min.css", "LICENSE"), "graphiql"),
+    Package("@graphiql/plugin-explorer", "1.0.2",
+            "sha512-9j+kg2UjtLZD5EBmGjeWHkoVVxtbShYg2DzbUVebibnZYZM/iMBEF4vaccXJIAm5KaomIPLx0aoNs4LbODyc3Q==",
+            ("dist/index.umd.js", "dist/style.css", "LICENSE"), "graphiql"),
 )
 _BY_NAME = {p.name: p for p in PACKAGES}
 
@@ -67,6 +83,11 @@ def asset(name: str, filename: str) -> str:
     """The path of a vendored file below the assets folder or URL, e.g. `leaflet@1.9.3/leaflet.js`."""
     package = _BY_NAME[name]
     return f"{package.name}@{package.version}/{filename}"
+
+
+def folders(use: str) -> list[Path]:
+    """The vendored folders of the packages that `use` ("maps" or "graphiql") loads."""
+    return [p.folder for p in PACKAGES if p.use == use]
 
 
 def missing() -> list[Package]:
@@ -114,7 +135,3 @@ def main() -> None:
     for package in missing():
         print(f"fetching {package.name}@{package.version} from the npm registry")
         fetch(package)
-
-
-if __name__ == "__main__":
-    main()

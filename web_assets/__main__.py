@@ -1,0 +1,5 @@
+"""`python -m web_assets`: fetch the vendored browser assets that are missing."""
+
+from web_assets import main
+
+main()
