@@ -15,7 +15,7 @@ from typing import Any
 from compiler.connection import Rows, connection, page_window, paged
 from compiler.coverage import act_of, analysable, check_scope, exists_or_not_found
 from compiler.entities import agent_row, enrollment_row, region_row
-from compiler.objects import compiles, object_json
+from compiler.objects import compiles, compiles_columns, object_json
 from compiler.plan import TYPENAME, Field
 from compiler.sql import Build, Path, Raw, bind, quoted
 from db.access import Role, analyses, visible_sql
@@ -126,8 +126,7 @@ _WORKLOAD: dict[str, Callable[[str], str]] = {
     "heavyOverlap": lambda w: f"coalesce({w}.overlapping::float8 / nullif({w}.workers, 0)::float8, 0) >= {HEAVY_OVERLAP_SHARE}",
     "countsAsActive": lambda w: f"{w}.counts",
 }
-for _name, _sql in _WORKLOAD.items():
-    compiles("AgentWorkload", field=_name)(lambda b, f, alias, path, _sql=_sql: _sql(alias))
+compiles_columns("AgentWorkload", _WORKLOAD)
 compiles("AgentWorkload", field="agent")(
     lambda b, f, alias, path: agent_row(b, f.fields(), lambda a: f"{a}.id = {alias}.id", path))
 
@@ -280,8 +279,7 @@ _FLAG: dict[str, Callable[[str], str]] = {
     "lastEnrolledOn": lambda d: f"{d}.last_enrolled_on",
     "message": describe_sql,
 }
-for _name, _sql in _FLAG.items():
-    compiles("DataQualityFlag", field=_name)(lambda b, f, alias, path, _sql=_sql: _sql(alias))
+compiles_columns("DataQualityFlag", _FLAG)
 compiles("DataQualityFlag", field="enrollment")(
     lambda b, f, alias, path: enrollment_row(b, f.fields(), lambda e: f"{e}.id = {alias}.enrollment_id", path))
 compiles("DataQualityFlag", field="agent")(

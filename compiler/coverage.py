@@ -13,7 +13,7 @@ from typing import Any
 
 from compiler.connection import Rows, connection
 from compiler.entities import agent_row, region_row
-from compiler.objects import compiles, object_json
+from compiler.objects import compiles, compiles_columns, object_json
 from compiler.plan import Field
 from compiler.sql import Build, Path, Raw, bind
 from db.access import Role, analyses
@@ -101,8 +101,7 @@ _FIGURES: dict[str, Callable[[str], str]] = {
     "activeAgents": lambda r: f"{r}.active_agents",
     "enrollmentsPerAgent": lambda r: f"coalesce({r}.active_enrollments, 0)::float8 / nullif({r}.active_agents, 0)::float8",
 }
-for _name, _sql in _FIGURES.items():
-    compiles("RegionCoverage", field=_name)(lambda b, f, alias, path, _sql=_sql: _sql(alias))
+compiles_columns("RegionCoverage", _FIGURES)
 
 
 @compiles("RegionCoverage", field="region")
@@ -207,8 +206,7 @@ _VILLAGE: dict[str, Callable[[str], str]] = {
     "penetration": lambda r: f"{r}.active_enrollments::float8 / nullif({r}.informal_workers, 0)::float8",
     "uncoveredWorkers": lambda r: f"CASE WHEN {r}.informal_workers IS NOT NULL THEN greatest(0, {r}.informal_workers - {r}.active_enrollments) END",
 }
-for _name, _sql in _VILLAGE.items():
-    compiles("VillageCoverage", field=_name)(lambda b, f, alias, path, _sql=_sql: _sql(alias))
+compiles_columns("VillageCoverage", _VILLAGE)
 
 
 def _nearest(b: Build, alias: str) -> str:

@@ -31,6 +31,12 @@ def compiles(*types: str, field: str) -> Callable[[FieldCompiler], FieldCompiler
     return register
 
 
+def compiles_columns(type_name: str, columns: dict[str, Callable[[str], str]]) -> None:
+    """Register fields that are each one SQL expression of the parent row's alias."""
+    for name, expression in columns.items():
+        compiles(type_name, field=name)(lambda b, f, alias, path, expression=expression: expression(alias))
+
+
 def column(name: str) -> FieldCompiler:
     """A field that is a column of the parent row."""
     return lambda b, f, alias, path: f"{alias}.{name}"
