@@ -9,6 +9,7 @@ never more classes than distinct values, and the largest value is always in the 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -91,11 +92,16 @@ def classify(values: Sequence[float | None], metric: str, method: str = "fixed",
     if method == "fixed":
         return FIXED[metric]
     distinct = np.unique(np.array([v for v in values if v is not None], dtype=float))
-    if len(distinct) < 2:
-        return FIXED[metric]  # nothing to rank: one value is coloured by what it is
-    bins = DATA_DRIVEN[method](distinct, k=min(k, len(distinct))).bins
+    if len(distinct) < 2 or distinct[-1] - distinct[0] < 1e-9:
+        return FIXED[metric]  # nothing to rank (one value, or a spread below 1e-7 %): coloured by what it is
+    with warnings.catch_warnings():  # "Numba not installed": pure Python is quick for one map's few dozen regions
+        warnings.simplefilter("ignore", UserWarning)
+        bins = DATA_DRIVEN[method](distinct, k=min(k, len(distinct))).bins
     # Each class is labelled with the smallest and largest value in it; empty classes are dropped.
-    groups = [g for g in np.split(distinct, np.searchsorted(distinct, bins[:-1], side="right")) if len(g)]
+    # (Bins sorted and cuts made unique: Fisher-Jenks can return unsorted bins for values closer
+    # than float precision, and unsorted cuts would make overlapping groups.)
+    cuts = np.unique(np.searchsorted(distinct, np.sort(bins)[:-1], side="right"))
+    groups = [g for g in np.split(distinct, cuts) if len(g)]
     colours = _spread(len(groups))
     return Classes(tuple(Band(float(g[0]), float(g[-1]), c, closed=True) for g, c in zip(groups, colours, strict=True)),
                    relative=True)
