@@ -77,12 +77,18 @@ class _Area(_Region):
     villages_outline: Mapped[WKBElement | None] = mapped_column(_geometry("MULTIPOLYGON"))
 
 
-class Province(_Area, Base):
+class _MappedArea(_Area):
+    """A region drawn whole on the map above it: `map_outline` is its outline as that map draws it."""
+
+    map_outline: Mapped[WKBElement | None] = mapped_column(_geometry("MULTIPOLYGON"))
+
+
+class Province(_MappedArea, Base):
     __tablename__ = "province"
     __table_args__ = (CheckConstraint(f"code ~ '{PROVINCE_CODE}'", name="province_code_format"),)
 
 
-class Regency(_Area, Base):
+class Regency(_MappedArea, Base):
     __tablename__ = "regency"
     province_code: Mapped[str] = mapped_column(ForeignKey("province.code"), index=True)
     __table_args__ = (

@@ -94,8 +94,16 @@ def _shape(alias: str, level: Level) -> str:
     return f"{alias}.geom" if level is Level.VILLAGE else f"coalesce({alias}.villages_outline, {alias}.geom)"
 
 
-async def outline(session: AsyncSession, level: Level, code: str) -> Outline | None:
-    """The region's boundary, extent, parent and (same level) neighbours touching it."""
+def _map_shape(alias: str, level: Level) -> str:
+    """The boundary the map one level up draws: precomputed for provinces and regencies (small
+    islands left out, simplified; migration 0007), the whole shape for districts and villages."""
+    whole = _shape(alias, level)
+    return f"coalesce({alias}.map_outline, {whole})" if level in (Level.PROVINCE, Level.REGENCY) else whole
+
+
+async def outline(session: AsyncSession, level: Level, code: str, detail: bool = True) -> Outline | None:
+    """The region's boundary, extent, parent and (same level) neighbours touching it; without
+    `detail` only the extent and parent (no boundary, no neighbours: a province's are costly)."""
     parent = level.parent
     parent_join = (f"LEFT JOIN {parent.table} p ON p.code = r.{level.parent_column}" if parent
                    else "LEFT JOIN (SELECT NULL::text AS code, NULL::text AS name) p ON false")
@@ -103,15 +111,16 @@ async def outline(session: AsyncSession, level: Level, code: str) -> Outline | N
     stmt = text(f"""
         SELECT r.code, r.name, p.code AS parent_code, p.name AS parent_name,
                ST_XMin(s.g) AS x0, ST_YMin(s.g) AS y0, ST_XMax(s.g) AS x1, ST_YMax(s.g) AS y1,
-               ST_AsGeoJSON(ST_SimplifyPreserveTopology(s.g,
+               CASE WHEN :detail THEN ST_AsGeoJSON(ST_SimplifyPreserveTopology(s.g,
                    greatest(ST_XMax(s.g) - ST_XMin(s.g), ST_YMax(s.g) - ST_YMin(s.g)) / {EXTENT_STEPS}),
-                   {PRECISION}) AS geometry,
-               (SELECT json_agg(json_build_array(n.code, n.name) ORDER BY n.code) FROM {level.table} n
-                WHERE n.code <> r.code AND {other} && s.g AND ST_Intersects({other}, s.g)) AS neighbours
+                   {PRECISION}) END AS geometry,
+               CASE WHEN :detail THEN (SELECT json_agg(json_build_array(n.code, n.name) ORDER BY n.code)
+                   FROM {level.table} n WHERE n.code <> r.code AND {other} && s.g AND ST_Intersects({other}, s.g))
+               END AS neighbours
         FROM {level.table} r {parent_join} CROSS JOIN LATERAL (SELECT {shape} AS g) s
         WHERE r.code = :code
     """)
-    row = (await session.execute(stmt, {"code": code})).first()
+    row = (await session.execute(stmt, {"code": code, "detail": detail})).first()
     if row is None:
         return None
     bounds = (row.x0, row.y0, row.x1, row.y1) if row.x0 is not None else None
@@ -194,7 +203,7 @@ async def child_geometries(
     where = f"{level.parent_column} = :parent" if parent_code is not None else "true"
     stmt = text(f"""
         SELECT code, ST_AsGeoJSON(ST_SimplifyPreserveTopology(g, CAST(:tolerance AS float8)), {PRECISION}) AS g
-        FROM (SELECT code, {_shape("r", level)} AS g FROM {level.table} r WHERE {where}) s
+        FROM (SELECT code, {_map_shape("r", level)} AS g FROM {level.table} r WHERE {where}) s
         WHERE g IS NOT NULL ORDER BY code
     """)
     rows = (await session.execute(stmt, {"parent": parent_code, "tolerance": tolerance})).all()

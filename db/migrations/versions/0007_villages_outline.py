@@ -46,17 +46,36 @@ $$
 # has a boundary.
 _UNION = "without_specks(ST_CollectionExtract(ST_Union({column}), 3))"
 
+# What a map one level up draws, precomputed because the whole of Indonesia is 540,000 points in
+# 19,000 island parts: the outline without parts smaller than tolerance² (under a pixel on that
+# map; the largest part is always kept) and simplified to `tolerance` degrees. Provinces are drawn
+# on the national map (~0.03° per step of its 1,500), regencies on province maps (0.0005-0.007°).
+MAP_TOLERANCE = {"regency": 0.001, "province": 0.01}
+
+MAP_SHAPE = """
+CREATE FUNCTION map_shape(g geometry, tolerance float8) RETURNS geometry LANGUAGE sql IMMUTABLE AS $$
+    SELECT ST_Multi(ST_SimplifyPreserveTopology(ST_Collect(ARRAY(
+        SELECT d.geom FROM ST_Dump(g) d
+        WHERE ST_Area(d.geom) >= least(tolerance * tolerance, (SELECT max(ST_Area(x.geom)) FROM ST_Dump(g) x)))),
+        tolerance))
+$$
+"""
+
 REFRESH = f"""
 CREATE FUNCTION refresh_villages_outline(districts text[]) RETURNS void LANGUAGE sql AS $$
     UPDATE district d SET villages_outline = (
         SELECT {_UNION.format(column="v.geom")} FROM village v WHERE v.district_code = d.code AND v.geom IS NOT NULL)
     WHERE d.code = ANY(districts);
-    UPDATE regency r SET villages_outline = (
-        SELECT {_UNION.format(column="d.villages_outline")} FROM district d WHERE d.regency_code = r.code)
-    WHERE r.code IN (SELECT DISTINCT left(c, 5) FROM unnest(districts) c);
-    UPDATE province p SET villages_outline = (
-        SELECT {_UNION.format(column="r.villages_outline")} FROM regency r WHERE r.province_code = p.code)
-    WHERE p.code IN (SELECT DISTINCT left(c, 2) FROM unnest(districts) c);
+    UPDATE regency r SET villages_outline = u.g, map_outline = map_shape(u.g, {MAP_TOLERANCE["regency"]})
+    FROM (SELECT r2.code, (SELECT {_UNION.format(column="d.villages_outline")} FROM district d
+                           WHERE d.regency_code = r2.code) AS g
+          FROM regency r2 WHERE r2.code IN (SELECT DISTINCT left(c, 5) FROM unnest(districts) c)) u
+    WHERE r.code = u.code;
+    UPDATE province p SET villages_outline = u.g, map_outline = map_shape(u.g, {MAP_TOLERANCE["province"]})
+    FROM (SELECT p2.code, (SELECT {_UNION.format(column="r.villages_outline")} FROM regency r
+                           WHERE r.province_code = p2.code) AS g
+          FROM province p2 WHERE p2.code IN (SELECT DISTINCT left(c, 2) FROM unnest(districts) c)) u
+    WHERE p.code = u.code;
 $$
 """
 
@@ -85,7 +104,12 @@ TRIGGERS = [
 def upgrade() -> None:
     for level in LEVELS:
         op.execute(f"ALTER TABLE {level} ADD COLUMN villages_outline geometry(MultiPolygon, 4326)")
+        # Maps find neighbours and extents on the shape they draw (db/queries/maps.py _shape).
+        op.execute(f"CREATE INDEX {level}_shape_idx ON {level} USING gist ((coalesce(villages_outline, geom)))")
+    for level in MAP_TOLERANCE:
+        op.execute(f"ALTER TABLE {level} ADD COLUMN map_outline geometry(MultiPolygon, 4326)")
     op.execute(WITHOUT_SPECKS)
+    op.execute(MAP_SHAPE)
     op.execute(REFRESH)
     for name, body in FUNCTIONS.items():
         op.execute(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body} RETURN NULL; END $$")
@@ -102,5 +126,8 @@ def downgrade() -> None:
         op.execute(f"DROP FUNCTION {name}()")
     op.execute("DROP FUNCTION refresh_villages_outline(text[])")
     op.execute("DROP FUNCTION without_specks(geometry)")
+    op.execute("DROP FUNCTION map_shape(geometry, float8)")
+    for level in MAP_TOLERANCE:
+        op.execute(f"ALTER TABLE {level} DROP COLUMN map_outline")
     for level in LEVELS:
         op.execute(f"ALTER TABLE {level} DROP COLUMN villages_outline")
