@@ -122,3 +122,16 @@ def test_real_villages_leave_no_sliver_holes_in_their_district(empty_db: str, tm
     got = outline(empty_db, "district", "34.71.01")
     assert got is not None and all(shapely.Polygon(r).area >= SPECK for p in shapely.get_parts(got) for r in p.interiors)
     assert_all_same(empty_db, "34.71.01")
+
+
+def test_the_outline_a_map_above_draws_stays_within_its_tolerance(demo_db: str) -> None:
+    """Provinces and regencies keep a simplified outline for the national and province maps: within
+    the tolerance of the villages' union, with no part smaller than a pixel (tolerance²)."""
+    for table, tolerance in (("regency", 0.001), ("province", 0.01)):
+        for r in fetch(demo_db, f"SELECT code, ST_AsGeoJSON(map_outline) m FROM {table}"):
+            drawn, whole = shape(json.loads(r["m"])), outline(demo_db, table, r["code"])
+            assert whole is not None and drawn.hausdorff_distance(whole) <= 2 * tolerance, (table, r["code"])
+            parts = list(shapely.get_parts(drawn))
+            assert len(parts) == 1 or all(p.area >= tolerance**2 for p in parts)
+            # The demo province is ~30 km across: at 0.01° a few % of its area moves; Hausdorff bounds the rest.
+            assert drawn.symmetric_difference(whole).area <= 0.1 * whole.area
