@@ -21,7 +21,7 @@ from db.errors import PerisaiError
 from db.regions import Level
 from web_assets import folders, missing
 from maps.classes import CLASSIFICATIONS, METRICS
-from maps.export import export_pages
+from maps.export import EXPORTABLE, export_pages
 from maps.i18n import DEFAULT, LANGUAGES
 from maps.page import BASEMAPS, PageOptions
 
@@ -122,5 +122,5 @@ def _command(level: Level) -> None:
         console.print(_write(level, code, output, _options(metric, basemap, classification, lang)))
 
 
-for _level in (Level.PROVINCE, Level.REGENCY, Level.DISTRICT):
+for _level in EXPORTABLE:
     _command(_level)

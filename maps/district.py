@@ -23,7 +23,7 @@ from geo.siting import greedy
 from maps.classes import NO_DATA, PENETRATION, SCALE
 from maps.escape import text
 from maps.i18n import N_, Language
-from maps.legend import class_section, level_noun
+from maps.legend import class_section, level_noun, reached_villages
 from maps.names import region_name
 from maps.page import PageOptions, Swatch, base_map, legend, marker_cluster, popup, properties, render, title_box, tooltip
 
@@ -212,8 +212,7 @@ def district_page(data: DistrictData, options: PageOptions) -> str:
 def _headline(data: DistrictData, circles: bool, lang: Language) -> list[str]:
     f, _ = data.figures, lang._
     lines = [
-        _("Villages reached by an active agent: {share} ({covered} of {villages})").format(
-            share=lang.percent(f.covered_share or 0), covered=lang.number(f.covered_villages), villages=lang.number(f.villages)),
+        _("Villages reached by an active agent: {reached}").format(reached=reached_villages(lang, f)),
         _("Informal workers not enrolled: {n}").format(n=lang.number(f.uncovered_workers)),
         _("Agents: {active} active based here, {shown} reaching or based here").format(
             active=lang.number(f.active_agents), shown=lang.number(len(data.agents))),

@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
-from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.access import Viewer
+from db.queries import maps
 from db.regions import Level
 from maps.district import district_data, district_page
 from maps.escape import text
@@ -27,18 +27,7 @@ from maps.names import region_name
 from maps.page import PageOptions
 from maps.regions import region_data, region_page
 
-EXPORTABLE = (Level.PROVINCE, Level.REGENCY, Level.DISTRICT)
-
-
-async def _codes_below(session: AsyncSession, level: Level, code: str) -> list[tuple[Level, str]]:
-    """The region and every region below it down to districts, top first."""
-    pages = [(level, code)]
-    for below in (Level.REGENCY, Level.DISTRICT):
-        if EXPORTABLE.index(below) > EXPORTABLE.index(level):
-            rows = await session.execute(sql(f"SELECT code FROM {below.table} WHERE code LIKE :prefix ORDER BY code"),
-                                         {"prefix": code + ".%"})
-            pages += [(below, c) for c in rows.scalars()]
-    return pages
+EXPORTABLE = (Level.PROVINCE, Level.REGENCY, Level.DISTRICT)  # the levels `perisai map` exports
 
 
 async def export_pages(
@@ -46,7 +35,7 @@ async def export_pages(
 ) -> AsyncIterator[tuple[str, str]]:
     """(path inside the folder, page) for the region and every map below it; nothing when the
     region does not exist."""
-    pages = await _codes_below(session, level, code)
+    pages = await maps.codes_below(session, level, code, down_to=Level.DISTRICT)
     links = replace(options.links, suffix=".html", only=frozenset(c for _, c in pages), assets="assets")
     options = replace(options, links=links)
     for page_level, page_code in pages:

@@ -25,6 +25,12 @@ def level_noun(lang: Language, level: Level, plural: bool = False) -> str:
     return lang._(_NOUNS[level][1 if plural else 0])
 
 
+def reached_villages(lang: Language, f: CoverageFigures) -> str:
+    """"88 % (91 of 104)": the share of a region's villages reached by an active agent."""
+    return lang._("{share} ({covered} of {villages})").format(
+        share=lang.percent(f.covered_share or 0), covered=lang.number(f.covered_villages), villages=lang.number(f.villages))
+
+
 def metric_value(f: CoverageFigures, metric: str) -> float | None:
     """The share a choropleth colours a region by (0–1)."""
     return f.penetration if metric == "penetration" else f.covered_share

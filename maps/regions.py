@@ -17,7 +17,7 @@ from db.records import Activity, CoverageFigures
 from db.regions import Level
 from maps.classes import NO_DATA, classify
 from maps.i18n import Language
-from maps.legend import class_section, level_noun, metric_value
+from maps.legend import class_section, level_noun, metric_value, reached_villages
 from maps.names import region_name
 from maps.page import PageOptions, base_map, legend, properties, render, title_box
 
@@ -78,19 +78,13 @@ def _features(data: RegionData, options: PageOptions, fill: dict[str, str]) -> l
         features.append({"type": "Feature", "geometry": data.geometries[c.code], "properties": {
             **properties(
                 name=region_name(child, c.code, c.name), code=c.code, fill=fill[str(c.code)],
-                reached=_reached(lang, c), not_enrolled=lang.number(c.uncovered_workers),
+                reached=reached_villages(lang, c), not_enrolled=lang.number(c.uncovered_workers),
                 penetration=lang._("no estimate") if c.penetration is None else lang.percent(c.penetration),
                 agents=lang.number(c.active_agents),
             ),
             "url": options.links.to(child, c.code, data.level),  # navigated to, never shown: a code and our suffix
         }})
     return features
-
-
-def _reached(lang: Language, f: CoverageFigures) -> str:
-    share = lang.percent(f.covered_share or 0)
-    return lang._("{share} ({covered} of {villages})").format(
-        share=share, covered=lang.number(f.covered_villages), villages=lang.number(f.villages))
 
 
 def region_page(data: RegionData, options: PageOptions) -> str:
@@ -123,7 +117,7 @@ def region_page(data: RegionData, options: PageOptions) -> str:
 def _headline(lang: Language, f: CoverageFigures, child: Level, missing_shapes: bool) -> list[str]:
     _ = lang._
     lines = [
-        _("Villages reached by an active agent: {reached}").format(reached=_reached(lang, f)),
+        _("Villages reached by an active agent: {reached}").format(reached=reached_villages(lang, f)),
         _("Informal workers not enrolled: {n} · penetration {p}").format(
             n=lang.number(f.uncovered_workers), p=_("no estimate") if f.penetration is None else lang.percent(f.penetration)),
         _("Active agents: {n} · click a region to open its map").format(n=lang.number(f.active_agents)),

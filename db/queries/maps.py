@@ -23,7 +23,7 @@ from db.queries.coverage import (
     nearest_counting_agent,
 )
 from db.records import Activity
-from db.regions import Level
+from db.regions import LEVELS, Level
 
 # Tolerance = the extent's larger side / this; about 1 px on a 1,500 px wide map.
 EXTENT_STEPS = 1500
@@ -212,3 +212,13 @@ async def child_geometries(
     """)
     rows = (await session.execute(stmt, {"parent": parent_code, "tolerance": tolerance})).all()
     return {r.code: orjson.loads(r.g) for r in rows if r.g}
+
+
+async def codes_below(session: AsyncSession, level: Level, code: str, down_to: Level) -> list[tuple[Level, str]]:
+    """The region and every region below it down to `down_to`, top first, each level by code."""
+    pages = [(level, code)]
+    for below in LEVELS[LEVELS.index(level) + 1: LEVELS.index(down_to) + 1]:
+        rows = await session.execute(text(f"SELECT code FROM {below.table} WHERE code LIKE :prefix ORDER BY code"),
+                                     {"prefix": code + ".%"})
+        pages += [(below, c) for c in rows.scalars()]
+    return pages
