@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
         app.state.engine = create_engine(url, statement_timeout_ms=config.statement_timeout_ms)
         app.state.sessions = create_sessionmaker(app.state.engine)
-        app.state.pool = await create_pool(url, size=10, statement_timeout_ms=config.statement_timeout_ms)
+        app.state.pool = await create_pool(url, size=config.read_pool_size, statement_timeout_ms=config.statement_timeout_ms)
         app.state.events = EventHub(asyncpg_url(url))
         # Everything loaded so far (schema, libraries, settings) lives as long as the process; frozen,
         # full collections stop re-scanning it. Unfrozen, each one paused a worker for 65-230 ms

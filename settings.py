@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     port: int = 8000
     jwt_secret: SecretStr | None = None
     statement_timeout_ms: int = Field(default=5_000, gt=0)
+    # Database connections per server worker for reads (compiled statements).
+    read_pool_size: int = Field(default=10, gt=0)
     max_query_bytes: int = Field(default=100_000, gt=0)
     max_query_tokens: int = Field(default=5_000, gt=0)
     max_query_depth: int = Field(default=20, gt=0)

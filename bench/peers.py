@@ -2,7 +2,7 @@
 
 Steps: make sure the rig's national database is loaded and ours imported from it
 (bench/peers_data.py); start PostGraphile (one process) and our server the way the README
-recommends for production here (uvicorn, one worker per core); check that our answers equal
+recommends for production here (`perisai serve`, one worker per core); check that our answers equal
 PostGraphile's on a sample of every workload's variable sets, in every form clients send
 (bench/peer_forms.py: plain, Apollo, Relay, as a scoped manager); then, for each workload, load-test
 ours in each form and our own floor for each (the statement our server sends, bench/peers_floor.py),
@@ -50,12 +50,11 @@ def tool(form: str, floor: bool = False) -> str:
 
 @contextmanager
 def our_server(url: str) -> Iterator[tuple[str, int]]:
-    """(GraphQL URL, master PID) of uvicorn with one worker per core, production settings."""
+    """(GraphQL URL, parent PID) of `perisai serve` with one worker per core, production settings."""
     env = {**os.environ, "DATABASE_URL": url, "PERISAI_ENV": "production", "PERISAI_ANONYMOUS_ROLE": "planner",
            "PERISAI_JWT_SECRET": SECRET.decode(), "PERISAI_NIK_KEY": "bench-nik-key"}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "app:create_app", "--factory", "--host", "127.0.0.1",
-                             "--port", str(OUR_PORT), "--workers", str(WORKERS), "--no-access-log",
-                             "--log-level", "warning"], cwd=ROOT, env=env)
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1", "--port", str(OUR_PORT),
+                             "--workers", str(WORKERS)], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

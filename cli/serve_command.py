@@ -9,6 +9,7 @@ import typer
 import uvicorn
 
 from cli.runtime import console, database_url, friendly_errors, settings
+from server.workers import serve as serve_workers
 
 
 @friendly_errors
@@ -28,4 +29,8 @@ def serve(
     console.print(f"Serving on http://{host}:{port}/graphql")
     if not config.production:
         console.print("Every request needs a token: `.venv/bin/perisai token --role admin` prints one.")
-    uvicorn.run("app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    server = uvicorn.Config("app:create_app", factory=True, host=host, port=port, log_level="info")
+    if workers == 1:
+        uvicorn.Server(server).run()
+    else:
+        serve_workers(server, workers)  # connections dealt to the workers in turn (server/workers.py)

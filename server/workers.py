@@ -1,0 +1,131 @@
+"""Several uvicorn workers that share the connections evenly: the parent accepts, workers serve.
+
+Why not `uvicorn --workers`: its workers race to accept() on one shared socket, and whichever is
+awake takes a whole burst. Sixteen keep-alive connections opened together (a load balancer's pool,
+the peer benchmark's wrk) were split 12/4 and 10/6 between two workers, so one worker queued up to
+three times the requests of the other while its neighbour idled (BENCHMARKS.md). No server we
+could use (uvicorn, gunicorn, hypercorn) balances connections between processes, so, like Node's
+cluster module, the parent process accepts every connection and hands it to the workers in turn
+over a Unix socket (SCM_RIGHTS); each worker runs uvicorn's own protocol on the connections it
+receives. A worker that dies is replaced; SIGINT/SIGTERM stop the workers gracefully.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import signal
+import socket
+import threading
+from multiprocessing.context import SpawnProcess
+from types import FrameType
+
+import uvicorn
+from uvicorn._subprocess import get_subprocess
+
+log = logging.getLogger("uvicorn.error")
+
+STOP_TIMEOUT_S = 30  # a worker's graceful shutdown (open requests finish) before it is killed
+_POLL_S = 0.5  # how often the parent looks for dead workers and stop signals between connections
+
+
+class _Worker(uvicorn.Server):
+    """A uvicorn server without a listening socket: it serves the connections the parent sends."""
+
+    def __init__(self, config: uvicorn.Config, channel: socket.socket) -> None:
+        super().__init__(config)
+        self.channel = channel
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=[])  # the app's lifespan; no socket to listen on
+        loop = asyncio.get_running_loop()
+        protocol = functools.partial(self.config.http_protocol_class, config=self.config,
+                                     server_state=self.server_state, app_state=self.lifespan.state)
+        self.channel.setblocking(False)
+        loop.add_reader(self.channel.fileno(), self._receive, loop, protocol)
+
+    def _receive(self, loop: asyncio.AbstractEventLoop, protocol: functools.partial[asyncio.Protocol]) -> None:
+        try:
+            message, fds, _, _ = socket.recv_fds(self.channel, 1, 1)
+        except BlockingIOError:
+            return
+        if not message:  # the parent has gone: stop like on SIGTERM
+            loop.remove_reader(self.channel.fileno())
+            self.should_exit = True
+            return
+        for fd in fds:
+            connection = socket.socket(fileno=fd)
+            connection.setblocking(False)
+            loop.create_task(loop.connect_accepted_socket(protocol, connection))
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        asyncio.get_running_loop().remove_reader(self.channel.fileno())
+        await super().shutdown(sockets=None)
+
+
+def _run_worker(config: uvicorn.Config, sockets: list[socket.socket]) -> None:
+    """The child process's entry point (after uvicorn's subprocess start-up has set up logging)."""
+    _Worker(config, sockets[0]).run()
+
+
+class _Slot:
+    """One worker process and the parent's end of its channel."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        self.channel, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.process: SpawnProcess = get_subprocess(config, functools.partial(_run_worker, config), [child_end])
+        self.process.start()
+        child_end.close()
+
+    def send(self, connection: socket.socket) -> bool:
+        try:
+            socket.send_fds(self.channel, [b"c"], [connection.fileno()])
+            return True
+        except OSError:
+            return False  # the worker has died; the caller replaces it
+
+    def stop(self) -> None:
+        self.channel.close()
+        if self.process.is_alive():
+            self.process.terminate()  # SIGTERM: uvicorn finishes open requests first
+
+
+def serve(config: uvicorn.Config, workers: int) -> None:
+    """Run `workers` processes of `config`'s app behind one listening socket until SIGINT/SIGTERM."""
+    listener = config.bind_socket()
+    listener.listen(config.backlog)
+    listener.settimeout(_POLL_S)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
+    slots = [_Slot(config) for _ in range(workers)]
+    turn = 0
+    try:
+        while not stop.is_set():
+            for i, slot in enumerate(slots):
+                if not slot.process.is_alive():
+                    log.warning("worker %s exited (code %s); starting another", slot.process.pid, slot.process.exitcode)
+                    slot.stop()
+                    slots[i] = _Slot(config)
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                for _ in range(len(slots)):  # in turn; past a dead worker to the next
+                    turn = (turn + 1) % len(slots)
+                    if slots[turn].send(connection):
+                        break
+    finally:
+        listener.close()
+        for slot in slots:
+            slot.stop()
+        for slot in slots:
+            slot.process.join(STOP_TIMEOUT_S)
+            if slot.process.is_alive():
+                slot.process.kill()
