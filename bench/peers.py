@@ -58,6 +58,8 @@ def our_server(url: str) -> Iterator[tuple[str, int]]:
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
+            if proc.poll() is not None:  # e.g. the port is taken: never measure whoever holds it
+                raise SystemExit(f"our server exited with code {proc.returncode} (is port {OUR_PORT} in use?)")
             try:
                 if httpx.get(f"http://127.0.0.1:{OUR_PORT}/healthz", timeout=1).status_code == 200:
                     break
