@@ -3,43 +3,31 @@
 from __future__ import annotations
 
 import gc
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from embedded.cluster import resolve_database_url
+from auth.oidc import OidcVerifier
+from auth.signin import SignIn
 from db.engine import create_engine, create_pool, create_sessionmaker
+from embedded.cluster import resolve_database_url
 from events.hub import EventHub, asyncpg_url
 from maps.routes import map_routes
 from resolvers.context import ANONYMOUS_PLANNER
 from schema import build_schema
 from schema.limits import Limits
 from server.graphql_view import GraphQLApp
+from server.http import healthz, http_middleware, livez, metrics_endpoint, readyz
 from server.logs import RequestIds, configure_logging
+from server.persisted import PersistedQueries, load_registered
 from settings import Settings
 from web_assets import URL as ASSETS_URL
 from web_assets import VENDOR
-
-log = logging.getLogger("perisai")
-
-
-async def healthz(request: Request) -> Response:
-    try:
-        async with request.app.state.engine.connect() as conn:
-            postgis = await conn.scalar(text("SELECT postgis_lib_version()"))
-    except Exception as exc:  # the point of a health check is to report any failure
-        log.warning("health check failed: %s", exc)
-        return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok", "postgis": postgis})
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -66,6 +54,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await app.state.engine.dispose()
 
     configure_logging()
+    oidc = config.oidc()
+    sign_in = SignIn(secret, OidcVerifier(oidc) if oidc else None)
     limits = Limits(
         max_bytes=config.max_query_bytes, max_tokens=config.max_query_tokens, max_depth=config.max_query_depth,
         max_aliases=config.max_query_aliases, max_fields=config.max_query_fields, max_merges=config.max_query_merges,
@@ -74,17 +64,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
     graphql = GraphQLApp(
         build_schema(production=config.production, limits=limits),
         graphql_ide=None if config.production else "graphiql",
-        jwt_secret=secret,
+        sign_in=sign_in,
         nik_key=config.secret("nik_key"),
         anonymous=ANONYMOUS_PLANNER if config.anonymous_role == "planner" else None,
         limits=limits,
         max_body_bytes=config.max_request_bytes,
+        persisted=PersistedQueries(load_registered(config.persisted_queries) if config.persisted_queries else {},
+                                   only_registered=config.persisted_queries_only),
     )
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]), WebSocketRoute("/graphql", graphql),
-        Route("/healthz", healthz), *map_routes(),
+        Route("/healthz", healthz), Route("/livez", livez), Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint(config.metrics_token.get_secret_value() if config.metrics_token else None)),
+        *map_routes(),
         Mount(ASSETS_URL, app=StaticFiles(directory=VENDOR, check_dir=False), name="assets"),  # maps, GraphiQL
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIds)])
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIds), *http_middleware(config)])
     app.state.jwt_secret = secret
+    app.state.sign_in = sign_in
     return app

@@ -8,8 +8,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from auth.oidc import OidcSettings
 
 
 class Settings(BaseSettings):
@@ -41,6 +43,50 @@ class Settings(BaseSettings):
     # Requests without a token act as this role (only `planner`: aggregate figures, no personal
     # data) — for a public coverage dashboard, or load generators that cannot send headers.
     anonymous_role: Literal["planner"] | None = None
+    metrics_token: SecretStr | None = None  # when set, /metrics asks for it as a bearer token
+    # Browser origins allowed to call the API (CORS), comma-separated: "https://dashboard.example.go.id".
+    cors_origins: str = ""
+    compress_min_bytes: int = Field(default=1_000, ge=0)  # smaller responses are sent as they are
+    # Registered GraphQL documents (Apollo persisted-query manifest or {sha256: document}); with
+    # persisted_queries_only, the only documents accepted (server/persisted.py).
+    persisted_queries: Path | None = None
+    persisted_queries_only: bool = False
+    # Sign-in through an OpenID Connect provider (auth/oidc.py); unset: only our own HS256 tokens.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_role_claim: str = "perisai_role"
+    oidc_scope_claim: str = "perisai_scope"
+    oidc_agent_claim: str = "perisai_agent"
+    oidc_leeway_s: int = Field(default=60, ge=0, le=300)  # clock skew allowed on exp/nbf/iat
+    oidc_jwks_cache_s: int = Field(default=300, gt=0)
+    oidc_jwks_refetch_s: int = Field(default=10, gt=0)
+
+    @model_validator(mode="after")
+    def _persisted_complete(self) -> Settings:
+        if self.persisted_queries_only and self.persisted_queries is None:
+            raise ValueError("PERISAI_PERSISTED_QUERIES_ONLY needs PERISAI_PERSISTED_QUERIES (the file of registered "
+                             "documents); without it no request could be answered")
+        return self
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        if self.oidc_issuer and not self.oidc_audience:
+            raise ValueError("PERISAI_OIDC_AUDIENCE must be set with PERISAI_OIDC_ISSUER "
+                             "(the client id or audience the provider puts in `aud`)")
+        return self
+
+    def oidc(self) -> OidcSettings | None:
+        """The provider's settings, or None when sign-in is by our own tokens only."""
+        if not self.oidc_issuer or not self.oidc_audience:
+            return None
+        return OidcSettings(self.oidc_issuer, self.oidc_audience, self.oidc_jwks_url, self.oidc_role_claim,
+                            self.oidc_scope_claim, self.oidc_agent_claim, self.oidc_leeway_s, self.oidc_jwks_cache_s,
+                            self.oidc_jwks_refetch_s)
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
 
     @property
     def production(self) -> bool:

@@ -17,6 +17,7 @@ import asyncpg
 import orjson
 from graphql import GraphQLError, GraphQLNonNull, GraphQLType, is_list_type, is_non_null_type
 
+import metrics
 from compiler import analytics, coverage, entities, roots  # noqa: F401  # they register the field compilers
 from compiler.objects import FIELDS
 from compiler.plan import TYPENAME, Field, Operation
@@ -63,7 +64,9 @@ async def run_statement(pool: asyncpg.Pool, b: Build, sql: str) -> Any:
     try:
         statement, values = b.params.finish(sql)
         async with pool.acquire() as connection:
-            return await connection.fetchrow(statement, *values)
+            metrics.observe_pool(pool.get_size(), pool.get_idle_size())
+            with metrics.statement_seconds.time():
+                return await connection.fetchrow(statement, *values)
     except asyncpg.PostgresError as exc:
         if is_statement_timeout(exc):
             raise QueryTooComplex("the database stopped this query after the per-request time limit; "

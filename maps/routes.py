@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from auth.tokens import MAP_LINK, InvalidToken, bearer, viewer_from_token
+from auth.tokens import MAP_LINK, InvalidToken, bearer
 from db.access import Viewer, analyses
 from db.engine import is_statement_timeout, is_unavailable
 from db.regions import Level
@@ -59,7 +59,7 @@ def _language(request: Request) -> Language:
     return language(chosen)
 
 
-def _viewer(request: Request, lang: Language) -> tuple[Viewer, str | None]:
+async def _viewer(request: Request, lang: Language) -> tuple[Viewer, str | None]:
     """The caller, and the link token to carry on in links (None when it came as a header)."""
     _ = lang._
     header = bearer(request.headers.get("authorization"))
@@ -69,8 +69,8 @@ def _viewer(request: Request, lang: Language) -> tuple[Viewer, str | None]:
                                        _("Open this map from its mapUrl link, or send Authorization: Bearer <token>.")))
     try:
         if header:
-            return viewer_from_token(request.app.state.jwt_secret, header, uses=(None, MAP_LINK)), None
-        return viewer_from_token(request.app.state.jwt_secret, str(link), uses=(MAP_LINK,)), link
+            return await request.app.state.sign_in.viewer(header, uses=(None, MAP_LINK)), None
+        return await request.app.state.sign_in.viewer(str(link), uses=(MAP_LINK,)), link
     except InvalidToken as exc:
         log.info("map link refused: %s", exc)
         raise PageProblem(problem_page(lang, 401, _("This link cannot be used"),
@@ -114,7 +114,7 @@ def _map_route(level: Level | None, load: Callable[..., Awaitable[Any]], page: P
         code = request.path_params.get("code")
         try:
             lang = _language(request)
-            viewer, link = _viewer(request, lang)
+            viewer, link = await _viewer(request, lang)
             options = _options(request, lang, link)
             if level is not None and Level.of_code(code) is not level:
                 return problem_page(lang, 404, lang._("No such map"), lang._("{code} is not a {level} code like {example}.")

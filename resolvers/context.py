@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 
-from auth.tokens import InvalidToken, bearer, viewer_from_token
+from auth.signin import SignIn
+from auth.tokens import InvalidToken, bearer
 from db.access import Role, Viewer
 from resolvers.errors import Unauthenticated
 
@@ -26,6 +27,8 @@ class Context:
     nik_key: bytes = b""  # keys the NIK hashes of recorded enrollments
     connection_params: dict[str, Any] | None = None  # a WebSocket's connection_init payload
     pool: asyncpg.Pool | None = None  # plain asyncpg connections for every read (compiler/)
+    operation_kind: str = "unknown"  # query, mutation or subscription, once the document is parsed (metrics)
+    operation_name: str | None = None  # the operation's name in the document, once parsed (metrics)
 
     @property
     def viewer(self) -> Viewer:
@@ -40,15 +43,16 @@ Info = strawberry.Info[Context, Any]
 ANONYMOUS_PLANNER = Viewer("anonymous", Role.PLANNER)
 
 
-def build_context(
-    request: Request | WebSocket, sessions: async_sessionmaker[AsyncSession], secret: bytes, nik_key: bytes = b"",
+async def build_context(
+    request: Request | WebSocket, sessions: async_sessionmaker[AsyncSession], sign_in: SignIn, nik_key: bytes = b"",
     anonymous: Viewer | None = None, pool: asyncpg.Pool | None = None,
 ) -> Context:
     token = bearer(request.headers.get("authorization"))
+    secret = sign_in.secret
     if token is None:
         return Context(request, sessions, anonymous,
                        "sign in: send `Authorization: Bearer <token>` (see `perisai token`)", secret, nik_key, pool=pool)
     try:
-        return Context(request, sessions, viewer_from_token(secret, token), "", secret, nik_key, pool=pool)
+        return Context(request, sessions, await sign_in.viewer(token), "", secret, nik_key, pool=pool)
     except InvalidToken as exc:
         return Context(request, sessions, None, str(exc), secret, nik_key, pool=pool)

@@ -35,6 +35,16 @@ class QueryTooComplex(ApiError):
     code = "QUERY_TOO_COMPLEX"
 
 
+class PersistedQueryNotFound(ApiError):
+    """Apollo's protocol: the client sends the document again with its hash (message and code as Apollo's)."""
+
+    code = "PERSISTED_QUERY_NOT_FOUND"
+
+
+class PersistedQueryNotAllowed(ApiError):
+    code = "PERSISTED_QUERY_NOT_ALLOWED"
+
+
 class Rejected(ApiError):
     """A write refused for a reason the client can act on; the code comes from the write itself."""
 

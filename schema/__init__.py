@@ -15,7 +15,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from schema.compiled import CompiledReads, CompiledValues
+from schema.compiled import CompiledReads, CompiledValues, OperationInfo
 from schema.errors import ErrorCodes, code_in_place
 from schema.limits import PARSED_DOCUMENTS, Limits, QueryCost, guarded_validation
 from schema.mutation import Mutation
@@ -60,6 +60,7 @@ def build_schema(*, production: bool, limits: Limits = Limits()) -> strawberry.S
         lambda: QueryCost(limits.max_cost),
         RefuseUnstorableText,
         CompiledValues,
+        OperationInfo,
     ]
     if production:
         extensions.append(DisableIntrospection)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, NoReturn
 
 from graphql import GraphQLEnumType, GraphQLError, GraphQLResolveInfo, GraphQLScalarType, get_named_type
@@ -51,6 +51,19 @@ def _introspection_only(operation: Operation) -> bool:
         raise BadUserInput("ask for the schema (__schema, __type) in a query of its own, without data fields",
                            field="__schema")
     return True
+
+
+class OperationInfo(SchemaExtension):
+    """Tells the HTTP view the operation's name and kind (query, mutation, subscription) once the
+    document is parsed, for metrics: the name clients write in the document, not only the
+    optional `operationName` of the request."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        if isinstance(context.context, Context):
+            context.context.operation_kind = context.operation_type.value
+            context.context.operation_name = context.operation_name
+        yield
 
 
 class CompiledValues(SchemaExtension):

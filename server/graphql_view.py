@@ -7,7 +7,10 @@ parser; every refusal is a GraphQL-shaped JSON error with a code (never a plain-
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import time
+from contextvars import ContextVar
 from typing import Any
 
 import orjson
@@ -22,12 +25,15 @@ from strawberry.http.typevars import RootValue
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
-from auth.tokens import InvalidToken, bearer, viewer_from_token
-from db.access import Viewer
+import metrics
+from auth.signin import SignIn
+from auth.tokens import InvalidToken, bearer
+from db.access import Role, Viewer
 from resolvers.context import Context, build_context
 from resolvers.errors import ApiError, QueryTooComplex, Unauthenticated
 from schema.limits import Limits
 from server.graphiql import graphiql_html
+from server.persisted import PersistedQueries
 
 log = logging.getLogger("perisai.api")
 
@@ -51,11 +57,39 @@ def _refusal(error: ApiError) -> ExecutionResult:
                                                            extensions={"code": error.code})])
 
 
+CACHE_MAX_AGE_S = 60  # how long a cacheable answer (a planner's GET) may be reused
+_IF_NONE_MATCH: ContextVar[str] = ContextVar("if_none_match", default="")
+
+
+def cache_headers(request: Request, caller: Viewer | None, result: ExecutionResult, sub_response: Response) -> None:
+    """Only a planner's GET answers may be cached: aggregates, never personal data (which planners
+    cannot see). Without a token (the public dashboard) any cache may keep them; with one, only
+    the browser's. Everything else — POSTs, errors, other roles — is `no-store`."""
+    if request.method == "GET" and not result.errors and caller is not None and caller.role is Role.PLANNER:
+        shared = "authorization" not in request.headers
+        sub_response.headers["Cache-Control"] = f"{'public' if shared else 'private'}, max-age={CACHE_MAX_AGE_S}"
+        sub_response.headers["Vary"] = "Authorization"
+        _IF_NONE_MATCH.set(request.headers.get("if-none-match", ""))
+    else:
+        sub_response.headers["Cache-Control"] = "no-store"
+
+
+def record(name: str | None, kind: str, result: ExecutionResult, seconds: float) -> None:
+    """Metrics of one operation, refusals before parsing included (kind "unknown")."""
+    codes = [str((e.extensions or {}).get("code", "INTERNAL_SERVER_ERROR")) for e in result.errors or ()]
+    label = metrics.operation_label(name if isinstance(name, str) else None)
+    metrics.operations.labels(label, kind, codes[0] if codes else "ok").inc()
+    metrics.operation_seconds.labels(label, kind).observe(seconds)
+    for code in codes:
+        metrics.errors.labels(code).inc()
+
+
 class GraphQLApp(GraphQL[Context, None]):
-    def __init__(self, *args: Any, jwt_secret: bytes, nik_key: bytes, anonymous: Viewer | None,
-                 limits: Limits, max_body_bytes: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, sign_in: SignIn, nik_key: bytes, anonymous: Viewer | None,
+                 limits: Limits, max_body_bytes: int, persisted: PersistedQueries | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.jwt_secret = jwt_secret
+        self.sign_in = sign_in
+        self.persisted = persisted or PersistedQueries()
         self.nik_key = nik_key
         self.anonymous = anonymous
         self.limits = limits
@@ -64,6 +98,10 @@ class GraphQLApp(GraphQL[Context, None]):
     @property
     def graphql_ide_html(self) -> str:
         return graphiql_html()  # assets from /assets/, not a CDN
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET with a persisted query's hash and no text is a query, not a person opening GraphiQL.
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(request)
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)  # several times faster than json.dumps on GeoJSON-heavy responses
@@ -100,14 +138,25 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def get_context(self, request: Any, response: Any) -> Context:
         state = request.app.state
-        return build_context(request, state.sessions, self.jwt_secret, self.nik_key, self.anonymous, state.pool)
+        return await build_context(request, state.sessions, self.sign_in, self.nik_key, self.anonymous, state.pool)
 
     async def execute_single(self, request: Request, request_adapter: Any, sub_response: Response,  # type: ignore[override]
                              context: Context, root_value: Any, request_data: Any) -> ExecutionResult:
+        started = time.perf_counter()
+        result = await self._answer(request, request_adapter, sub_response, context, root_value, request_data)
+        record(context.operation_name, context.operation_kind, result, time.perf_counter() - started)
+        return result
+
+    async def _answer(self, request: Request, request_adapter: Any, sub_response: Response,
+                      context: Context, root_value: Any, request_data: Any) -> ExecutionResult:
+        sub_response.headers["Cache-Control"] = "no-store"  # unless cache_headers allows more
         # Sign-in first: a caller without a valid token costs nothing beyond its bytes.
         if context.caller is None:
             return _refusal(Unauthenticated(context.auth_problem))
-        query = request_data.query
+        try:
+            query = request_data.query = self.persisted.document(request_data.query, request_data.extensions)
+        except ApiError as error:
+            return _refusal(error)
         if isinstance(query, str) and len(query) > self.limits.max_bytes // 4 \
                 and len(query.encode()) > self.limits.max_bytes:
             return _refusal(QueryTooComplex(f"the query text is larger than {self.limits.max_bytes:,} bytes; "
@@ -116,7 +165,20 @@ class GraphQLApp(GraphQL[Context, None]):
         if any((e.extensions or {}).get("code") == "UNAVAILABLE" for e in result.errors or ()):
             sub_response.status_code = 503
             sub_response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        cache_headers(request, context.caller, result, sub_response)
         return result
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if "max-age" not in response.headers.get("cache-control", ""):
+            return response
+        tag = '"' + hashlib.blake2b(response.body, digest_size=16).hexdigest() + '"'
+        response.headers["ETag"] = tag
+        offered = {t.strip().removeprefix("W/") for t in _IF_NONE_MATCH.get().split(",")}
+        if tag in offered or "*" in offered:
+            return Response(status_code=304, headers={k: v for k, v in response.headers.items()
+                                                       if k in ("etag", "cache-control", "vary", "x-request-id")})
+        return response
 
     async def on_ws_connect(self, context: Context) -> None:
         """Browsers cannot set WebSocket headers: the token may come in connection_init instead."""
@@ -124,7 +186,7 @@ class GraphQLApp(GraphQL[Context, None]):
         token = bearer(str(params.get("authorization") or params.get("Authorization") or "")) or params.get("token")
         if context.caller is None and isinstance(token, str):
             try:
-                context.caller = viewer_from_token(self.jwt_secret, token)
+                context.caller = await self.sign_in.viewer(token)
             except InvalidToken as exc:
                 raise ConnectionRejectionError({"message": str(exc)}) from exc
         if context.caller is None:

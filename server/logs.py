@@ -16,6 +16,8 @@ from contextvars import ContextVar
 from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+import metrics
+
 REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
 HEADER = "x-request-id"
 _CLIENT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -70,6 +72,10 @@ class RequestIds:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            access.info("%s %s %s %.1f ms", scope.get("method", "WS"), scope["path"], status,
-                        (time.perf_counter() - started) * 1000)
+            elapsed = time.perf_counter() - started
+            access.info("%s %s %s %.1f ms", scope.get("method", "WS"), scope["path"], status, elapsed * 1000)
+            # The route's template (/maps/districts/{code}), never the path: labels stay few.
+            route = getattr(scope.get("route"), "path", None) or "(no route)"
+            metrics.http_requests.labels(route, str(status) if status else scope["type"]).inc()
+            metrics.http_seconds.labels(route).observe(elapsed)
             REQUEST_ID.reset(token)

@@ -15,13 +15,16 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import signal
 import socket
+import tempfile
 import threading
 from multiprocessing.context import SpawnProcess
 from types import FrameType
 
 import uvicorn
+from prometheus_client.multiprocess import mark_process_dead
 from uvicorn._subprocess import get_subprocess
 
 log = logging.getLogger("uvicorn.error")
@@ -95,6 +98,10 @@ def serve(config: uvicorn.Config, workers: int) -> None:
     """Run `workers` processes of `config`'s app behind one listening socket until SIGINT/SIGTERM."""
     listener = config.bind_socket()
     listener.listen(config.backlog)
+    # Each worker writes its metrics here and a scrape of any worker sums them (metrics/); set
+    # before the workers start, since prometheus-client reads it when first imported.
+    metrics_dir = tempfile.TemporaryDirectory(prefix="perisai-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir.name
     listener.settimeout(_POLL_S)
     stop = threading.Event()
 
@@ -111,6 +118,7 @@ def serve(config: uvicorn.Config, workers: int) -> None:
                 if not slot.process.is_alive():
                     log.warning("worker %s exited (code %s); starting another", slot.process.pid, slot.process.exitcode)
                     slot.stop()
+                    mark_process_dead(slot.process.pid)  # its live gauges stop counting
                     slots[i] = _Slot(config)
             try:
                 connection, _ = listener.accept()
@@ -129,3 +137,4 @@ def serve(config: uvicorn.Config, workers: int) -> None:
             slot.process.join(STOP_TIMEOUT_S)
             if slot.process.is_alive():
                 slot.process.kill()
+        metrics_dir.cleanup()

@@ -140,3 +140,20 @@ def test_sigterm_stops_every_worker_and_frees_the_port(shared_demo_db: str, tmp_
         assert not any(running(pid) for pid in workers)
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", port), timeout=2)
+
+
+def test_metrics_sum_every_worker(shared_demo_db: str, tmp_path: Path) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from tests.conftest import token
+
+    with serving(shared_demo_db, tmp_path) as (proc, port):
+        for _ in range(10):  # a new connection each: dealt to the workers in turn
+            answer = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": "query Probe { me { role } }"},
+                                headers={"authorization": f"Bearer {token('admin')}"}).json()
+            assert answer["data"]["me"]["role"] == "admin"
+        for _ in range(2):  # whichever worker answers the scrape
+            text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+            counted = sum(s.value for f in text_string_to_metric_families(text) for s in f.samples
+                          if s.name == "perisai_graphql_operations_total" and s.labels.get("operation") == "Probe")
+            assert counted == 10
