@@ -61,16 +61,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         max_aliases=config.max_query_aliases, max_fields=config.max_query_fields, max_merges=config.max_query_merges,
         max_cost=config.max_query_cost,
     )
+    registered = load_registered(config.persisted_queries) if config.persisted_queries else {}
     graphql = GraphQLApp(
-        build_schema(production=config.production, limits=limits),
+        build_schema(production=config.production, limits=limits,
+                     registered_only=frozenset(registered) if config.persisted_queries_only else None),
         graphql_ide=None if config.production else "graphiql",
         sign_in=sign_in,
         nik_key=config.secret("nik_key"),
         anonymous=ANONYMOUS_PLANNER if config.anonymous_role == "planner" else None,
         limits=limits,
         max_body_bytes=config.max_request_bytes,
-        persisted=PersistedQueries(load_registered(config.persisted_queries) if config.persisted_queries else {},
-                                   only_registered=config.persisted_queries_only),
+        persisted=PersistedQueries(registered, only_registered=config.persisted_queries_only),
     )
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]), WebSocketRoute("/graphql", graphql),

@@ -9,7 +9,9 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -49,6 +51,13 @@ def friendly_errors(command: Callable[P, T]) -> Callable[P, T]:
             return command(*args, **kwargs)
         except (ClusterError, PerisaiError, MissingSecret) as exc:
             console.print(f"[bold red]Error:[/] {exc}", soft_wrap=True, markup=True)
+            sys.exit(1)
+        except ValidationError as exc:  # a setting from the environment or .env
+            for error in exc.errors():
+                name = "PERISAI_" + "_".join(str(part) for part in error["loc"]).upper() if error["loc"] else ""
+                reason = str(error["msg"]).removeprefix("Value error, ")
+                console.print(f"[bold red]Error:[/] {escape(name + ': ' if name else '')}{escape(reason)}",
+                              soft_wrap=True)
             sys.exit(1)
         except KeyboardInterrupt:
             console.print("Interrupted.")

@@ -22,10 +22,11 @@ def token(
     ttl: Annotated[str, typer.Option(help="Lifetime: 30m, 8h, 7d.")] = "8h",
 ) -> None:
     """Print a token signed with PERISAI_JWT_SECRET. Send it as `Authorization: Bearer <token>`."""
+    secret = settings().secret("jwt_secret")  # a bad setting is reported by friendly_errors
     try:
         lifetime = parse_duration(ttl)
         signed = issue(
-            settings().secret("jwt_secret"), subject=subject or agent or role.value, role=role,
+            secret, subject=subject or agent or role.value, role=role,
             scope=tuple(code.strip() for code in scope or ()), agent_code=agent, ttl=lifetime,
         )
     except ValueError as exc:

@@ -20,6 +20,7 @@ from schema.errors import ErrorCodes, code_in_place
 from schema.limits import PARSED_DOCUMENTS, Limits, QueryCost, guarded_validation
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.registered import RegisteredDocumentsOnly
 from schema.scalars import SCALARS
 from schema.subscription import Subscription
 from schema.unstorable import RefuseUnstorableText
@@ -47,7 +48,9 @@ class Schema(strawberry.Schema):
         code_in_place(errors, self.hide_suggestions)
 
 
-def build_schema(*, production: bool, limits: Limits = Limits()) -> strawberry.Schema:
+def build_schema(*, production: bool, limits: Limits = Limits(),
+                 registered_only: frozenset[str] | None = None) -> strawberry.Schema:
+    """The schema; `registered_only`: the SHA-256 of the only documents that may run."""
     # Factories, not instances: an extension keeps per-request state, so each request needs its own.
     # Parsing and validation are cached per query text (bounded LRU): clients repeat the same
     # documents with new variables, and variables are checked at execution (QueryCost included).
@@ -64,6 +67,8 @@ def build_schema(*, production: bool, limits: Limits = Limits()) -> strawberry.S
     ]
     if production:
         extensions.append(DisableIntrospection)
+    if registered_only is not None:
+        extensions.append(lambda: RegisteredDocumentsOnly(registered_only))
     extensions.append(CompiledReads)  # last: after every refusal that can happen before execution
     config = StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS)
     built = Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions, config=config)

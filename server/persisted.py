@@ -24,6 +24,7 @@ from typing import Any
 from graphql import GraphQLError, parse
 
 from resolvers.errors import BadUserInput, PersistedQueryNotAllowed, PersistedQueryNotFound
+from schema.registered import NOT_REGISTERED
 
 REMEMBERED_BYTES = 8_000_000  # documents learnt through APQ, per process; the oldest go first
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
@@ -82,8 +83,7 @@ class PersistedQueries:
             raise BadUserInput("provided sha does not match query: sha256Hash must be the SHA-256 of the query text "
                                "in hexadecimal", field="extensions.persistedQuery.sha256Hash")
         if self.only_registered and actual not in self.registered:
-            raise PersistedQueryNotAllowed("this server answers registered documents only; send the sha256Hash of "
-                                           "a registered document (ask for the list the frontend is built with)")
+            raise PersistedQueryNotAllowed(NOT_REGISTERED)
         if wanted is not None and actual not in self.registered:
             self._remember(actual, text)
         return text

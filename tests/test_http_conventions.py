@@ -184,6 +184,16 @@ def test_only_registered_documents_are_answered(locked_server: str) -> None:
     assert error_codes(gql(locked_server, unknown, auth).json()) == ["PERSISTED_QUERY_NOT_FOUND"]
 
 
+def test_subscriptions_over_websocket_have_no_side_door(locked_server: str) -> None:
+    from tests.test_api_subscriptions import ENROLLMENTS, next_payload, subscription
+
+    with subscription(locked_server, ENROLLMENTS, token("admin")) as ws:
+        message = next_payload(ws, timeout=10)
+    assert message is not None, "the unregistered subscription was neither refused nor answered"
+    errors = message.get("errors") or message.get("payload") or []
+    assert [e["extensions"]["code"] for e in errors] == ["PERSISTED_QUERY_NOT_ALLOWED"], message
+
+
 def test_an_expensive_document_is_refused_before_parsing(locked_server: str) -> None:
     """2³⁰ fragment spreads: an open server measures and refuses it (QUERY_TOO_COMPLEX); a locked
     one refuses it as unregistered, from a hash of its text, before the parser sees it."""
