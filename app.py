@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     configure_logging()
     oidc = config.oidc()
-    sign_in = SignIn(secret, OidcVerifier(oidc) if oidc else None)
+    sign_in = SignIn(secret, OidcVerifier(oidc) if oidc else None, config.secret_source("jwt_secret"))
     limits = Limits(
         max_bytes=config.max_query_bytes, max_tokens=config.max_query_tokens, max_depth=config.max_query_depth,
         max_aliases=config.max_query_aliases, max_fields=config.max_query_fields, max_merges=config.max_query_merges,

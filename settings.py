@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -92,17 +93,26 @@ class Settings(BaseSettings):
     def production(self) -> bool:
         return self.env == "production"
 
+    @property
+    def dev_secrets_file(self) -> Path:
+        """One place per user, whatever the data directory or working directory, so `perisai token`
+        and `perisai serve` always agree: $XDG_CONFIG_HOME/perisai (default ~/.config/perisai)."""
+        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+        return base / "perisai" / "dev-secrets.json"
+
     @cached_property
     def dev_secrets(self) -> dict[str, str]:
-        """Secrets generated once per machine for development, kept beside the data directory."""
-        path = self.data_dir.resolve().parent / "dev-secrets.json"
+        """Secrets generated once per user for development (see dev_secrets_file)."""
+        path = self.dev_secrets_file
         if path.exists():
             return dict(json.loads(path.read_text()))
-        values = {"jwt_secret": secrets.token_urlsafe(32), "nik_key": secrets.token_urlsafe(32)}
+        earlier = self.data_dir.resolve().parent / "dev-secrets.json"  # where they were kept before
+        values = json.loads(earlier.read_text()) if earlier.exists() else {
+            "jwt_secret": secrets.token_urlsafe(32), "nik_key": secrets.token_urlsafe(32)}
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)
         path.write_text(json.dumps(values))
-        return values
+        return dict(values)
 
     def secret(self, name: Literal["jwt_secret", "nik_key"]) -> bytes:
         """The named secret; outside production a missing one is generated and remembered."""
@@ -112,6 +122,10 @@ class Settings(BaseSettings):
         if self.production:
             raise MissingSecret(name)
         return self.dev_secrets[name].encode()
+
+    def secret_source(self, name: Literal["jwt_secret", "nik_key"]) -> str:
+        """Where the named secret comes from, for messages (never the secret itself)."""
+        return f"PERISAI_{name.upper()}" if getattr(self, name) is not None else f"the development secret in {self.dev_secrets_file}"
 
 
 class MissingSecret(RuntimeError):

@@ -6,14 +6,15 @@ from __future__ import annotations
 import asyncio
 
 from auth.oidc import OidcVerifier
-from auth.tokens import ISSUER, InvalidToken, viewer_from_token
+from auth.tokens import ISSUER, InvalidToken, WrongSecret, viewer_from_token
 from db.access import Viewer
 
 
 class SignIn:
-    def __init__(self, secret: bytes, oidc: OidcVerifier | None = None) -> None:
+    def __init__(self, secret: bytes, oidc: OidcVerifier | None = None, secret_source: str = "PERISAI_JWT_SECRET") -> None:
         self.secret = secret
         self.oidc = oidc
+        self.secret_source = secret_source  # named in the refusal of a token signed with another secret
 
     async def viewer(self, token: str, *, uses: tuple[str | None, ...] = (None,)) -> Viewer:
         """The token's viewer; InvalidToken (with what to do) when it cannot sign in."""
@@ -25,5 +26,8 @@ class SignIn:
             if issuer not in (None, ISSUER):
                 raise InvalidToken(f"the token was issued by {issuer[:200]!r}; this server accepts tokens from "
                                    f"{self.oidc.settings.issuer} and from `perisai token`")
-        return viewer_from_token(self.secret, token, uses=uses)
+        try:
+            return viewer_from_token(self.secret, token, uses=uses)
+        except WrongSecret as exc:
+            raise exc.from_source(self.secret_source) from exc
 

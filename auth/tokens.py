@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import time
 from functools import lru_cache
@@ -20,6 +21,28 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 class InvalidToken(Exception):
     """The token cannot be used; the message says why and what to do."""
+
+
+class WrongSecret(InvalidToken):
+    """Signed with another secret than the server's; says both key ids (see key_id)."""
+
+    def __init__(self, token_key: str | None, server_key: str, server_source: str = "PERISAI_JWT_SECRET") -> None:
+        self.token_key, self.server_key = token_key, server_key
+        signed = f"key {token_key}" if token_key else "a key this server does not name"
+        super().__init__(f"the token was signed with another secret ({signed}) than this server's (key {server_key}, "
+                         f"{server_source}); mint it with the same secret: `perisai token` run with the server's "
+                         "PERISAI_JWT_SECRET (in development both read it from the same file)")
+
+    def from_source(self, source: str) -> WrongSecret:
+        return WrongSecret(self.token_key, self.server_key, source)
+
+
+def _signed_with(token: str) -> str | None:
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+    except jwt.InvalidTokenError:
+        return None
+    return kid[:16] if isinstance(kid, str) and kid.isalnum() else None
 
 
 def parse_duration(text: str) -> dt.timedelta:
@@ -65,7 +88,13 @@ def issue(
         claims["agent"] = agent_code
     if use:
         claims["use"] = use
-    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+    return jwt.encode(claims, secret, algorithm=ALGORITHM, headers={"kid": key_id(secret)})
+
+
+def key_id(secret: bytes) -> str:
+    """A short name for a signing secret (not reversible): tokens carry it, so a refusal can say
+    which secret signed the token and which one the server uses."""
+    return hashlib.sha256(b"perisai-key-id:" + secret).hexdigest()[:8]
 
 
 def map_link_token(secret: bytes, viewer: Viewer) -> str:
@@ -101,6 +130,8 @@ def _verified(secret: bytes, token: str, uses: tuple[str | None, ...]) -> tuple[
         )
     except jwt.ExpiredSignatureError as exc:
         raise InvalidToken("the token has expired; ask for a new one") from exc
+    except jwt.InvalidSignatureError as exc:
+        raise WrongSecret(_signed_with(token), key_id(secret)) from exc
     except jwt.InvalidTokenError as exc:
         raise InvalidToken(f"the token is not valid ({exc}); send `Authorization: Bearer <token>`") from exc
     if claims.get("use") not in uses:

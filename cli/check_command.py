@@ -37,7 +37,7 @@ def _read_niks(path: Path) -> list[str]:
 @app.command()
 @friendly_errors
 def niks(
-    raw: Annotated[list[Path] | None, typer.Option("--from", help="A file of raw NIKs (a CSV with a nik column, or "
+    raw: Annotated[list[Path] | None, typer.Option("--from", metavar="FILE", help="A file of raw NIKs (a CSV with a nik column, or "
                                                    "one per line) to find aliases exactly.")] = None,
 ) -> None:
     """List participants that may be one person keyed twice by NIKs typed in other forms of digits."""

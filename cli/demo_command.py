@@ -21,13 +21,13 @@ from demo.build import build_demo
 
 @friendly_errors
 def demo(
-    villages: Annotated[int, typer.Option(min=10, max=200_000, help="Number of villages to generate.")] = 400,
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 7,
+    villages: Annotated[int, typer.Option(min=10, max=200_000, metavar="N", help="Number of villages to generate.")] = 400,
+    seed: Annotated[int, typer.Option(metavar="N", help="Random seed: the same seed gives the same data.")] = 7,
     boundaries: Annotated[
-        Path | None, typer.Option(help="Use the villages of this real boundary file instead of a synthetic region.")
+        Path | None, typer.Option(metavar="FILE", help="Use the villages of this real boundary file instead of a synthetic region.")
     ] = None,
-    agents: Annotated[int | None, typer.Option(help="Number of agents (default 0.24 per village).")] = None,
-    enrollments: Annotated[int | None, typer.Option(help="Number of enrollments (default 24 per village).")] = None,
+    agents: Annotated[int | None, typer.Option(metavar="N", help="Number of agents (default 0.24 per village).")] = None,
+    enrollments: Annotated[int | None, typer.Option(metavar="N", help="Number of enrollments (default 24 per village).")] = None,
 ) -> None:
     """Generate demo data (province 99, in the Banda Sea) and load it; re-running is safe."""
     config = settings()

@@ -32,20 +32,21 @@ from db.regions import Level
 
 app = typer.Typer(help="Import boundary files and CSV tables. Each import is one transaction.")
 
-FileArg = Annotated[Path, typer.Argument(help="The file to import.", show_default=False)]
+FileArg = Annotated[Path, typer.Argument(metavar="FILE", help="The file to import.", show_default=False)]
 
 
 @app.command()
 @friendly_errors
 def boundaries(
     file: FileArg,
-    level: Annotated[Level, typer.Option(help="Administrative level of the features.")],
-    code_field: Annotated[str, typer.Option(help="Field holding the Kemendagri code.")] = "code",
-    name_field: Annotated[str, typer.Option(help="Field holding the name.")] = "name",
+    level: Annotated[Level, typer.Option(metavar="|".join(level.value for level in Level),
+                                         help="Administrative level of the features.")],
+    code_field: Annotated[str, typer.Option(metavar="FIELD", help="Field holding the Kemendagri code.")] = "code",
+    name_field: Annotated[str, typer.Option(metavar="FIELD", help="Field holding the name.")] = "name",
     parent_field: Annotated[
-        str | None, typer.Option(help="Field holding the parent's code (default: derived from the code).")
+        str | None, typer.Option(metavar="FIELD", help="Field holding the parent's code (default: derived from the code).")
     ] = None,
-    layer: Annotated[str | None, typer.Option(help="Layer to read (GeoPackage); default the first.")] = None,
+    layer: Annotated[str | None, typer.Option(metavar="LAYER", help="Layer to read (GeoPackage); default the first.")] = None,
 ) -> None:
     """Import boundaries from GeoJSON (.geojson, .geojson.gz), GeoPackage, Shapefile or FlatGeobuf.
 

@@ -18,6 +18,7 @@ app = typer.Typer(
     help="perisai-coverage: where Perisai agents reach informal workers, and where they do not.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 app.add_typer(check_command.app, name="check")
 app.add_typer(db_commands.app, name="db")

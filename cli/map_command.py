@@ -27,12 +27,14 @@ from maps.page import BASEMAPS, PageOptions
 
 app = typer.Typer(help="Write coverage maps to a folder that opens from disk.", no_args_is_help=True)
 
-Output = Annotated[Path, typer.Option("-o", "--output", help="The folder to write (created, or replaced when it holds an earlier export).")]
-Metric = Annotated[str, typer.Option(help="What colours the map: " + " or ".join(METRICS) + ".")]
-Basemap = Annotated[str, typer.Option(help="osm (tiles from the internet) or none (fully offline).")]
-Classification = Annotated[str, typer.Option(help="fixed (the same classes on every map) or a data-driven "
+Code = Annotated[str, typer.Argument(metavar="CODE", help="Kemendagri code of the region, e.g. 34.71.",
+                                      show_default=False)]
+Output = Annotated[Path, typer.Option("-o", "--output", metavar="DIR", help="The folder to write (created, or replaced when it holds an earlier export).")]
+Metric = Annotated[str, typer.Option(metavar="|".join(METRICS), help="What colours the map: " + " or ".join(METRICS) + ".")]
+Basemap = Annotated[str, typer.Option(metavar="osm|none", help="osm (tiles from the internet) or none (fully offline).")]
+Classification = Annotated[str, typer.Option(metavar="KIND", help="fixed (the same classes on every map) or a data-driven "
                                                   "scheme: " + ", ".join(CLASSIFICATIONS[1:]) + ".")]
-Lang = Annotated[str, typer.Option("--lang", help="Language of the pages: " + " or ".join(LANGUAGES) + ".")]
+Lang = Annotated[str, typer.Option("--lang", metavar="|".join(LANGUAGES), help="Language of the pages: " + " or ".join(LANGUAGES) + ".")]
 
 CLI_VIEWER = Viewer("cli", Role.ADMIN)  # whoever can run the CLI can read the database itself
 MARKER = ".perisai-maps"  # marks a folder as an export we may replace
@@ -117,7 +119,7 @@ def _export(pages: dict[str, str], output: Path) -> None:
 def _command(level: Level) -> None:
     @app.command(name=level.value, help=f"The {level.value}'s map and every map below it, as a folder.")
     @friendly_errors
-    def command(code: str, output: Output, metric: Metric = "coverage", basemap: Basemap = "none",
+    def command(code: Code, output: Output, metric: Metric = "coverage", basemap: Basemap = "none",
                 classification: Classification = "fixed", lang: Lang = DEFAULT) -> None:
         console.print(_write(level, code, output, _options(metric, basemap, classification, lang)))
 

@@ -14,9 +14,9 @@ from server.workers import serve as serve_workers
 
 @friendly_errors
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to listen on (default PERISAI_HOST).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default PERISAI_PORT, 8000).")] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes (one per core in production).")] = 1,
+    host: Annotated[str | None, typer.Option(metavar="HOST", help="Interface to listen on (default PERISAI_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(metavar="PORT", help="Port (default PERISAI_PORT, 8000).")] = None,
+    workers: Annotated[int, typer.Option(min=1, metavar="N", help="Worker processes (one per core in production).")] = 1,
 ) -> None:
     """Serve the GraphQL API on /graphql (GraphiQL in development) and /healthz."""
     config = settings()

@@ -10,7 +10,8 @@ from folium import plugins
 
 from db.queries.maps import Bounds
 from db.regions import Level
-from web_assets import URL as ASSETS_URL, asset
+from web_assets import FAVICON_LINK, asset
+from web_assets import URL as ASSETS_URL
 from maps.classes import CLASSIFICATIONS, METRICS
 from maps.escape import template_literal, text
 from maps.i18n import DEFAULT, Language, language
@@ -154,5 +155,6 @@ def properties(**values: object) -> dict[str, str]:
 def render(m: folium.Map, title: str, options: PageOptions) -> str:
     root = m.get_root()
     root.title = text(title)  # branca writes <title>{{ title }}</title> unescaped
+    root.header.add_child(Element(FAVICON_LINK), name="favicon")
     page = root.render()
     return page.replace("<html>", f'<html lang="{options.lang}">', 1)  # screen readers and translators read it

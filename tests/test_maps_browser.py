@@ -164,3 +164,22 @@ def test_export_refuses_unknown_codes(shared_demo_db: str, tmp_path: Path) -> No
                             env={**os.environ, "DATABASE_URL": shared_demo_db}, capture_output=True, text=True)
     assert result.returncode == 1 and "no regency with code 99.55" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_no_request_of_a_map_page_or_graphiql_fails(browser: object, server: str) -> None:
+    """Every request a person's browser makes succeeds, and the pages name their icon (a browser
+    with a window asks for /favicon.ico otherwise, a 404 in every map's console; headless Chromium
+    does not ask, so the link is what is checked)."""
+    for url, ready in [(map_url(server, "district", DISTRICT, "COVERAGE", "NONE"), "path.village"),
+                       (f"{server}/graphql", ".graphiql-container")]:
+        page = browser.new_page()  # type: ignore[attr-defined]
+        failed: list[str] = []
+        page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        page.on("requestfailed", lambda r: failed.append(f"failed {r.url}"))
+        page.route("**/*", lambda r: r.continue_() if "127.0.0.1" in r.request.url else r.abort())
+        page.goto(url, wait_until="load")
+        page.wait_for_selector(ready)
+        page.wait_for_timeout(500)
+        assert failed == [], failed
+        assert page.locator("link[rel=icon]").count() >= 1  # named, so no /favicon.ico request
+        page.close()

@@ -24,6 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 VENDOR = Path(__file__).resolve().parent / "vendor"
+# A shield (perisai) in the agency's green, inline: map pages and GraphiQL name their icon, so
+# browsers do not ask for /favicon.ico, and an exported folder needs no file for it.
+FAVICON_LINK = ('<link rel="icon" href="data:image/svg+xml,%3Csvg xmlns=%27http://www.w3.org/2000/svg%27 '
+                'viewBox=%270 0 16 16%27%3E%3Cpath d=%27M8 1 2 3v5c0 3.5 2.6 6.2 6 7 3.4-.8 6-3.5 6-7V3z%27 '
+                'fill=%27%23006b3f%27/%3E%3C/svg%3E">')
 URL = "/assets"  # where the app serves VENDOR
 REGISTRY = "https://registry.npmjs.org"
 
