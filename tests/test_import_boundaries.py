@@ -203,9 +203,17 @@ def test_feature_without_code(seeded: str, tmp_path: Path) -> None:
 
 
 def test_code_of_wrong_level(seeded: str, tmp_path: Path) -> None:
-    path = geojson(tmp_path / "v.geojson", [square("34.71.01")])
+    path = geojson(tmp_path / "v.geojson", [square("34.71.01.1002"), square("34.71.01", x=110.5)])
     assert_rejected(seeded, ("import", "boundaries", str(path), "--level", "village"),
-                    "not a village code like 34.71.01.1001")
+                    "feature #2 (code 34.71.01)", "not a village code like 34.71.01.1001")
+
+
+def test_a_file_of_another_level_gets_one_line_naming_that_level(seeded: str, tmp_path: Path) -> None:
+    """A district file given --level village: one sentence with the fix, not one line per feature."""
+    path = geojson(tmp_path / "d.geojson", [square(f"34.71.{i:02d}", x=110.0 + i / 10) for i in range(1, 6)])
+    code, output = perisai(seeded, "import", "boundaries", str(path), "--level", "village")
+    assert code != 0 and "holds district codes (like 34.71.01), not village codes" in output
+    assert "--level district" in output and output.count("34.71.0") == 1 and "Traceback" not in output
 
 
 def test_out_of_range_coordinates(seeded: str, tmp_path: Path) -> None:

@@ -204,3 +204,19 @@ def test_bad_label_rows(demo_db: str, places: dict[str, str], tmp_path: Path) ->
     snapshot = lambda url: fetch(url, "SELECT code, ST_AsText(label_point) FROM village ORDER BY code")  # noqa: E731
     rejected(perisai, demo_db, ["import", "labels", str(write(tmp_path, "o.csv", outside))],
              "row 2, lng/lat: is", f"m outside village {places['v1']}", snapshot=snapshot)
+
+
+def test_a_semicolon_file_with_decimal_commas_imports_as_meant(demo_db: str, places: dict[str, str], tmp_path: Path) -> None:
+    """What Excel saves in an Indonesian locale: `;` between cells, `,` in numbers."""
+    lng, lat = f"{float(places['lng']):.6f}", f"{float(places['lat']):.6f}"
+    body = (f"code;name;home_village_code;lng;lat;reach_m\n"
+            f"T-9;Siti Rahayu;{places['v1']};{lng.replace('.', ',')};{lat.replace('.', ',')};5000\n")
+    code, output = perisai(demo_db, "import", "agents", str(write(tmp_path, "agents.csv", body)))
+    assert code == 0, output
+    row = fetch(demo_db, "SELECT ST_X(location) AS lng, ST_Y(location) AS lat FROM agent WHERE code = 'T-9'")[0]
+    assert (row["lng"], row["lat"]) == (pytest.approx(float(lng)), pytest.approx(float(lat)))
+
+
+def test_a_missing_column_says_how_the_header_was_read(demo_db: str, tmp_path: Path) -> None:
+    assert_rejected(demo_db, ["import", "agents", str(write(tmp_path, "a.csv", "code;name\nX;Y\n"))],
+                    "lacks the column(s) home_village_code, lng, lat", "read as semicolon-separated", "code, name")

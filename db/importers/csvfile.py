@@ -9,6 +9,7 @@ import csv
 import datetime as dt
 import gzip
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,15 +40,19 @@ def read_csv(path: Path, columns: list[Column], check: RowCheck | None = None) -
     """Parse every row, then run `check` over the rows whose cells all parsed; raise
     ImportRejected listing every problem found (nothing is loaded)."""
     text = _read_text(path)
-    reader = csv.DictReader(io.StringIO(text))
+    delimiter = _delimiter(text)
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     header = [h.strip() for h in reader.fieldnames or []]
     reader.fieldnames = header
     missing = [c.name for c in columns if c.required and c.name not in header]
     if missing:
         raise ImportRejected(
-            f"{path} lacks the column(s) {', '.join(missing)}. Its header is: "
-            f"{', '.join(header) or '(empty)'}. See the README's data formats section."
+            f"{path} lacks the column(s) {', '.join(missing)}. Its header, read as {_NAMES[delimiter]}-separated, "
+            f"is: {', '.join(header) or '(empty)'}. See the README's data formats section."
         )
+    # Spreadsheets in Indonesian (and most European) locales save `;`-separated files with decimal
+    # commas: "110,3651" is then a number, as the person who typed it meant.
+    decimal_comma = delimiter == ";"
     rows: list[dict[str, Any]] = []
     problems: list[Problem] = []
     for number, raw in enumerate(reader, start=2):
@@ -64,7 +69,7 @@ def read_csv(path: Path, columns: list[Column], check: RowCheck | None = None) -
                 row[column.name] = column.default
                 continue
             try:
-                row[column.name] = column.parse(cell)
+                row[column.name] = _parse(column, cell, decimal_comma)
             except CellError as exc:
                 problems.append(Problem(f"row {number}", column.name, f"{cell!r}: {exc}"))
         if len(problems) == cell_problems:
@@ -77,6 +82,27 @@ def read_csv(path: Path, columns: list[Column], check: RowCheck | None = None) -
     if not rows:
         raise ImportRejected(f"{path} has a header but no rows; nothing to import.")
     return rows
+
+
+_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+_DECIMAL_COMMA = re.compile(r"-?[0-9]+,[0-9]+")
+
+
+def _delimiter(text: str) -> str:
+    """The header line's separator: a comma, or the semicolon or tab a spreadsheet saved instead."""
+    header = text.split("\n", 1)[0]
+    counts = {d: header.count(d) for d in _NAMES}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > counts[","] else ","
+
+
+def _parse(column: Column, cell: str, decimal_comma: bool) -> Any:
+    try:
+        return column.parse(cell)
+    except CellError:
+        if decimal_comma and _DECIMAL_COMMA.fullmatch(cell):
+            return column.parse(cell.replace(",", "."))
+        raise
 
 
 def _read_text(path: Path) -> str:

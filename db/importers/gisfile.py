@@ -61,6 +61,7 @@ def read_boundary_file(
     codes = [_text(v) for v in columns[0]]
     names = [_text(v) for v in columns[1]]
     parents = [_text(v) for v in columns[2]] if parent_field else None
+    _refuse_other_level(path, level, codes)
     problems = _check(level, codes, names, parents, geoms, code_field, parent_field)
     ancestors: dict[Level, dict[str, str]] = {}
     for column, values in extra.items():
@@ -180,6 +181,16 @@ def _check(
             f"code {code}", code_field, f"appears {len(rows)} times (features #{', #'.join(rows)})"
         ))
     return problems
+
+
+def _refuse_other_level(path: Path, level: Level, codes: list[str | None]) -> None:
+    """A file whose every code belongs to one other level was given the wrong level: say which,
+    once, instead of one identical problem per feature."""
+    given = [c for c in codes if c]
+    levels = {Level.of_code(c) for c in given}
+    if given and len(levels) == 1 and (other := levels.pop()) not in (None, level):
+        raise ImportRejected(f"{path} holds {other.value} codes (like {given[0]}), not {level.value} codes: "
+                             f"import it as level {other.value} (--level {other.value}).")
 
 
 def _has_polygon(geom: shapely.Geometry) -> bool:
