@@ -17,6 +17,7 @@ from cli.runtime import (
     settings,
 )
 from db.engine import create_engine
+from db.errors import ImportRejected
 from db.importers.boundaries import import_boundaries
 from db.importers.gisfile import read_boundary_file
 from db.importers.labels import load_labels, read_labels
@@ -72,7 +73,13 @@ def boundaries(
 
 
 def _load_table(read: Callable[[Path], list[dict[str, Any]]], load: Callable[..., Any], file: Path, *extra: Any) -> None:
-    rows = read(file)
+    try:
+        rows, earlier = read(file), []
+    except ImportRejected as exc:
+        if exc.rows is None:  # the file cannot be read at all (header, encoding)
+            raise
+        # Check what did read against the database as well, so one run lists every problem.
+        rows, earlier = exc.rows, exc.problems
     config = settings()
     url = database_url(config)
     args = [config.secret(a) if a == "nik_key" else a for a in extra]
@@ -81,7 +88,7 @@ def _load_table(read: Callable[[Path], list[dict[str, Any]]], load: Callable[...
         engine = create_engine(url)
         try:
             with progress_bar() as progress:
-                return (await load(engine, rows, *args, progress=progress)).lines()
+                return (await load(engine, rows, *args, progress=progress, earlier=earlier)).lines()
         finally:
             await engine.dispose()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 MAX_REPORTED_PROBLEMS = 50
 
@@ -31,9 +32,11 @@ class Problem:
 class ImportRejected(PerisaiError):
     """A file was refused; nothing was written. `problems` lists what to fix."""
 
-    def __init__(self, summary: str, problems: list[Problem] | None = None) -> None:
+    def __init__(self, summary: str, problems: list[Problem] | None = None,
+                 rows: list[dict[str, Any]] | None = None) -> None:
         self.summary = summary
         self.problems = problems or []
+        self.rows = rows  # the rows that did read well, so the database's checks can run on them too
         super().__init__(self.render())
 
     def render(self) -> str:

@@ -220,3 +220,17 @@ def test_a_semicolon_file_with_decimal_commas_imports_as_meant(demo_db: str, pla
 def test_a_missing_column_says_how_the_header_was_read(demo_db: str, tmp_path: Path) -> None:
     assert_rejected(demo_db, ["import", "agents", str(write(tmp_path, "a.csv", "code;name\nX;Y\n"))],
                     "lacks the column(s) home_village_code, lng, lat", "read as semicolon-separated", "code, name")
+
+
+def test_every_problem_of_a_file_in_one_run(demo_db: str, places: dict[str, str], tmp_path: Path) -> None:
+    """Bad cells, a repeated code, coordinates outside Indonesia and an unknown village: four kinds,
+    found by three different checks (cells, the file as a whole, the database), listed together."""
+    body = ("code,name,home_village_code,lng,lat,reach_m\n"
+            "T-1,Ani,{v1},{lng},{lat},5000\n"
+            "T-2,Budi,{v1},{lng},{lat},lima ribu\n"  # a cell that is not a number
+            "T-1,Citra,{v1},{lng},{lat},5000\n"  # repeats T-1
+            "T-4,Dewi,{v1},10.0,50.0,5000\n"  # outside Indonesia
+            "T-5,Eka,99.99.99.9999,{lng},{lat},5000\n")  # no such village
+    assert_rejected(demo_db, ["import", "agents", str(write(tmp_path, "a.csv", body.format(**places)))],
+                    "4 problem(s)", "row 3", "reach_m", "row 4", "repeats row 2", "row 5", "lng/lat",
+                    "row 6", "no village with code '99.99.99.9999'")

@@ -78,7 +78,7 @@ def read_csv(path: Path, columns: list[Column], check: RowCheck | None = None) -
         problems += check(rows)
     if problems:
         problems.sort(key=lambda p: int(p.where.removeprefix("row ")) if p.where.startswith("row ") else 0)
-        raise ImportRejected(f"{path} has {len(problems)} problem(s) and was not imported:", problems)
+        raise ImportRejected(f"{path} has {len(problems)} problem(s) and was not imported:", problems, rows=rows)
     if not rows:
         raise ImportRejected(f"{path} has a header but no rows; nothing to import.")
     return rows

@@ -9,6 +9,8 @@ Re-importing boundaries that change a polygon resets its point; import the label
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db.errors import ImportRejected, Problem
 from db.importers.bulk import Progress, copy_to_staging, no_progress
 from db.importers.csvfile import Column, number, read_csv, region_code
-from db.importers.tables import TableImport, reject_unknown, unique_located_rows
+from db.importers.tables import TableImport, refuse, unique_located_rows, unknown
 from db.regions import Level
 
 LABEL_COLUMNS = [
@@ -37,13 +39,14 @@ def _check_labels(rows: list[dict[str, Any]]) -> list[Problem]:
     return unique_located_rows(rows, "village_code")
 
 
-async def load_labels(engine: AsyncEngine, rows: list[dict[str, Any]], progress: Progress = no_progress) -> TableImport:
+async def load_labels(engine: AsyncEngine, rows: list[dict[str, Any]], progress: Progress = no_progress,
+                      earlier: Sequence[Problem] = ()) -> TableImport:
     async with engine.begin() as conn:
         await copy_to_staging(conn, "label_stage", "n int, village_code text, lng float8, lat float8",
                               ("n", "village_code", "lng", "lat"),
                               ([r["_row"], r["village_code"], r["lng"], r["lat"]] for r in rows))
         progress("loading", len(rows), len(rows))
-        await reject_unknown(conn, "label_stage", "village_code", "village", "code")
+        refuse([*earlier, *await unknown(conn, "label_stage", "village_code", "village", "code")])
         outside = (await conn.execute(text(_OUTSIDE))).all()
         if outside:
             raise ImportRejected(f"{len(outside)} label points lie outside their village's boundary:", [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,7 +126,10 @@ def unique_located_rows(rows: list[dict[str, Any]], key: str) -> list[Problem]:
     return problems
 
 
-async def load_agents(engine: AsyncEngine, rows: list[dict[str, Any]], progress: Progress = no_progress) -> TableImport:
+async def load_agents(engine: AsyncEngine, rows: list[dict[str, Any]], progress: Progress = no_progress,
+                      earlier: Sequence[Problem] = ()) -> TableImport:
+    """Upsert agents by code. `earlier`: problems already found in the file (read_csv's), refused
+    together with the database's so that one run lists them all."""
     columns = ("n", "code", "name", "phone", "home_village_code", "lng", "lat", "reach_m", "status", "joined_on")
     async with engine.begin() as conn:
         await copy_to_staging(
@@ -135,7 +139,7 @@ async def load_agents(engine: AsyncEngine, rows: list[dict[str, Any]], progress:
             columns, ([r["_row"], *(r[c] for c in columns[1:])] for r in rows),
         )
         progress("loading", len(rows), len(rows))
-        await reject_unknown(conn, "agent_stage", "home_village_code", "village", "code")
+        refuse([*earlier, *await unknown(conn, "agent_stage", "home_village_code", "village", "code")])
         result = await conn.execute(text(_UPSERT_AGENTS))
         inserted = result.scalars().all()
     return TableImport("agents", len(rows), sum(inserted), len(inserted) - sum(inserted))
@@ -175,7 +179,8 @@ def _check_estimates(rows: list[dict[str, Any]]) -> list[Problem]:
     return problems
 
 
-async def load_estimates(engine: AsyncEngine, rows: list[dict[str, Any]], progress: Progress = no_progress) -> TableImport:
+async def load_estimates(engine: AsyncEngine, rows: list[dict[str, Any]], progress: Progress = no_progress,
+                         earlier: Sequence[Problem] = ()) -> TableImport:
     columns = ("n", "village_code", "population", "informal_workers", "source", "year")
     async with engine.begin() as conn:
         await copy_to_staging(
@@ -184,7 +189,7 @@ async def load_estimates(engine: AsyncEngine, rows: list[dict[str, Any]], progre
             columns, ([r["_row"], *(r[c] for c in columns[1:])] for r in rows),
         )
         progress("loading", len(rows), len(rows))
-        await reject_unknown(conn, "estimate_stage", "village_code", "village", "code")
+        refuse([*earlier, *await unknown(conn, "estimate_stage", "village_code", "village", "code")])
         result = await conn.execute(text("""
             UPDATE village v SET population = s.population, informal_workers = s.informal_workers,
                                  estimate_source = s.source, estimate_year = s.year
@@ -214,7 +219,8 @@ def _check_enrollments(rows: list[dict[str, Any]]) -> list[Problem]:
 
 
 async def load_enrollments(
-    engine: AsyncEngine, rows: list[dict[str, Any]], nik_key: bytes, progress: Progress = no_progress
+    engine: AsyncEngine, rows: list[dict[str, Any]], nik_key: bytes, progress: Progress = no_progress,
+    earlier: Sequence[Problem] = (),
 ) -> TableImport:
     """Upsert participants (by NIK hash) and their enrollments (by participant and date)."""
     columns = ("n", "nik_hash", "nik_last4", "name", "occupation", "village_code", "agent_code",
@@ -237,9 +243,8 @@ async def load_enrollments(
             "status text, last_paid_on date",
             columns, records(),
         )
-        await reject_unknown(conn, "enrollment_stage", "village_code", "village", "code")
-        await reject_unknown(conn, "enrollment_stage", "agent_code", "agent", "code")
-        await _reject_active_clash(conn)
+        refuse([*earlier, *await unknown(conn, "enrollment_stage", "village_code", "village", "code"),
+                *await unknown(conn, "enrollment_stage", "agent_code", "agent", "code"), *await _active_clashes(conn)])
         progress("saving", 0, 2)
         await conn.execute(text(_UPSERT_PARTICIPANTS))
         progress("saving", 1, 2)
@@ -281,7 +286,7 @@ RETURNING (xmax = 0)
 """
 
 
-async def _reject_active_clash(conn: AsyncConnection) -> None:
+async def _active_clashes(conn: AsyncConnection) -> list[Problem]:
     """An active row for a participant who already has another active enrollment (not in this file)."""
     clashes = (await conn.execute(text("""
         SELECT s.n, e.id, e.enrolled_on
@@ -293,21 +298,22 @@ async def _reject_active_clash(conn: AsyncConnection) -> None:
                           WHERE o.nik_hash = s.nik_hash AND o.enrolled_on = e.enrolled_on AND o.status = 'lapsed')
         ORDER BY s.n
     """))).all()
-    if clashes:
-        raise ImportRejected("Some participants are already actively enrolled:", [
-            Problem(f"row {n}", "nik", f"this participant already has active enrollment #{eid} "
-                    f"(enrolled {on}); lapse it first or mark this row lapsed")
-            for n, eid, on in clashes
-        ])
+    return [Problem(f"row {n}", "nik", f"this participant already has active enrollment #{eid} "
+                    f"(enrolled {on}); lapse it first or mark this row lapsed") for n, eid, on in clashes]
 
 
-async def reject_unknown(conn: AsyncConnection, stage: str, column: str, table: str, key: str) -> None:
+async def unknown(conn: AsyncConnection, stage: str, column: str, table: str, key: str) -> list[Problem]:
+    """Rows of the staged file naming a `table` row that does not exist."""
     missing = (await conn.execute(text(
         f"SELECT n, {column} FROM {stage} s WHERE NOT EXISTS "
         f"(SELECT 1 FROM {table} t WHERE t.{key} = s.{column}) ORDER BY n"
     ))).all()
-    if missing:
-        raise ImportRejected(f"Some rows name a {table} that is not in the database:", [
-            Problem(f"row {n}", column, f"no {table} with code {value!r}; import it first or fix the code")
-            for n, value in missing
-        ])
+    return [Problem(f"row {n}", column, f"no {table} with code {value!r}; import it first or fix the code")
+            for n, value in missing]
+
+
+def refuse(problems: list[Problem]) -> None:
+    """Raise ImportRejected with every problem found, the file's and the database's, in row order."""
+    if problems:
+        problems = sorted(problems, key=lambda p: int(p.where.removeprefix("row ")) if p.where.startswith("row ") else 0)
+        raise ImportRejected(f"The file has {len(problems)} problem(s) and was not imported:", problems)
