@@ -6,6 +6,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -25,6 +26,7 @@ from server.graphql_view import GraphQLApp
 from server.http import healthz, http_middleware, livez, metrics_endpoint, readyz
 from server.logs import RequestIds, configure_logging
 from server.persisted import PersistedQueries, load_registered
+from server.tracing import start_tracing
 from settings import Settings
 from web_assets import URL as ASSETS_URL
 from web_assets import VENDOR
@@ -54,6 +56,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await app.state.engine.dispose()
 
     configure_logging()
+    if config.otel_traces_endpoint:
+        start_tracing(config.otel_traces_endpoint)
     oidc = config.oidc()
     sign_in = SignIn(secret, OidcVerifier(oidc) if oidc else None, config.secret_source("jwt_secret"))
     limits = Limits(
@@ -64,7 +68,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     registered = load_registered(config.persisted_queries) if config.persisted_queries else {}
     graphql = GraphQLApp(
         build_schema(production=config.production, limits=limits,
-                     registered_only=frozenset(registered) if config.persisted_queries_only else None),
+                     registered_only=frozenset(registered) if config.persisted_queries_only else None,
+                     traced=bool(config.otel_traces_endpoint)),
         graphql_ide=None if config.production else "graphiql",
         sign_in=sign_in,
         nik_key=config.secret("nik_key"),
@@ -80,7 +85,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *map_routes(),
         Mount(ASSETS_URL, app=StaticFiles(directory=VENDOR, check_dir=False), name="assets"),  # maps, GraphiQL
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIds), *http_middleware(config)])
+    tracing = [Middleware(OpenTelemetryMiddleware)] if config.otel_traces_endpoint else []
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    middleware=[*tracing, Middleware(RequestIds), *http_middleware(config)])
     app.state.jwt_secret = secret
     app.state.sign_in = sign_in
     return app

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     # Requests without a token act as this role (only `planner`: aggregate figures, no personal
     # data) — for a public coverage dashboard, or load generators that cannot send headers.
     anonymous_role: Literal["planner"] | None = None
+    otel_traces_endpoint: str | None = None  # OTLP/HTTP collector for traces (server/tracing.py); unset: off
     metrics_token: SecretStr | None = None  # when set, /metrics asks for it as a bearer token
     # Browser origins allowed to call the API (CORS), comma-separated: "https://dashboard.example.go.id".
     cors_origins: str = ""

@@ -23,6 +23,7 @@ from schema.query import Query
 from schema.registered import RegisteredDocumentsOnly
 from schema.scalars import SCALARS
 from schema.subscription import Subscription
+from schema.tracing import OperationSpans
 from schema.unstorable import RefuseUnstorableText
 
 class CachedParser(ParserCache):
@@ -49,13 +50,15 @@ class Schema(strawberry.Schema):
 
 
 def build_schema(*, production: bool, limits: Limits = Limits(),
-                 registered_only: frozenset[str] | None = None) -> strawberry.Schema:
-    """The schema; `registered_only`: the SHA-256 of the only documents that may run."""
+                 registered_only: frozenset[str] | None = None, traced: bool = False) -> strawberry.Schema:
+    """The schema; `registered_only`: the SHA-256 of the only documents that may run; `traced`:
+    a span per operation (schema/tracing.py)."""
     # Factories, not instances: an extension keeps per-request state, so each request needs its own.
     # Parsing and validation are cached per query text (bounded LRU): clients repeat the same
     # documents with new variables, and variables are checked at execution (QueryCost included).
     # Sign-in and the byte ceiling are checked by the HTTP view, before any of this runs.
     extensions: list[Callable[[], SchemaExtension]] = [
+        *([OperationSpans] if traced else []),
         lambda: ErrorCodes(hide_suggestions=production),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: CachedParser(maxsize=PARSED_DOCUMENTS),
