@@ -5,10 +5,15 @@ demo: ## Install what is missing, start the embedded database, load demo data, s
 	.venv/bin/perisai demo
 	.venv/bin/perisai serve
 
-test: ## Install what is missing (PostGIS, Chromium) and run the whole test suite against a throwaway PostGIS
+test: ## Install what is missing (PostGIS, Chromium), lint, and run the whole test suite against a throwaway PostGIS
 	scripts/bootstrap --browser
+	.venv/bin/ruff check .
 	.venv/bin/lint-imports
 	.venv/bin/pytest
+
+lint: ## ruff (style and likely bugs) and import-linter (the layers)
+	.venv/bin/ruff check .
+	.venv/bin/lint-imports
 
 serve:
 	.venv/bin/perisai serve

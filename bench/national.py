@@ -14,13 +14,13 @@ from pathlib import Path
 
 import asyncpg
 
-from embedded.cluster import EmbeddedCluster
 from db.engine import create_engine
 from db.importers.boundaries import import_boundaries
 from db.importers.gisfile import read_boundary_file
 from db.migrate import upgrade
 from db.regions import Level
 from demo.build import build_demo
+from embedded.cluster import EmbeddedCluster
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "indonesia"

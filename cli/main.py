@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
+from typing import Annotated
+
 import typer
 
 from cli import (
@@ -20,6 +23,20 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+def _version(show: bool) -> None:
+    if show:
+        print(f"perisai-coverage {version('perisai-coverage')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(show_version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                    help="Print the version and exit.")] = False) -> None:
+    """perisai-coverage: where Perisai agents reach informal workers, and where they do not."""
+
+
 app.add_typer(check_command.app, name="check")
 app.add_typer(db_commands.app, name="db")
 app.add_typer(import_commands.app, name="import")

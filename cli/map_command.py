@@ -19,17 +19,18 @@ from db.access import Role, Viewer
 from db.engine import create_engine, create_sessionmaker
 from db.errors import PerisaiError
 from db.regions import Level
-from web_assets import folders, missing
 from maps.classes import CLASSIFICATIONS, METRICS
 from maps.export import EXPORTABLE, export_pages
 from maps.i18n import DEFAULT, LANGUAGES
-from maps.page import BASEMAPS, PageOptions
+from maps.page import PageOptions
+from web_assets import folders, missing
 
 app = typer.Typer(help="Write coverage maps to a folder that opens from disk.", no_args_is_help=True)
 
 Code = Annotated[str, typer.Argument(metavar="CODE", help="Kemendagri code of the region, e.g. 34.71.",
                                       show_default=False)]
-Output = Annotated[Path, typer.Option("-o", "--output", metavar="DIR", help="The folder to write (created, or replaced when it holds an earlier export).")]
+Output = Annotated[Path, typer.Option("-o", "--output", metavar="DIR",
+                                      help="The folder to write (created, or replaced when it holds an earlier export).")]
 Metric = Annotated[str, typer.Option(metavar="|".join(METRICS), help="What colours the map: " + " or ".join(METRICS) + ".")]
 Basemap = Annotated[str, typer.Option(metavar="osm|none", help="osm (tiles from the internet) or none (fully offline).")]
 Classification = Annotated[str, typer.Option(metavar="KIND", help="fixed (the same classes on every map) or a data-driven "

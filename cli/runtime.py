@@ -20,9 +20,9 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from embedded.cluster import ClusterError, resolve_database_url
 from db.errors import PerisaiError
 from db.migrate import upgrade
+from embedded.cluster import ClusterError, resolve_database_url
 from settings import MissingSecret, Settings
 
 console = Console(stderr=True, highlight=False)

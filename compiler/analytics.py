@@ -19,8 +19,8 @@ from compiler.objects import compiles, compiles_columns, object_json
 from compiler.plan import TYPENAME, Field
 from compiler.sql import Build, Path, Raw, bind, quoted
 from db.access import Role, analyses, visible_sql
-from db.queries.coverage import code_range, nearest_agents_sql
 from db.queries.audit import AUDIT_PAGE
+from db.queries.coverage import code_range, nearest_agents_sql
 from db.queries.data_quality import (
     BURST_SIZE,
     BURST_WINDOW,
@@ -151,10 +151,11 @@ def _recommend_agent_sites(b: Build, f: Field, alias: str, path: Path) -> str:
                                       "as_of": act.as_of, "reach_m": float(reach_m)})
     s = b.alias("s")
     villages = [x for x in f.fields() if x.name == "village"]
-    inputs = f"json_build_object('rows', (SELECT coalesce(json_agg(json_build_array({s}.code, {s}.lng, {s}.lat, {s}.demand_code, {s}.weight)), '[]'::json) FROM ({statement}) {s})"
+    rows = f"json_build_array({s}.code, {s}.lng, {s}.lat, {s}.demand_code, {s}.weight)"
+    inputs = f"json_build_object('rows', (SELECT coalesce(json_agg({rows}), '[]'::json) FROM ({statement}) {s})"
     for v in villages:  # a site's village: selected for every candidate, picked after solving
         c = b.alias("c")
-        village = region_row(b, Level.VILLAGE, v.fields(), lambda r: f"{r}.code = {c}.code", (*path, 0, v.key))
+        village = region_row(b, Level.VILLAGE, v.fields(), lambda r, c=c: f"{r}.code = {c}.code", (*path, 0, v.key))
         inputs += f", {quoted(v.key)}, (SELECT json_object_agg({c}.code, {village}) FROM (SELECT DISTINCT code FROM ({statement}) x) {c})"
     inputs += ")"
     solve = _sites(f, args["count"], args["exact"])

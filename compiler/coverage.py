@@ -204,7 +204,8 @@ _VILLAGE: dict[str, Callable[[str], str]] = {
     "informalWorkers": lambda r: f"{r}.informal_workers",
     "activeEnrollments": lambda r: f"{r}.active_enrollments",
     "penetration": lambda r: f"{r}.active_enrollments::float8 / nullif({r}.informal_workers, 0)::float8",
-    "uncoveredWorkers": lambda r: f"CASE WHEN {r}.informal_workers IS NOT NULL THEN greatest(0, {r}.informal_workers - {r}.active_enrollments) END",
+    "uncoveredWorkers": lambda r: f"CASE WHEN {r}.informal_workers IS NOT NULL "
+                                  f"THEN greatest(0, {r}.informal_workers - {r}.active_enrollments) END",
 }
 compiles_columns("VillageCoverage", _VILLAGE)
 

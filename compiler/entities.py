@@ -12,8 +12,8 @@ from compiler.plan import Field
 from compiler.sql import Build, Path
 from db.access import visible_sql
 from db.filters import ListFilter, filter_sql
-from db.spatial import METRES_PER_DEGREE
 from db.regions import Level
+from db.spatial import METRES_PER_DEGREE
 from resolvers.errors import ApiError, Forbidden
 from resolvers.inputs import geometry_options, list_filter
 

@@ -47,6 +47,12 @@ def missing(fields: tuple[Field, ...], type_name: str) -> str | None:
     return None
 
 
+def _root_value(b: Build, root: str, f: Field) -> str:
+    if f.name == TYPENAME:
+        return f"to_json(CAST({quoted(root)} AS text))"
+    return FIELDS[(root, f.name)](b, f, "q", (f.key,))
+
+
 def compile_operation(operation: Operation, viewer: Viewer,
                       map_link: Callable[[], tuple[str, str]] | None = None) -> tuple[str, Build]:
     """The statement (one text column per root field) and what it deferred."""
@@ -54,8 +60,7 @@ def compile_operation(operation: Operation, viewer: Viewer,
     assert gap is None, f"{gap} has no compiler (tests/test_compiler_schema.py should have failed)"
     b = Build(viewer, map_link)
     root = operation.root.name
-    columns = [f"CAST({f'to_json(CAST({quoted(root)} AS text))' if f.name == TYPENAME else FIELDS[(root, f.name)](b, f, 'q', (f.key,))} AS text)"
-               for f in operation.fields]
+    columns = [f"CAST({_root_value(b, root, f)} AS text)" for f in operation.fields]
     return "SELECT " + ", ".join(columns), b
 
 

@@ -167,7 +167,7 @@ def _enrollments(
     index = {code: i for i, code in enumerate(places["code"])}
     village_weight = density * places["area"]
     agents = sorted({a for a, _ in pairs})
-    productivity = dict(zip(agents, rng.lognormal(0, 0.8, len(agents))))
+    productivity = dict(zip(agents, rng.lognormal(0, 0.8, len(agents)), strict=True))
     weight = np.array([village_weight[index[v]] * productivity[a] for a, v in pairs])
     picks = rng.choice(len(pairs), size=count, p=weight / weight.sum())
     stray = rng.uniform(0, 1, count) < 0.05

@@ -34,10 +34,10 @@ def place_names(rng: np.random.Generator, count: int) -> list[str]:
     prefixes = rng.choice(PLACE_PREFIXES, count)
     suffixes = rng.choice(PLACE_SUFFIXES, count)
     return [f"{p}{s}" if p[-1] not in "aeiou" or s[0] not in "aeiou" else f"{p} {s.title()}"
-            for p, s in zip(prefixes, suffixes)]
+            for p, s in zip(prefixes, suffixes, strict=False)]
 
 
 def person_names(rng: np.random.Generator, count: int) -> list[str]:
     given = rng.choice(GIVEN_NAMES, count)
     family = rng.choice(FAMILY_NAMES, count)
-    return [f"{g} {f}" for g, f in zip(given, family)]
+    return [f"{g} {f}" for g, f in zip(given, family, strict=False)]

@@ -124,7 +124,7 @@ def _assemble(
     keep = np.array([bool(c) for c in v_codes])
     return Region(
         outline, towns, r_codes, r_names, r_geoms, d_codes, d_names, d_geoms,
-        [c for c in v_codes if c], [n for n, k in zip(v_names, keep) if k], cells[keep], density[keep],
+        [c for c in v_codes if c], [n for n, k in zip(v_names, keep, strict=True) if k], cells[keep], density[keep],
     )
 
 

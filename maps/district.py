@@ -145,8 +145,10 @@ def agent_kind(agent: maps.AgentFeature) -> str:
 def _agent_popup(a: maps.AgentFeature, lang: Language) -> str:
     _ = lang._
     status = _("active") if a.counts else _("inactive")
+    reach = _("Reach {m} m: {villages} villages, {workers} informal workers").format(
+        m=lang.number(a.reach_m), villages=lang.number(a.villages_in_reach), workers=lang.number(a.workers_in_reach))
     return (f"<b>{text(a.name)}</b> ({text(a.code)})<br>{text(status)}"
-            f"<br>{text(_('Reach {m} m: {villages} villages, {workers} informal workers').format(m=lang.number(a.reach_m), villages=lang.number(a.villages_in_reach), workers=lang.number(a.workers_in_reach)))}"
+            f"<br>{text(reach)}"
             f"<br>{text(_('Workload share: {n} informal workers').format(n=lang.number(a.workers_share)))}"
             f"<br>{text(_('Enrollments in the last 30 days: {n}').format(n=lang.number(a.enrollments_30_days)))}")
 

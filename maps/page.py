@@ -10,11 +10,11 @@ from folium import plugins
 
 from db.queries.maps import Bounds
 from db.regions import Level
-from web_assets import FAVICON_LINK, asset
-from web_assets import URL as ASSETS_URL
 from maps.classes import CLASSIFICATIONS, METRICS
 from maps.escape import template_literal, text
 from maps.i18n import DEFAULT, Language, language
+from web_assets import FAVICON_LINK, asset
+from web_assets import URL as ASSETS_URL
 
 BASEMAPS = ("osm", "none")
 PAGE_BUDGET_BYTES = 1_500_000  # the largest page a manager on a slow connection should wait for

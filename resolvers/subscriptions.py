@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 
 from db.access import Role, analyses
-from events.hub import EventHub
 from db.regions import Level
+from events.hub import EventHub
 from resolvers.context import Info
 from resolvers.errors import BadUserInput, Forbidden
 from resolvers.inputs import region_code

@@ -26,6 +26,7 @@ from schema.subscription import Subscription
 from schema.tracing import OperationSpans
 from schema.unstorable import RefuseUnstorableText
 
+
 class CachedParser(ParserCache):
     """Strawberry's parser cache, except that a document that does not parse is left to
     Strawberry's own parse step, which reports the error the usual way (with its code)."""

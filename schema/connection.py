@@ -9,7 +9,6 @@ from strawberry import relay
 from strawberry.relay.types import NodeType
 
 
-
 @strawberry.type(description="A row of a list and its cursor.")
 class Edge(relay.Edge[NodeType], Generic[NodeType]):
     distance_m: float | None = strawberry.field(

@@ -13,6 +13,7 @@ from db.rules import LOW_PENETRATION, OVERLOAD_WORKERS
 from resolvers.context import Info
 from schema.agents import Agent
 from schema.audit import AuditEntry
+from schema.compiled import by_compiler
 from schema.connection import Connection
 from schema.coverage import (
     ACTIVE_WITHIN_DAYS,
@@ -35,7 +36,6 @@ from schema.inputs import (
     EnrollmentFilter,
     RegionFilter,
 )
-from schema.compiled import by_compiler
 from schema.regions import District, Province, Regency, Village, national_map_url
 from schema.viewer import Me
 

@@ -7,6 +7,7 @@ import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
+from importlib.metadata import version as package_version
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
@@ -22,6 +23,7 @@ from settings import Settings
 
 log = logging.getLogger("perisai")
 READY_TIMEOUT_S = 2.0
+VERSION = package_version("perisai-coverage")
 
 
 async def healthz(request: Request) -> Response:
@@ -31,7 +33,7 @@ async def healthz(request: Request) -> Response:
     except Exception as exc:  # the point of a health check is to report any failure
         log.warning("health check failed: %s", exc)
         return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok", "postgis": postgis})
+    return JSONResponse({"status": "ok", "database": "ok", "postgis": postgis, "version": VERSION})
 
 
 async def livez(request: Request) -> Response:

@@ -30,10 +30,10 @@ from pytest_postgresql.janitor import DatabaseJanitor
 
 from auth.tokens import issue
 from db.access import Role
-from embedded.cluster import EmbeddedCluster
 from db.engine import create_engine
 from db.migrate import upgrade
 from demo.build import build_demo
+from embedded.cluster import EmbeddedCluster
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "indonesia"
 NIK_KEY = b"test-nik-key"
@@ -181,7 +181,8 @@ def running_server(database_url: str, workdir: Path, **env: str) -> Iterator[str
     """Base URL of a real uvicorn server (subprocess, loopback) over `database_url`."""
     port = free_port()
     environment = {
-        **os.environ, "DATABASE_URL": database_url, "PERISAI_ENV": "test", "PERISAI_JWT_SECRET": JWT_SECRET, "PERISAI_NIK_KEY": NIK_KEY.decode(),
+        **os.environ, "DATABASE_URL": database_url, "PERISAI_ENV": "test", "PERISAI_JWT_SECRET": JWT_SECRET,
+        "PERISAI_NIK_KEY": NIK_KEY.decode(),
         "PERISAI_DATA_DIR": str(workdir / "unused-pgdata"), **env,
     }
     log = workdir / f"server-{port}.log"

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import pytest
 import shapely
 
-from embedded.cluster import EmbeddedCluster
 from db.engine import create_engine
 from demo.build import build_demo
+from embedded.cluster import EmbeddedCluster
 from tests.conftest import NIK_KEY, _clone, data, fetch, require_data, running_server
 from tests.oracle import World, covered_fraction, distances
 

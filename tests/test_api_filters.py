@@ -13,14 +13,13 @@ from typing import Any
 import asyncpg
 import pytest
 import shapely
+from graphql import parse
 from pyproj import Geod
 from shapely.geometry import box, mapping, shape
 
-from db.access import Role, Viewer
-from graphql import parse
-
 from compiler.execute import compile_operation
 from compiler.plan import plan_operation
+from db.access import Role, Viewer
 from schema import schema as api_schema
 from tests.conftest import data, error_codes, fetch, post
 

@@ -21,12 +21,14 @@ GEOD = Geod(ellps="WGS84")
 
 
 @pytest.fixture(scope="module")
-def diy(cluster: EmbeddedCluster, templates: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, shapely.Geometry]]]:
+def diy(cluster: EmbeddedCluster, templates: dict[str, str],
+        tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, shapely.Geometry]]]:
     folder = require_data("diy_regencies.geojson", "diy_districts.geojson", "diy_villages.geojson")
     for url in _clone(cluster, templates["empty"]):
         for level in ("regency", "district", "village"):
             name = {"regency": "diy_regencies", "district": "diy_districts", "village": "diy_villages"}[level]
-            result = CliRunner().invoke(app, ["import", "boundaries", str(folder / f"{name}.geojson"), "--level", level], env={"DATABASE_URL": url})
+            result = CliRunner().invoke(app, ["import", "boundaries", str(folder / f"{name}.geojson"), "--level", level],
+                                        env={"DATABASE_URL": url})
             assert result.exit_code == 0, result.output
         features = json.loads(Path(folder / "diy_villages.geojson").read_text())["features"]
         villages = {f["properties"]["code"]: shapely.make_valid(shape(f["geometry"])) for f in features}

@@ -23,7 +23,8 @@ from tests.test_api_enrollment_writes import RECORD, an_agent, item
 
 
 @pytest.fixture(scope="module")
-def two_servers(cluster: EmbeddedCluster, templates: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
+def two_servers(cluster: EmbeddedCluster, templates: dict[str, str],
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
     for url in _clone(cluster, templates["demo"]):
         with running_server(url, Path(tmp_path_factory.mktemp("a"))) as a, \
                 running_server(url, Path(tmp_path_factory.mktemp("b"))) as b:

@@ -100,10 +100,12 @@ def test_agent_enrollment_participant_links(server: str, shared_demo_db: str) ->
 
 
 def test_agent_fields_and_lookup_by_global_id(server: str, shared_demo_db: str) -> None:
-    row = fetch(shared_demo_db, "SELECT id, code, name, reach_m, status::text, ST_X(location) x, ST_Y(location) y FROM agent ORDER BY id LIMIT 1")[0]
+    row = fetch(shared_demo_db, "SELECT id, code, name, reach_m, status::text, ST_X(location) x, ST_Y(location) y "
+                                "FROM agent ORDER BY id LIMIT 1")[0]
     by_code = data(server, "query($c: String!) { agent(code: $c) { id code name reachM status location(precision: 5) } }",
                    {"c": row["code"]})["agent"]
-    assert (by_code["code"], by_code["name"], by_code["reachM"], by_code["status"]) == (row["code"], row["name"], row["reach_m"], row["status"].upper())
+    assert (by_code["code"], by_code["name"], by_code["reachM"], by_code["status"]) == (
+        row["code"], row["name"], row["reach_m"], row["status"].upper())
     assert by_code["location"] == {"type": "Point", "coordinates": [round(row["x"], 5), round(row["y"], 5)]}
     by_id = data(server, "query($id: ID!) { agent(id: $id) { code } }", {"id": by_code["id"]})["agent"]
     assert by_id["code"] == row["code"]

@@ -19,3 +19,13 @@ def test_help_has_no_type_labels(command: list[str]) -> None:
     for label in ("<bool>", "<str>", "<int", "<list[", "<path>", "<Path", "╭"):
         options = result.stdout.split("Options:", 1)[-1]
         assert label not in options, f"{label} in the options of perisai {' '.join(command)}:\n{result.stdout}"
+
+
+def test_the_version_comes_from_the_package(server: str) -> None:
+    from importlib.metadata import version
+
+    import httpx
+
+    result = subprocess.run([sys.executable, "-m", "cli.main", "--version"], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == f"perisai-coverage {version('perisai-coverage')}"
+    assert httpx.get(f"{server}/healthz").json()["version"] == version("perisai-coverage")

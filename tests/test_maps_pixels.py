@@ -24,7 +24,6 @@ from typing import Any
 from urllib.parse import urlparse
 
 import httpx
-
 import pytest
 import shapely
 from PIL import Image

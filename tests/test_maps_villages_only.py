@@ -39,7 +39,8 @@ def village_file(tmp: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def villages_only(cluster: EmbeddedCluster, templates: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+def villages_only(cluster: EmbeddedCluster, templates: dict[str, str],
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     from db.engine import create_engine
     from demo.build import build_demo
 

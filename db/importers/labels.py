@@ -10,7 +10,6 @@ Re-importing boundaries that change a polygon resets its point; import the label
 from __future__ import annotations
 
 from collections.abc import Sequence
-
 from pathlib import Path
 from typing import Any
 

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 
-
-
 @dataclass(frozen=True, slots=True)
 class AuditRecord:
     id: int

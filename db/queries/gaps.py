@@ -16,9 +16,9 @@ from db.queries.coverage import (
     VILLAGE_FIGURES,
     code_range,
     counts,
-    within,
     nearest_counting_agent,
     to_village_coverage,
+    within,
 )
 from db.queries.paging import Item, Key, Slice
 from db.records import Activity, VillageCoverage

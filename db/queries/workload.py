@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 from db.queries.coverage import AS_OF, counting_per_village, counts, within
 
 HEAVY_OVERLAP_SHARE = 0.8  # most of an agent's workers are also someone else's
