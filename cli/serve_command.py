@@ -33,4 +33,6 @@ def serve(
     if workers == 1:
         uvicorn.Server(server).run()
     else:
-        serve_workers(server, workers)  # connections dealt to the workers in turn (server/workers.py)
+        code = serve_workers(server, workers)  # connections dealt to the workers in turn (server/workers.py)
+        if code:
+            raise typer.Exit(code)

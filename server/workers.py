@@ -20,6 +20,7 @@ import signal
 import socket
 import tempfile
 import threading
+import time
 from multiprocessing.context import SpawnProcess
 from types import FrameType
 
@@ -31,6 +32,7 @@ log = logging.getLogger("uvicorn.error")
 
 STOP_TIMEOUT_S = 30  # a worker's graceful shutdown (open requests finish) before it is killed
 _POLL_S = 0.5  # how often the parent looks for dead workers and stop signals between connections
+_BUSY_RETRIES = 100  # 1 ms apart: every worker's queue of connections full (all stuck) before one is dropped
 
 
 class _Worker(uvicorn.Server):
@@ -47,6 +49,7 @@ class _Worker(uvicorn.Server):
                                      server_state=self.server_state, app_state=self.lifespan.state)
         self.channel.setblocking(False)
         loop.add_reader(self.channel.fileno(), self._receive, loop, protocol)
+        self.channel.send(b"ready")  # the parent treats a death before this as a failed start
 
     def _receive(self, loop: asyncio.AbstractEventLoop, protocol: functools.partial[asyncio.Protocol]) -> None:
         try:
@@ -80,13 +83,24 @@ class _Slot:
         self.process: SpawnProcess = get_subprocess(config, functools.partial(_run_worker, config), [child_end])
         self.process.start()
         child_end.close()
+        self.channel.setblocking(False)  # a stuck worker must not stop the others from getting connections
+        self.ready = False
+
+    def started(self) -> bool:
+        """Whether the worker has said it finished starting (its app's lifespan ran)."""
+        if not self.ready:
+            try:
+                self.ready = self.channel.recv(16) == b"ready"
+            except OSError:
+                pass  # not yet
+        return self.ready
 
     def send(self, connection: socket.socket) -> bool:
         try:
             socket.send_fds(self.channel, [b"c"], [connection.fileno()])
             return True
         except OSError:
-            return False  # the worker has died; the caller replaces it
+            return False  # its queue is full (stuck) or it has died (replaced by the loop)
 
     def stop(self) -> None:
         self.channel.close()
@@ -94,8 +108,21 @@ class _Slot:
             self.process.terminate()  # SIGTERM: uvicorn finishes open requests first
 
 
-def serve(config: uvicorn.Config, workers: int) -> None:
-    """Run `workers` processes of `config`'s app behind one listening socket until SIGINT/SIGTERM."""
+def _deal(slots: list[_Slot], turn: int, connection: socket.socket) -> int:
+    """Hand `connection` to the next worker in turn that takes it; the turn it went to."""
+    for attempt in range(_BUSY_RETRIES):
+        for _ in range(len(slots)):  # in turn; past a dead or stuck worker to the next
+            turn = (turn + 1) % len(slots)
+            if slots[turn].send(connection):
+                return turn
+        time.sleep(0.001 * (attempt > 0))
+    log.error("no worker took a connection for %d ms; it was closed", _BUSY_RETRIES)
+    return turn
+
+
+def serve(config: uvicorn.Config, workers: int) -> int:
+    """Run `workers` processes of `config`'s app behind one listening socket until SIGINT/SIGTERM;
+    the exit code (non-zero when a worker could not start)."""
     listener = config.bind_socket()
     listener.listen(config.backlog)
     # Each worker writes its metrics here and a scrape of any worker sums them (metrics/); set
@@ -116,6 +143,11 @@ def serve(config: uvicorn.Config, workers: int) -> None:
         while not stop.is_set():
             for i, slot in enumerate(slots):
                 if not slot.process.is_alive():
+                    if not slot.started():  # restarting a worker that could not start would not help
+                        log.error("worker %s failed to start (exit code %s); stopping", slot.process.pid,
+                                  slot.process.exitcode)
+                        exit_code = slot.process.exitcode or 1
+                        return exit_code
                     log.warning("worker %s exited (code %s); starting another", slot.process.pid, slot.process.exitcode)
                     slot.stop()
                     mark_process_dead(slot.process.pid)  # its live gauges stop counting
@@ -125,10 +157,8 @@ def serve(config: uvicorn.Config, workers: int) -> None:
             except TimeoutError:
                 continue
             with connection:
-                for _ in range(len(slots)):  # in turn; past a dead worker to the next
-                    turn = (turn + 1) % len(slots)
-                    if slots[turn].send(connection):
-                        break
+                turn = _deal(slots, turn, connection)
+        return 0
     finally:
         listener.close()
         for slot in slots:

@@ -157,3 +157,16 @@ def test_metrics_sum_every_worker(shared_demo_db: str, tmp_path: Path) -> None:
             counted = sum(s.value for f in text_string_to_metric_families(text) for s in f.samples
                           if s.name == "perisai_graphql_operations_total" and s.labels.get("operation") == "Probe")
             assert counted == 10
+
+
+def test_workers_that_cannot_start_stop_the_server_with_their_error(shared_demo_db: str, tmp_path: Path) -> None:
+    """A bad setting only the app reads (here a broken persisted-query file) fails every worker at
+    start-up: the server stops with an error instead of restarting them forever."""
+    broken = tmp_path / "pq.json"
+    broken.write_text("{not json")
+    env = {**os.environ, "DATABASE_URL": shared_demo_db, "PERISAI_ENV": "test", "PERISAI_JWT_SECRET": JWT_SECRET,
+           "PERISAI_NIK_KEY": NIK_KEY.decode(), "PERISAI_PERSISTED_QUERIES": str(broken)}
+    result = subprocess.run([sys.executable, "-m", "cli.main", "serve", "--port", str(free_port()), "--workers", "2"],
+                            env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "cannot read the persisted queries" in result.stderr and "failed to start" in result.stderr
