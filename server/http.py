@@ -42,10 +42,11 @@ async def livez(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """Readiness: a read can be served now (the database answers through the read pool)."""
+    """Readiness: the database answers now. Through the write engine's pool, not the read pool:
+    reads saturating their pool under load must not make the probe fail and the server flap."""
     try:
-        async with asyncio.timeout(READY_TIMEOUT_S):
-            await request.app.state.pool.fetchval("SELECT 1")
+        async with asyncio.timeout(READY_TIMEOUT_S), request.app.state.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
     except Exception as exc:  # any failure means "send traffic elsewhere"
         log.warning("not ready: %s", exc)
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
