@@ -41,8 +41,11 @@ def load_registered(path: Path) -> dict[str, str]:
     except (OSError, ValueError) as exc:
         raise ValueError(f"{path}: cannot read the persisted queries ({exc})") from exc
     if isinstance(content, dict) and content.get("format") == "apollo-persisted-query-manifest":
+        operations = content.get("operations")
+        if not isinstance(operations, list) or not all(isinstance(op, dict) for op in operations):
+            raise ValueError(f"{path}: `operations` must be a list of objects with id, name and body")
         entries = [(str(op.get("id", "")), op.get("body"), op.get("name") or f"operation {i + 1}")
-                   for i, op in enumerate(content.get("operations") or [])]
+                   for i, op in enumerate(operations)]
     elif isinstance(content, dict):
         entries = [(key, body, key) for key, body in content.items()]
     else:

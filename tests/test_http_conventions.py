@@ -215,3 +215,6 @@ def test_a_bad_manifest_names_the_entry(tmp_path: Path) -> None:
     bad.write_text("[1, 2]")
     with pytest.raises(ValueError, match="Apollo persisted-query manifest"):
         load_registered(bad)
+    bad.write_text(json.dumps({"format": "apollo-persisted-query-manifest", "version": 1, "operations": ["{ me { role } }"]}))
+    with pytest.raises(ValueError, match="list of objects"):
+        load_registered(bad)
