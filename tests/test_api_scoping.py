@@ -60,7 +60,7 @@ def test_expired_wrong_secret_and_incomplete_tokens_are_unauthenticated(server: 
                            "exp": now + dt.timedelta(hours=1)}, JWT_SECRET, algorithm="HS256")
     unsigned = jwt.encode({"iss": "perisai-coverage", "sub": "x", "role": "admin", "iat": now,
                            "exp": now + dt.timedelta(hours=1)}, None, algorithm="none")
-    for bad, reason in [(expired, "expired"), (foreign, "not valid"), (unscoped, "scope"), (unsigned, "not valid")]:
+    for bad, reason in [(expired, "expired"), (foreign, "signed with another secret"), (unscoped, "scope"), (unsigned, "not valid")]:
         body = post(server, "{ provinces { totalCount } }", auth=bad)
         assert error_codes(body) == ["UNAUTHENTICATED"], bad
         assert reason in body["errors"][0]["message"]
