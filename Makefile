@@ -8,11 +8,13 @@ demo: ## Install what is missing, start the embedded database, load demo data, s
 test: ## Install what is missing (PostGIS, Chromium), lint, and run the whole test suite against a throwaway PostGIS
 	scripts/bootstrap --browser
 	.venv/bin/ruff check .
+	.venv/bin/mypy
 	.venv/bin/lint-imports
 	.venv/bin/pytest
 
-lint: ## ruff (style and likely bugs) and import-linter (the layers)
+lint: ## ruff (style and likely bugs), mypy (types) and import-linter (the layers)
 	.venv/bin/ruff check .
+	.venv/bin/mypy
 	.venv/bin/lint-imports
 
 serve:

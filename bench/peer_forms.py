@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -31,6 +33,7 @@ from schema import schema as api_schema
 
 FORMS = ("plain", "apollo", "relay", "manager")
 SCHEMA = api_schema._schema
+QUERY = cast(GraphQLObjectType, SCHEMA.query_type)  # every schema here has a Query type
 
 
 def _field(name: str) -> FieldNode:
@@ -42,7 +45,7 @@ def _rewrite(selection_set: SelectionSetNode, parent: GraphQLObjectType, visit: 
     for node in selection_set.selections:
         if isinstance(node, FieldNode) and node.selection_set is not None:
             kind = get_named_type(parent.fields[node.name.value].type)
-            inner = _rewrite(node.selection_set, kind, visit)  # type: ignore[arg-type]
+            inner = _rewrite(node.selection_set, kind, visit)
             node = FieldNode(alias=node.alias, name=node.name, arguments=node.arguments, directives=node.directives,
                              selection_set=visit(inner, kind))  # type: ignore[operator]
         selections.append(node)
@@ -65,7 +68,7 @@ def apollo(query: str) -> str:
             extra.append(_field("id"))
         return SelectionSetNode(selections=(*extra, *selection_set.selections))
 
-    rewritten = _rewrite(operation.selection_set, SCHEMA.query_type, add)
+    rewritten = _rewrite(operation.selection_set, QUERY, add)
     return print_ast(DocumentNode(definitions=(OperationDefinitionNode(
         operation=operation.operation, name=operation.name, variable_definitions=operation.variable_definitions,
         directives=operation.directives, selection_set=rewritten),)))
@@ -83,7 +86,7 @@ def relay(query: str) -> str:
             name=NameNode(value=kind.name)), directives=(), selection_set=selection_set))
         return SelectionSetNode(selections=(FragmentSpreadNode(name=NameNode(value=name), directives=()),))
 
-    rewritten = _rewrite(operation.selection_set, SCHEMA.query_type, fragment)
+    rewritten = _rewrite(operation.selection_set, QUERY, fragment)
     return print_ast(DocumentNode(definitions=(OperationDefinitionNode(
         operation=operation.operation, name=operation.name, variable_definitions=operation.variable_definitions,
         directives=operation.directives, selection_set=rewritten), *fragments)))

@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -129,10 +130,10 @@ def run() -> None:
                 bench(wl, tool(form), out, "--url", ours, "--query", str(queries[wl, form]), "--no-floor",
                       "--server-pid", str(our_pid), "--db-pid", postmaster, *extra)
                 print(f"{wl}: our floor ({form}) …", flush=True)
-                viewer = viewer_from_token(SECRET, manager) if form == "manager" else None
+                as_viewer: dict[str, Any] = {"viewer": viewer_from_token(SECRET, manager)} if form == "manager" else {}
                 run_floor(wl, our_url, queries[wl, form].read_text(), ours, out, concurrency=CONCURRENCY,
                           duration=DURATION, db_pid=postmaster, sample_size=SAMPLE, tool=tool(form, floor=True),
-                          headers=headers[form], **({"viewer": viewer} if viewer else {}))
+                          headers=headers[form], **as_viewer)
             print(f"{wl}: postgraphile + floor …", flush=True)
             bench(wl, "postgraphile", out, "--url", theirs, "--db", rig_url, "--compare-floor",
                   "--server-pid", str(their_pid), "--db-pid", postmaster)

@@ -15,7 +15,7 @@ from typing import Any
 from compiler.connection import Rows, connection, page_window, paged
 from compiler.coverage import act_of, analysable, check_scope, exists_or_not_found
 from compiler.entities import agent_row, enrollment_row, region_row
-from compiler.objects import compiles, compiles_columns, object_json
+from compiler.objects import column, compiles, compiles_columns, object_json
 from compiler.plan import TYPENAME, Field
 from compiler.sql import Build, Path, Raw, bind, quoted
 from db.access import Role, analyses, visible_sql
@@ -155,11 +155,16 @@ def _recommend_agent_sites(b: Build, f: Field, alias: str, path: Path) -> str:
     inputs = f"json_build_object('rows', (SELECT coalesce(json_agg({rows}), '[]'::json) FROM ({statement}) {s})"
     for v in villages:  # a site's village: selected for every candidate, picked after solving
         c = b.alias("c")
-        village = region_row(b, Level.VILLAGE, v.fields(), lambda r, c=c: f"{r}.code = {c}.code", (*path, 0, v.key))
+        village = region_row(b, Level.VILLAGE, v.fields(), _same_code(c), (*path, 0, v.key))
         inputs += f", {quoted(v.key)}, (SELECT json_object_agg({c}.code, {village}) FROM (SELECT DISTINCT code FROM ({statement}) x) {c})"
     inputs += ")"
     solve = _sites(f, args["count"], args["exact"])
     return exists_or_not_found(b, f, level, code, b.compute(inputs, solve, f.nodes))
+
+
+def _same_code(other: str) -> Callable[[str], str]:
+    """The condition a region row aliased `r` meets when its code is the row `other`'s."""
+    return lambda r: f"{r}.code = {other}.code"
 
 
 def _computed(b: Build, f: Field, alias: str, path: Path) -> str:
@@ -223,7 +228,7 @@ def _audit_log(b: Build, f: Field, alias: str, path: Path) -> str:
 
 for _name, _column in {"at": "at", "subject": "subject", "role": "role", "action": "action", "entity": "entity",
                        "entityId": "entity_id", "regionCode": "region_code", "before": "before", "after": "after"}.items():
-    compiles("AuditEntry", field=_name)(lambda b, f, alias, path, _column=_column: f"{alias}.{_column}")
+    compiles("AuditEntry", field=_name)(column(_column))
 
 
 # --- data quality ----------------------------------------------------------------------------------------

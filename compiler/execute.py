@@ -134,7 +134,7 @@ class _Settle:
             for i, item in enumerate(value):
                 if isinstance(item, dict) and MARKER in item:
                     item = await self._marker(item, (*path, i))
-                settled, bubble = await self._typed(item, f, inner.of_type, (*path, i))  # type: ignore[attr-defined]
+                settled, bubble = await self._typed(item, f, inner.of_type, (*path, i))
                 if bubble:
                     return None, non_null
                 items.append(settled)

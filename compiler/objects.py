@@ -34,7 +34,14 @@ def compiles(*types: str, field: str) -> Callable[[FieldCompiler], FieldCompiler
 def compiles_columns(type_name: str, columns: dict[str, Callable[[str], str]]) -> None:
     """Register fields that are each one SQL expression of the parent row's alias."""
     for name, expression in columns.items():
-        compiles(type_name, field=name)(lambda b, f, alias, path, expression=expression: expression(alias))
+        compiles(type_name, field=name)(_expression_of(expression))
+
+
+def _expression_of(expression: Callable[[str], str]) -> FieldCompiler:
+    def compile_expression(b: Build, f: Field, alias: str, path: Path) -> str:
+        return expression(alias)
+
+    return compile_expression
 
 
 def column(name: str) -> FieldCompiler:

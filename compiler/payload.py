@@ -62,8 +62,9 @@ class Compiled(dict[str, Any]):
 def field_of(info: GraphQLResolveInfo) -> Field:
     """The plan of the field being resolved (its fragments, directives and variables applied)."""
     # The executor hands resolvers the coerced values only; the planner reads them as graphql-core does.
-    planner = Planner(info.schema, info.fragments, VariableValues({}, dict(info.variable_values)))
-    return planner.field(info.parent_type, info.path.key, list(info.field_nodes))
+    coerced: dict[str, Any] = dict(info.variable_values)  # type: ignore[arg-type]  # a mapping at run time, whatever its stub says
+    planner = Planner(info.schema, info.fragments, VariableValues({}, coerced))
+    return planner.field(info.parent_type, str(info.path.key), list(info.field_nodes))
 
 
 def build_for(context: Context, *, typed: bool = True) -> Build:

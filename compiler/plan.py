@@ -114,7 +114,7 @@ class Planner:
         if condition is None or condition == parent.name:
             return True
         kind = self.schema.get_type(condition)
-        return kind is not None and is_abstract_type(kind) and self.schema.is_sub_type(kind, parent)  # type: ignore[arg-type]
+        return kind is not None and is_abstract_type(kind) and self.schema.is_sub_type(kind, parent)
 
     def field(self, parent: GraphQLObjectType, key: str, nodes: list[FieldNode]) -> Field:
         """One response key of `parent` and everything below it."""
@@ -131,7 +131,7 @@ class Planner:
         selection_sets = [n.selection_set for n in nodes if n.selection_set is not None]
         if selection_sets:
             possible: Sequence[GraphQLObjectType] = (
-                [value_type] if is_object_type(value_type) else self.schema.get_possible_types(value_type)  # type: ignore[list-item,arg-type]
+                [value_type] if is_object_type(value_type) else self.schema.get_possible_types(value_type)
             )
             below = {t.name: self.fields(t, selection_sets) for t in possible}
         return Field(key, name, definition, args, tuple(nodes), below)

@@ -53,9 +53,11 @@ def _agent(b: Build, f: Field, alias: str, path: Path) -> str:
             if gid.type_name != "Agent":
                 raise BadUserInput(f"is the id of a {gid.type_name}, not of an Agent", field="id")
             number = row_id(gid.node_id)
-            where, shown = (lambda a: f"{a}.id = {b.add(number)}"), number
+            shown: object = number
+            where = lambda a: f"{a}.id = {b.add(number)}"  # noqa: E731
         else:
-            where, shown = (lambda a: f"{a}.code = {b.add(code)}"), code
+            shown = code
+            where = lambda a: f"{a}.code = {b.add(code)}"  # noqa: E731
     except ApiError as error:
         return b.error(error, f.nodes)
     found = agent_row(b, f.fields(), where, path)

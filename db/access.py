@@ -21,6 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     CompoundSelect,
     bindparam,
@@ -88,8 +89,8 @@ def code_within(column: ColumnElement[str], code: str) -> ColumnElement[bool]:
     LIKE prefix stays a constant the planner can match to the text_pattern_ops indexes even
     under a generic prepared-statement plan.
     """
-    value = bindparam(None, code, literal_execute=True)
-    prefix = bindparam(None, code + ".%", literal_execute=True)
+    value: BindParameter[str] = bindparam(None, code, literal_execute=True)
+    prefix: BindParameter[str] = bindparam(None, code + ".%", literal_execute=True)
     return or_(column == value, column.like(prefix))
 
 
@@ -127,13 +128,13 @@ def region_visible(viewer: Viewer, level: Level, code: ColumnElement[str]) -> Co
 def agent_visible(viewer: Viewer, agent: Any = Agent) -> ColumnElement[bool]:
     """Whether an agent row may be read; `agent` may be an alias (`aliased(Agent, name="a")`)."""
     if viewer.role is Role.AGENT:
-        return agent.code == viewer.agent_code  # type: ignore[no-any-return]
+        return agent.code == viewer.agent_code
     return _scoped(viewer, agent.home_village_code)
 
 
 def enrollment_visible(viewer: Viewer, enrollment: Any = Enrollment) -> ColumnElement[bool]:
     if viewer.role is Role.AGENT:
-        return enrollment.agent_id == own_agent_id(viewer)  # type: ignore[no-any-return]
+        return enrollment.agent_id == own_agent_id(viewer)
     return _scoped(viewer, enrollment.village_code)
 
 

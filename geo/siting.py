@@ -86,7 +86,9 @@ def exact(
     for j, r in enumerate(reaches):
         for i in r:
             by_demand[i].append(j)
-    starts, index, value = [], [], []
+    starts: list[int] = []
+    index: list[int] = []
+    value: list[float] = []
     for i, sites in enumerate(by_demand):  # y_i - Σ x_j ≤ 0
         starts.append(len(index))
         index += [n + i, *sites]

@@ -66,7 +66,7 @@ async def district_data(
     problem = await siting.siting_data(session, code, DEFAULT_REACH_M, activity)
     chosen = greedy(problem.reaches, [float(w) for _, w in problem.demand], SITES)
     sites = [(*problem.candidates[s.candidate][:3], round(s.gain)) for s in chosen]
-    return DistrictData(outline, figures, villages, agents, sites)  # type: ignore[arg-type]
+    return DistrictData(outline, figures, villages, agents, sites)
 
 
 def coverage_class(v: maps.VillageFeature) -> str:

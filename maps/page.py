@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 import folium
-from branca.element import Element
+from branca.element import Element, Figure
 from folium import plugins
 
 from db.queries.maps import Bounds
@@ -103,7 +104,7 @@ def title_box(m: folium.Map, title: str, lines: list[str], links: list[tuple[str
         padding:8px 12px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font:13px sans-serif;max-width:45%">
         <h1 style="font-weight:bold;font-size:15px;margin:0">{text(title)}</h1>{items}
         <div style="margin-top:4px">{anchors}</div></div>"""
-    m.get_root().html.add_child(Element(box))
+    _figure(m).html.add_child(Element(box))
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ def legend(m: folium.Map, sections: list[tuple[str, list[Swatch]]], note: str | 
     box = f"""<div id="map-legend" class="legend" style="position:absolute;bottom:30px;right:10px;z-index:1000;
         background:white;padding:8px 10px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font:12px sans-serif;
         line-height:18px">{body}</div>"""
-    m.get_root().html.add_child(Element(box))
+    _figure(m).html.add_child(Element(box))
 
 
 def popup(markup: str, max_width: int = 300) -> folium.Popup:
@@ -152,8 +153,13 @@ def properties(**values: object) -> dict[str, str]:
     return {name: text(value) for name, value in values.items()}
 
 
+def _figure(m: folium.Map) -> Figure:
+    """The page a map is drawn in (folium types get_root() as the Element it is a subclass of)."""
+    return cast(Figure, m.get_root())
+
+
 def render(m: folium.Map, title: str, options: PageOptions) -> str:
-    root = m.get_root()
+    root = _figure(m)
     root.title = text(title)  # branca writes <title>{{ title }}</title> unescaped
     root.header.add_child(Element(FAVICON_LINK), name="favicon")
     page = root.render()

@@ -116,7 +116,7 @@ def _map_route(level: Level | None, load: Callable[..., Awaitable[Any]], page: P
             lang = _language(request)
             viewer, link = await _viewer(request, lang)
             options = _options(request, lang, link)
-            if level is not None and Level.of_code(code) is not level:
+            if level is not None and Level.of_code(code or "") is not level:
                 return problem_page(lang, 404, lang._("No such map"), lang._("{code} is not a {level} code like {example}.")
                                     .format(code=code, level=level_noun(lang, level).lower(), example=level.example))
             if not analyses(viewer, code):

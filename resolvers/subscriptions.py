@@ -17,7 +17,7 @@ from resolvers.inputs import region_code
 
 
 def _hub(info: Info) -> EventHub:
-    return info.context.request.app.state.events  # type: ignore[union-attr, no-any-return]
+    return info.context.request.app.state.events  # type: ignore[union-attr]
 
 
 def _region(code: str | None) -> str | None:

@@ -74,7 +74,7 @@ def build_schema(*, production: bool, limits: Limits = Limits(),
     if registered_only is not None:
         extensions.append(lambda: RegisteredDocumentsOnly(registered_only))
     extensions.append(CompiledReads)  # last: after every refusal that can happen before execution
-    config = StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS)
+    config = StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS)  # type: ignore[arg-type]  # keys are scalar classes
     built = Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions, config=config)
     built.hide_suggestions = production
     return built

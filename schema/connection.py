@@ -19,6 +19,7 @@ class Edge(relay.Edge[NodeType], Generic[NodeType]):
 
 @strawberry.type(description="A page of a list (Relay cursor connection).")
 class Connection(relay.Connection[NodeType], Generic[NodeType]):
-    edges: list[Edge[NodeType]] = strawberry.field(description="The rows of this page, in list order.")
+    # Our Edge adds a field (distanceM) to relay's: a narrower type than the base declares.
+    edges: list[Edge[NodeType]] = strawberry.field(description="The rows of this page, in list order.")  # type: ignore[assignment]
 
     total_count: int = strawberry.field(description="Rows in the whole list (all pages) that you may see.")

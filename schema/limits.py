@@ -111,8 +111,8 @@ def _spreads(selection_set: SelectionSetNode) -> Iterator[str]:
         for node in stack.pop().selections:
             if isinstance(node, FragmentSpreadNode):
                 yield node.name.value
-            elif node.selection_set is not None:  # type: ignore[union-attr]
-                stack.append(node.selection_set)  # type: ignore[union-attr]
+            elif node.selection_set is not None:  # type: ignore[attr-defined]
+                stack.append(node.selection_set)  # type: ignore[attr-defined]
 
 
 Keys = dict[str, tuple[int, int]]  # response key → (fields with that key, largest subtree among them)
@@ -140,7 +140,7 @@ class _Measure:
             return Shape(), {}
         if nesting > self.nesting_limit:
             return Shape(nesting=nesting), {}  # refused anyway: no need to walk (or recurse) further
-        total, keys, spread_names = Shape(), {}, set()
+        total, keys, spread_names = Shape(), dict[str, Any](), set[str]()
         for node in selection_set.selections:
             if isinstance(node, FieldNode):
                 inner, _ = self._selections(node.selection_set, nesting + 1)

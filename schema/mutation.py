@@ -52,7 +52,7 @@ class EnrollmentInput:
 
     def fields(self) -> EnrollmentFields:
         return EnrollmentFields(
-            self.client_id, self.nik, self.name, self.village_code, tuple(p.value for p in self.programmes),
+            self.client_id, self.nik, self.name, self.village_code, tuple(str(p.value) for p in self.programmes),
             self.monthly_contribution_idr, self.enrolled_on, self.occupation, self.agent_code,
             (self.gps.lng, self.gps.lat) if self.gps else None, self.gps.accuracy_m if self.gps else None,
         )
@@ -147,13 +147,13 @@ class Mutation:
     @strawberry.mutation(description="Record one enrollment (idempotent by clientId).")
     async def record_enrollment(self, info: Info, input: EnrollmentInput) -> EnrollmentResult:
         result = await writes.record_enrollment(info, input.fields())
-        return await payload.value(info, lambda b, f, path: payload.item_result_json(b, f, result, path))  # type: ignore[no-any-return]
+        return await payload.value(info, lambda b, f, path: payload.item_result_json(b, f, result, path))
 
     @strawberry.mutation(description="Record up to 1,000 enrollments from an offline device; resend the whole "
                          "batch after a dropped connection: saved items come back as DUPLICATE.")
     async def sync_enrollments(self, info: Info, items: list[EnrollmentInput]) -> SyncResult:
         outcome = await writes.sync_enrollments(info, [i.fields() for i in items])
-        return await payload.value(info, lambda b, f, path: payload.sync_result_json(b, f, outcome, path))  # type: ignore[no-any-return]
+        return await payload.value(info, lambda b, f, path: payload.sync_result_json(b, f, outcome, path))
 
 
 async def _agent(info: Info, agent_id: int) -> Any:

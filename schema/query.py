@@ -129,7 +129,7 @@ class Query:
         include_without_estimate: bool = True,
         active_within_days: DaysArg = None, as_of: AsOfArg = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
-    ) -> Connection[CoverageGap]:
+    ) -> Connection[CoverageGap]:  # type: ignore[type-var]  # relay types its items as Nodes; these rows have no id
         return by_compiler()
 
     @strawberry.field(description="The k counting agents nearest a village's label point or a point, "
@@ -147,7 +147,7 @@ class Query:
             description="An agent is overloaded when its workersShare is above this.")] = OVERLOAD_WORKERS,
         active_within_days: DaysArg = None, as_of: AsOfArg = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
-    ) -> Connection[AgentWorkload]:
+    ) -> Connection[AgentWorkload]:  # type: ignore[type-var]  # relay types its items as Nodes; these rows have no id
         return by_compiler()
 
     @strawberry.field(description="Where new agents would reach the most uncovered workers (maximal covering "
@@ -165,7 +165,7 @@ class Query:
     async def audit_log(
         self, info: Info, region_code: Annotated[str | None, strawberry.argument(description=REGION)] = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
-    ) -> Connection[AuditEntry]:
+    ) -> Connection[AuditEntry]:  # type: ignore[type-var]  # relay types its items as Nodes; these rows have no id
         return by_compiler()
 
     @strawberry.field(description="Field records to check, by reason then record (admins and planners; managers "
@@ -179,5 +179,5 @@ class Query:
         as_of: Annotated[dt.date | None, strawberry.argument(
             description="The day AGENT_INACTIVE is measured at (default: today).")] = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
-    ) -> Connection[DataQualityFlag]:
+    ) -> Connection[DataQualityFlag]:  # type: ignore[type-var]  # relay types its items as Nodes; these rows have no id
         return by_compiler()

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from compiler import payload
 from compiler.coverage import region_figures
+from compiler.plan import Field
+from compiler.sql import Build, Path
 from db.records import Activity
+from db.regions import Level
 from resolvers import subscriptions
 from resolvers.context import Info
 from schema.coverage import RegionCoverageType
@@ -19,6 +22,14 @@ if TYPE_CHECKING:
 
 EnrollmentType = Annotated["Enrollment", strawberry.lazy("schema.enrollments")]
 REGION = "Kemendagri code; null: everywhere you may see."
+
+
+def _figures_of(level: Level | None, code: str | None) -> Callable[[Build, Field, Path], str]:
+    """The compiled coverage figures of one region (the whole country when `code` is None)."""
+    def compile_figures(b: Build, f: Field, path: Path) -> str:
+        return region_figures(b, f, level, b.add(code, "text") if code else "NULL", Activity(), path)
+
+    return compile_figures
 
 
 @strawberry.type
@@ -39,8 +50,7 @@ class Subscription:
     ) -> AsyncGenerator[RegionCoverageType, None]:
         last = None
         async for level, code in subscriptions.coverage_changes(info, region_code):
-            figures = await payload.value(info, lambda b, f, path, level=level, code=code: region_figures(
-                b, f, level, b.add(code, "text") if code else "NULL", Activity(), path))
+            figures = await payload.value(info, _figures_of(level, code))
             if figures != last:
                 last = figures
-                yield figures  # type: ignore[misc]
+                yield figures

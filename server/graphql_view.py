@@ -120,7 +120,7 @@ class GraphQLApp(GraphQL[Context, None]):
         try:
             if isinstance(request, Request) and request.method == "POST":
                 await self._read_body(request)
-            return await super().run(request, context, root_value)  # type: ignore[return-value]
+            return await super().run(request, context, root_value)  # type: ignore[arg-type]
         except HTTPException as exc:
             return error_response(exc.status_code, exc.reason)
 
@@ -140,7 +140,7 @@ class GraphQLApp(GraphQL[Context, None]):
         state = request.app.state
         return await build_context(request, state.sessions, self.sign_in, self.nik_key, self.anonymous, state.pool)
 
-    async def execute_single(self, request: Request, request_adapter: Any, sub_response: Response,  # type: ignore[override]
+    async def execute_single(self, request: Request, request_adapter: Any, sub_response: Response,
                              context: Context, root_value: Any, request_data: Any) -> ExecutionResult:
         started = time.perf_counter()
         result = await self._answer(request, request_adapter, sub_response, context, root_value, request_data)

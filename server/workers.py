@@ -45,7 +45,8 @@ class _Worker(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=[])  # the app's lifespan; no socket to listen on
         loop = asyncio.get_running_loop()
-        protocol = functools.partial(self.config.http_protocol_class, config=self.config,
+        # What uvicorn's own start-up passes (its protocol classes take these; the type says Protocol).
+        protocol = functools.partial(self.config.http_protocol_class, config=self.config,  # type: ignore[call-arg]
                                      server_state=self.server_state, app_state=self.lifespan.state)
         self.channel.setblocking(False)
         loop.add_reader(self.channel.fileno(), self._receive, loop, protocol)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import text
@@ -153,9 +154,9 @@ async def import_boundaries(
             result.named_parents[ancestor] = sorted(r.code for r in rows if not r.inserted)
         upsert = text(_upsert_sql(data.level))
         for lo, hi in chunks(len(data), CHUNK):
-            rows = (await conn.execute(upsert, {"lo": lo, "hi": hi})).scalars().all()
-            result.inserted += sum(rows)
-            result.updated += len(rows) - sum(rows)
+            inserted: Sequence[bool] = (await conn.execute(upsert, {"lo": lo, "hi": hi})).scalars().all()
+            result.inserted += sum(inserted)
+            result.updated += len(inserted) - sum(inserted)
             progress("saving", hi, len(data))
     result.seconds = time.perf_counter() - started
     return result

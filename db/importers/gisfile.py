@@ -54,8 +54,9 @@ def read_boundary_file(
     optional = [f"{ancestor.value}_name" for ancestor in LEVELS[: LEVELS.index(level)]]
     meta, wkb, columns, extra = _read(source, path, fields, optional, layer)
     crs = meta.get("crs")
+    crs = str(crs) if crs is not None else None
     geoms = shapely.from_wkb(wkb, on_invalid="fix")
-    if not is_wgs84(crs):
+    if crs is not None and not is_wgs84(crs):
         geoms = to_wgs84(geoms, crs)
         wkb = shapely.to_wkb(geoms, output_dimension=2)
     codes = [_text(v) for v in columns[0]]

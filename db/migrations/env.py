@@ -21,7 +21,9 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    engine = create_async_engine(async_url(context.config.get_main_option("sqlalchemy.url")))
+    url = context.config.get_main_option("sqlalchemy.url")
+    assert url is not None, "db.migrate sets sqlalchemy.url before running migrations"
+    engine = create_async_engine(async_url(url))
     async with engine.connect() as connection:
         await connection.run_sync(_run)
     await engine.dispose()

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import text
+from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.access import Viewer, agent_visible_sql
@@ -272,4 +272,4 @@ async def rebuild_reach(session: AsyncSession) -> int:
         SELECT a.id, v.code, ST_Distance(a.location::geography, v.label_point::geography)
         FROM agent a JOIN village v ON ST_DWithin(v.label_point::geography, a.location::geography, a.reach_m)
     """))
-    return result.rowcount
+    return cast(CursorResult[Any], result).rowcount  # a DML statement's result has a row count

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import text
+from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.access import Role, Viewer, analyses
@@ -140,4 +140,4 @@ async def move_agent(
         """),
         {"id": agent_id, "lng": lng, "lat": lat, "reach_m": reach_m},
     )
-    return result.rowcount == 1
+    return cast(CursorResult[Any], result).rowcount == 1  # a DML statement's result has a row count
