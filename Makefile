@@ -1,4 +1,4 @@
-.PHONY: demo test serve bench bench-peers lint schema messages clean
+.PHONY: demo test serve bench bench-peers lint lock schema messages clean
 
 demo: ## Install what is missing, start the embedded database, load demo data, serve on :8000
 	scripts/bootstrap
@@ -34,6 +34,10 @@ schema: ## Write the GraphQL SDL to schema.graphql (a test fails when it is out 
 messages: ## Extract the map pages' messages and update the Indonesian catalog; then translate what is new
 	.venv/bin/pybabel extract -k _ -k N_ -k n_:1,2 --project perisai-coverage --no-location --sort-output -o maps/locale/messages.pot maps
 	.venv/bin/pybabel update -i maps/locale/messages.pot -d maps/locale -l id --no-fuzzy-matching --ignore-obsolete
+
+lock: ## Pin every dependency (and theirs) in requirements.lock from pyproject.toml; bootstrap installs from it
+	.venv/bin/pip install -q pip-tools
+	.venv/bin/pip-compile --quiet --extra test --strip-extras --no-emit-index-url --no-emit-find-links --output-file requirements.lock pyproject.toml
 
 clean: ## Stop the embedded database and remove its data
 	-.venv/bin/perisai db down
