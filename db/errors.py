@@ -28,6 +28,11 @@ class Problem:
         field = f", {self.field}" if self.field else ""
         return f"{self.where}{field}: {self.reason}"
 
+    @property
+    def row(self) -> int:
+        """The spreadsheet row a problem is on (0 for problems of the whole file): the order they are listed in."""
+        return int(self.where.removeprefix("row ")) if self.where.startswith("row ") else 0
+
 
 class ImportRejected(PerisaiError):
     """A file was refused; nothing was written. `problems` lists what to fix."""

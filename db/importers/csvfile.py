@@ -77,7 +77,7 @@ def read_csv(path: Path, columns: list[Column], check: RowCheck | None = None) -
     if check:
         problems += check(rows)
     if problems:
-        problems.sort(key=lambda p: int(p.where.removeprefix("row ")) if p.where.startswith("row ") else 0)
+        problems.sort(key=lambda p: p.row)
         raise ImportRejected(f"{path} has {len(problems)} problem(s) and was not imported:", problems, rows=rows)
     if not rows:
         raise ImportRejected(f"{path} has a header but no rows; nothing to import.")

@@ -315,5 +315,5 @@ async def unknown(conn: AsyncConnection, stage: str, column: str, table: str, ke
 def refuse(problems: list[Problem]) -> None:
     """Raise ImportRejected with every problem found, the file's and the database's, in row order."""
     if problems:
-        problems = sorted(problems, key=lambda p: int(p.where.removeprefix("row ")) if p.where.startswith("row ") else 0)
+        problems = sorted(problems, key=lambda p: p.row)
         raise ImportRejected(f"The file has {len(problems)} problem(s) and was not imported:", problems)
