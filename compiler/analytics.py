@@ -96,21 +96,29 @@ compiles("NearbyAgent", field="agent")(
 @compiles("Query", field="agentWorkload")
 def _agent_workload(b: Build, f: Field, alias: str, path: Path) -> str:
     try:
-        act = act_of(f)
+        act_of(f)
         level, code = analysable(b, f)
+    except ApiError as error:
+        return b.error(error, f.nodes)
+    bounds = code_range(code)
+    return exists_or_not_found(b, f, level, code, workload_connection(b, f, bounds["lo"], bounds["hi"], path))
+
+
+def workload_connection(b: Build, f: Field, lo: str | Raw, hi: str | Raw, path: Path) -> str:
+    """The workload of the agents whose home village code is in [lo, hi) (values, or SQL as Raw),
+    as the connection `f` selects with its arguments, checked."""
+    try:
+        act = act_of(f)
         overload = f.args["overloadAbove"]
         if not (math.isfinite(overload) and overload > 0):
             raise BadUserInput("must be a positive number of workers per agent", field="overloadAbove")
     except ApiError as error:
         return b.error(error, f.nodes)
     w = b.alias("w")
-    bounds = code_range(code)
-    statement = bind(b, WORKLOAD_ROWS, {"lo": bounds["lo"], "hi": bounds["hi"], "within_days": act.within_days,
-                                        "as_of": act.as_of})
+    statement = bind(b, WORKLOAD_ROWS, {"lo": lo, "hi": hi, "within_days": act.within_days, "as_of": act.as_of})
     rows = Rows(f"FROM (SELECT s.*, {b.add(float(overload), 'float8')} AS overload_above FROM ({statement}) s) {w} WHERE true",
                 w, ((f"{w}.rank_key", float), (f"{w}.id", int)))
-    listing = connection(b, f, rows, "AgentWorkload", path)
-    return exists_or_not_found(b, f, level, code, listing)
+    return connection(b, f, rows, "AgentWorkload", path)
 
 
 _WORKLOAD: dict[str, Callable[[str], str]] = {

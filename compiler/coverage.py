@@ -259,8 +259,19 @@ def _gap_reasons(b: Build, f: Field, alias: str, path: Path) -> str:
 @compiles("Query", field="coverageGaps")
 def _coverage_gaps(b: Build, f: Field, alias: str, path: Path) -> str:
     try:
-        act = act_of(f)
+        act_of(f)  # the arguments' own checks first, then who may ask (as the resolvers did)
         level, code = analysable(b, f)
+    except ApiError as error:
+        return b.error(error, f.nodes)
+    bounds = code_range(code)
+    return exists_or_not_found(b, f, level, code, gap_connection(b, f, bounds["lo"], bounds["hi"], path))
+
+
+def gap_connection(b: Build, f: Field, lo: str | Raw, hi: str | Raw, path: Path) -> str:
+    """The ranked gaps of the villages with codes in [lo, hi) (values, or SQL as Raw), as the
+    connection `f` selects with its arguments (kind, thresholds, activity, page), checked."""
+    try:
+        act = act_of(f)
         below, least = f.args["penetrationBelow"], f.args["minUncoveredWorkers"]
         if least < 0:
             raise BadUserInput("must be 0 or more", field="minUncoveredWorkers")
@@ -269,13 +280,12 @@ def _coverage_gaps(b: Build, f: Field, alias: str, path: Path) -> str:
     except ApiError as error:
         return b.error(error, f.nodes)
     g = b.alias("g")
-    bounds = code_range(code)
     statement = bind(b, gap_rows_sql(GapKind(f.args["kind"].value)), {
-        "lo": bounds["lo"], "hi": bounds["hi"], "within_days": act.within_days, "as_of": act.as_of,
+        "lo": lo, "hi": hi, "within_days": act.within_days, "as_of": act.as_of,
         "below": float(below), "min_uncovered": least,
         "with_unknown": f.args["includeWithoutEstimate"],
     })
     rows = Rows(f"FROM (SELECT s.*, {b.add(float(below), 'float8')} AS below, {b.add(act.within_days, 'integer')} AS within_days, "
                 f"{b.add(act.as_of, 'date')} AS as_of FROM ({statement}) s) {g} WHERE true",
                 g, ((f"{g}.rank_key", float), (f"{g}.code", str)))
-    return exists_or_not_found(b, f, level, code, connection(b, f, rows, "CoverageGap", path))
+    return connection(b, f, rows, "CoverageGap", path)

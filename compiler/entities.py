@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from strawberry.relay import GlobalID
+from strawberry.relay.types import GlobalIDValueError
+
 from compiler.connection import Rows, connection
 from compiler.objects import column, compiles, global_id, object_json
 from compiler.plan import Field
@@ -14,12 +17,20 @@ from db.access import visible_sql
 from db.filters import ListFilter, filter_sql
 from db.regions import Level
 from db.spatial import METRES_PER_DEGREE
-from resolvers.errors import ApiError, Forbidden
+from resolvers.errors import ApiError, BadUserInput, Forbidden
 from resolvers.inputs import geometry_options, list_filter
 
 REGIONS = {"Province": Level.PROVINCE, "Regency": Level.REGENCY, "District": Level.DISTRICT, "Village": Level.VILLAGE}
 TYPES = {level: name for name, level in REGIONS.items()}
 PERSONAL = Forbidden("personal data (names, NIK digits, phone numbers) is not available to your role")
+
+
+def global_id_of(value: str) -> GlobalID:
+    """A global id argument, or BAD_USER_INPUT for text this API did not issue."""
+    try:
+        return GlobalID.from_id(value)
+    except (GlobalIDValueError, ValueError) as exc:
+        raise BadUserInput("is not an id this API issued; use the `id` of an object", field="id") from exc
 
 
 def plain_filter(f: Field) -> ListFilter:

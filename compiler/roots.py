@@ -3,9 +3,6 @@ villages and enrollments; and the map links of regions."""
 
 from __future__ import annotations
 
-from strawberry.relay import GlobalID
-from strawberry.relay.types import GlobalIDValueError
-
 from compiler.entities import (
     REGIONS,
     _list,
@@ -13,12 +10,14 @@ from compiler.entities import (
     agent_rows,
     enrollment_row,
     enrollment_rows,
+    global_id_of,
     participant_row,
     region_row,
     region_rows,
 )
 from compiler.objects import compiles, object_json
 from compiler.plan import Field
+from compiler.scenarios import scenario_row
 from compiler.sql import Build, Path
 from db.access import analyses, analyses_sql
 from db.regions import Level
@@ -49,7 +48,7 @@ def _agent(b: Build, f: Field, alias: str, path: Path) -> str:
         if (given is None) == (code is None):
             raise BadUserInput("give either `id` or `code`", field="id")
         if given is not None:
-            gid = _global_id(given)
+            gid = global_id_of(given)
             if gid.type_name != "Agent":
                 raise BadUserInput(f"is the id of a {gid.type_name}, not of an Agent", field="id")
             number = row_id(gid.node_id)
@@ -64,17 +63,10 @@ def _agent(b: Build, f: Field, alias: str, path: Path) -> str:
     return f"coalesce({found}, {b.error(NotFound(f'no agent {shown} that you can see'), f.nodes)})"
 
 
-def _global_id(value: str) -> GlobalID:
-    try:
-        return GlobalID.from_id(value)
-    except (GlobalIDValueError, ValueError) as exc:
-        raise BadUserInput("is not an id this API issued; use the `id` of an object", field="id") from exc
-
-
 @compiles("Query", field="node")
 def _node(b: Build, f: Field, alias: str, path: Path) -> str:
     try:
-        gid = _global_id(f.args["id"])
+        gid = global_id_of(f.args["id"])
         type_name, key = gid.type_name, gid.node_id
         if not f.below or type_name not in f.below or not (0 < len(key) <= 64 and "\x00" not in key):
             raise BadUserInput("is not an id this API issued; use the `id` of an object", field="id")
@@ -85,7 +77,8 @@ def _node(b: Build, f: Field, alias: str, path: Path) -> str:
                 return "NULL"
             return region_row(b, level, fields, lambda r: f"{r}.code = {b.add(key)}", path)
         number = row_id(key)
-        rows = {"Agent": agent_row, "Enrollment": enrollment_row, "Participant": participant_row}[type_name]
+        rows = {"Agent": agent_row, "Enrollment": enrollment_row, "Participant": participant_row,
+                "Scenario": scenario_row}[type_name]
         return rows(b, fields, lambda x: f"{x}.id = {b.add(number)}", path)
     except ApiError as error:
         return b.error(error, f.nodes)

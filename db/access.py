@@ -138,6 +138,11 @@ def enrollment_visible(viewer: Viewer, enrollment: Any = Enrollment) -> ColumnEl
     return _scoped(viewer, enrollment.village_code)
 
 
+def scenario_visible(viewer: Viewer, region_code: ColumnElement[str]) -> ColumnElement[bool]:
+    """Scenarios are analyses: seen by whoever may analyse their region (never by agents)."""
+    return false() if viewer.role is Role.AGENT else _scoped(viewer, region_code)
+
+
 def participant_visible(viewer: Viewer, participant_id: ColumnElement[int], village_code: ColumnElement[str]) -> ColumnElement[bool]:
     if viewer.role is Role.AGENT:
         return participant_id.in_(
@@ -146,11 +151,10 @@ def participant_visible(viewer: Viewer, participant_id: ColumnElement[int], vill
     return _scoped(viewer, village_code)
 
 
-@lru_cache(maxsize=4096)
 @lru_cache(maxsize=4096)  # SQLAlchemy's compilation was 10 % of a manager's compiled read
 def visible_sql(viewer: Viewer, table: str, alias: str) -> str:
-    """The predicate above for rows of `table` (province … village, agent, enrollment or
-    participant) as SQL text over the row aliased `alias`, for hand-written statements (compiled
+    """The predicate above for rows of `table` (province … village, agent, enrollment,
+    participant or scenario) as SQL text over the row aliased `alias`, for hand-written statements (compiled
     reads, maps, nearest agents). Values are rendered as literals by SQLAlchemy's dialect: region
     codes validated by the token check, an agent code quoted. One definition of every rule."""
     levels = {level.table: level for level in Level}
@@ -163,6 +167,8 @@ def visible_sql(viewer: Viewer, table: str, alias: str) -> str:
         predicate = enrollment_visible(viewer, aliased(Enrollment, name=alias))
     elif table == "participant":
         predicate = participant_visible(viewer, literal_column(f"{alias}.id"), literal_column(f"{alias}.village_code"))
+    elif table == "scenario":
+        predicate = scenario_visible(viewer, literal_column(f"{alias}.region_code"))
     else:
         raise ValueError(f"no visibility rule for {table}")
     return "(" + str(predicate.compile(dialect=PGDialect_asyncpg(), compile_kwargs={"literal_binds": True})) + ")"

@@ -211,3 +211,18 @@ class AgentReach(Base):
     agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id", ondelete="CASCADE"), primary_key=True)
     village_code: Mapped[str] = mapped_column(ForeignKey("village.code", ondelete="CASCADE"), primary_key=True)
     distance_m: Mapped[float]
+
+
+class Scenario(Base):
+    """A saved what-if: changes to the agents of a region, evaluated when read (migration 0008)."""
+
+    __tablename__ = "scenario"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    region_code: Mapped[str] = mapped_column(String(13))
+    changes: Mapped[list] = mapped_column(JSONB)
+    overrides: Mapped[list] = mapped_column(JSONB)
+    added: Mapped[list] = mapped_column(JSONB)
+    created_by: Mapped[str] = mapped_column(Text)
+    created_role: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))

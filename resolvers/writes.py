@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.access import Role
-from db.writes import agents, enrollment_status
+from db.writes import agents, enrollment_status, scenarios
 from db.writes.agents import AgentFields
 from db.writes.enrollments import (
     MAX_BATCH,
@@ -21,6 +21,7 @@ from db.writes.enrollments import (
     record_enrollments,
 )
 from db.writes.refused import WriteRefused
+from db.writes.scenarios import ScenarioChange
 from resolvers.context import Info
 from resolvers.errors import BadUserInput, Forbidden, Rejected
 
@@ -129,3 +130,9 @@ async def record_payment(info: Info, enrollment_id: int, paid_on: dt.date) -> in
     viewer = info.context.viewer
     await _write(info, lambda s: enrollment_status.record_payment(s, viewer, enrollment_id, paid_on))
     return enrollment_id
+
+
+async def create_scenario(info: Info, name: str, region_code: str, changes: list[ScenarioChange]) -> int:
+    """The saved scenario's id."""
+    viewer = info.context.viewer
+    return await _write(info, lambda s: scenarios.create_scenario(s, viewer, name, region_code, changes))

@@ -19,6 +19,7 @@ from resolvers.inputs import row_id
 from resolvers.writes import AgentFields, EnrollmentFields
 from schema.coverage import LngLatInput
 from schema.inputs import AgentStatus, Programme
+from schema.scenarios import Scenario, ScenarioInput
 
 if TYPE_CHECKING:
     from schema.agents import Agent
@@ -132,6 +133,12 @@ class Mutation:
     async def update_agent(self, info: Info, code: str, input: AgentChanges) -> AgentType:
         return await _agent(info, await writes.update_agent(info, code, input.changes()))
 
+    @strawberry.mutation(description="Save a what-if over a region's agents (planners and admins; managers inside "
+                         "their scope). Nothing live changes: ask the scenario for its figures and its delta.")
+    async def create_scenario(self, info: Info, input: ScenarioInput) -> Scenario:
+        changes = [c.change() for c in input.changes]
+        return await _scenario(info, await writes.create_scenario(info, input.name, input.region_code.strip(), changes))
+
     @strawberry.mutation(description="Activate or deactivate an agent.")
     async def set_agent_status(self, info: Info, code: str, status: AgentStatus) -> AgentType:
         return await _agent(info, await writes.update_agent(info, code, {"status": status.value}))
@@ -154,6 +161,10 @@ class Mutation:
     async def sync_enrollments(self, info: Info, items: list[EnrollmentInput]) -> SyncResult:
         outcome = await writes.sync_enrollments(info, [i.fields() for i in items])
         return await payload.value(info, lambda b, f, path: payload.sync_result_json(b, f, outcome, path))
+
+
+async def _scenario(info: Info, scenario_id: int) -> Any:
+    return await payload.row(info, "Scenario", "scenario", lambda b, s: f"{s}.id = {b.add(scenario_id)}")
 
 
 async def _agent(info: Info, agent_id: int) -> Any:

@@ -37,6 +37,7 @@ from schema.inputs import (
     RegionFilter,
 )
 from schema.regions import District, Province, Regency, Village, national_map_url
+from schema.scenarios import Scenario
 from schema.viewer import Me
 
 CODE = "Kemendagri code"
@@ -180,4 +181,16 @@ class Query:
             description="The day AGENT_INACTIVE is measured at (default: today).")] = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
     ) -> Connection[DataQualityFlag]:  # type: ignore[type-var]  # relay types its items as Nodes; these rows have no id
+        return by_compiler()
+
+    @strawberry.field(description="A saved scenario by its `id` (null when absent or outside your scope).")
+    async def scenario(self, info: Info, id: relay.GlobalID) -> Scenario | None:
+        return by_compiler()
+
+    @strawberry.field(description="Saved scenarios you may see, newest first.")
+    async def scenarios(
+        self, info: Info, region_code: Annotated[str | None, strawberry.argument(
+            description="Only scenarios of this region and of the regions below it.")] = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
+    ) -> Connection[Scenario]:
         return by_compiler()

@@ -54,6 +54,12 @@ def counting_per_village(villages: str) -> str:
         GROUP BY o.village_code"""
 
 
+def reaches(agent: str, village: str) -> str:
+    """SQL condition, the reach rule: the agent aliased `agent` reaches the village aliased `village`
+    (geodesic, WGS84). Migration 0003's triggers state it too: a migration cannot import it."""
+    return f"ST_DWithin({village}.label_point::geography, {agent}.location::geography, {agent}.reach_m)"
+
+
 def within(column: str) -> str:
     return f"({column} ~>=~ :lo AND {column} ~<~ :hi)"
 
@@ -267,9 +273,9 @@ def nearest_agents_sql(viewer: Viewer) -> str:
 async def rebuild_reach(session: AsyncSession) -> int:
     """Recompute the whole coverage table (a repair tool; triggers keep it exact otherwise)."""
     await session.execute(text("DELETE FROM agent_reach"))
-    result = await session.execute(text("""
+    result = await session.execute(text(f"""
         INSERT INTO agent_reach (agent_id, village_code, distance_m)
         SELECT a.id, v.code, ST_Distance(a.location::geography, v.label_point::geography)
-        FROM agent a JOIN village v ON ST_DWithin(v.label_point::geography, a.location::geography, a.reach_m)
+        FROM agent a JOIN village v ON {reaches("a", "v")}
     """))
     return cast(CursorResult[Any], result).rowcount  # a DML statement's result has a row count
