@@ -12,6 +12,7 @@ asserts a time.
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import os
 import platform
@@ -36,7 +37,7 @@ from bench.ingest import measure as measure_ingest
 from bench.national import ROOT, national_database
 from db.access import Role, Viewer
 from db.engine import create_engine, create_sessionmaker
-from db.queries import coverage, gaps, siting
+from db.queries import coverage, gaps, scenarios, siting
 from db.records import Activity
 from db.regions import Level
 from db.writes.agents import move_agent
@@ -92,6 +93,74 @@ class MapCase:
     codes: list[str | None]  # the region of each path, for the data-only timing
     data: SqlRun  # the page's statements (and siting) through the db layer, without rendering
     target_ms: float | None
+
+
+SCENARIO = """query($id: ID!) { scenario(id: $id) {
+    coverage { villages coveredVillages workersInReach uncoveredWorkers children { code coveredVillages } }
+    delta { newlyReachedVillages lostVillages newlyReachedWorkers lostWorkers byRegion { code newlyReachedVillages }
+            villages { code reached informalWorkers } } } }"""
+CREATE_SCENARIO = """mutation($input: ScenarioInput!) { createScenario(input: $input) { id } }"""
+SCENARIO_CHANGES = 20
+
+
+async def _scenario_inputs(url: str, regencies: list[str]) -> list[dict[str, Any]]:
+    """Per regency, 20 changes as a planner would make them: 10 agents added at unreached villages
+    (or any village), 5 agents moved 2 km, 3 reaches changed, 2 agents deactivated."""
+    engine = create_engine(url)
+    inputs = []
+    try:
+        async with engine.connect() as conn:
+            for code in regencies:
+                bounds = coverage.code_range(code)
+                places = (await conn.execute(text(
+                    "SELECT ST_X(label_point), ST_Y(label_point) FROM village WHERE code ~>=~ :lo AND code ~<~ :hi "
+                    "AND label_point IS NOT NULL ORDER BY (SELECT count(*) FROM agent_reach r WHERE r.village_code = code), code "
+                    "LIMIT 10"), bounds)).all()
+                agents = (await conn.execute(text(
+                    "SELECT code, ST_X(location), ST_Y(location) FROM agent WHERE home_village_code ~>=~ :lo "
+                    "AND home_village_code ~<~ :hi ORDER BY code LIMIT 10"), bounds)).all()
+                changes: list[dict[str, Any]] = [
+                    {"kind": "ADD_AGENT", "location": {"lng": x, "lat": y}, "reachM": 5000} for x, y in places]
+                changes += [{"kind": "MOVE_AGENT", "agentCode": c, "location": {"lng": x + 0.018, "lat": y}}
+                            for c, x, y in agents[:5]]
+                changes += [{"kind": "CHANGE_REACH", "agentCode": c, "reachM": 8000} for c, _, _ in agents[5:8]]
+                changes += [{"kind": "DEACTIVATE_AGENT", "agentCode": c} for c, _, _ in agents[8:10]]
+                inputs.append({"name": f"bench {code}", "regionCode": code, "changes": changes[:SCENARIO_CHANGES]})
+    finally:
+        await engine.dispose()
+    return inputs
+
+
+def _scenario_case(base: str, url: str, regencies: list[str]) -> Case:
+    """Scenarios saved through the API (deleted again by `_forget_scenarios`), evaluated by id."""
+    token = issue(SECRET.encode(), subject="bench", role=Role.PLANNER)
+    ids = []
+    with httpx.Client(base_url=base, headers={"authorization": f"Bearer {token}"}, timeout=120) as client:
+        for given in asyncio.run(_scenario_inputs(url, regencies)):
+            body = client.post("/graphql", json={"query": CREATE_SCENARIO, "variables": {"input": given}}).json()
+            if "errors" in body:
+                raise SystemExit(f"createScenario: {body['errors']}")
+            ids.append(body["data"]["createScenario"]["id"])
+
+    async def delta(s: AsyncSession, v: dict[str, Any]) -> object:
+        number = int(base64.b64decode(v["id"]).decode().split(":")[1])
+        row = (await s.execute(text("SELECT region_code, overrides::text, added::text FROM scenario WHERE id = :id"),
+                               {"id": number})).one()
+        bounds = coverage.code_range(row[0])
+        return (await s.execute(text(f"SELECT count(*) FROM ({scenarios.SCENARIO_VILLAGE_CHANGES}) d WHERE d.before <> d.after"),
+                                {**bounds, "overrides": row[1], "added": row[2], "within_days": None, "as_of": None})).all()
+
+    name = f"scenario of {SCENARIO_CHANGES} changes in a regency: coverage + delta"
+    return Case(name, SCENARIO, [{"id": i} for i in ids], delta, 200)
+
+
+async def _forget_scenarios(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("DELETE FROM scenario WHERE name LIKE 'bench %'"))
+    finally:
+        await engine.dispose()
 
 
 async def _map_sample(url: str) -> dict[str, list[str]]:
@@ -303,7 +372,8 @@ def main() -> None:
     sample = asyncio.run(_sample(url))
     rows = []
     with _server(url) as base:
-        for case in [] if maps_only else _cases(sample):
+        cases = [] if maps_only else [*_cases(sample), _scenario_case(base, url, sample["regencies"])]
+        for case in cases:
             http = _http(base, case)
             sql = asyncio.run(_sql(url, case))
             ratio = http.p50 / sql.p50
@@ -312,6 +382,7 @@ def main() -> None:
                   f"p95 {sql.p95:8.1f} ms | HTTP/SQL {ratio:4.2f} | target p50 ≤ {case.target_ms:g} ms: {verdict}",
                   flush=True)
             rows.append((case.name, http, sql, ratio, case.target_ms, verdict))
+        asyncio.run(_forget_scenarios(url))
         rows += _map_rows(base, url)
         if maps_only:
             _markdown(rows)
