@@ -34,16 +34,11 @@ from db.queries.siting import SITING_ROWS, siting_from_rows
 from db.queries.workload import HEAVY_OVERLAP_SHARE, WORKLOAD_ROWS
 from db.records import FlagReason
 from db.regions import Level
-from db.rules import DEFAULT_REACH_M, MAX_REACH_M
-from geo.siting import SitingTimedOut, SitingTooLarge, exact, greedy
 from resolvers.errors import ApiError, BadUserInput, Forbidden, NotFound
 from resolvers.inputs import lng_lat, region_code
+from resolvers.siting import check_siting, solve_sites
 
 MAX_NEAREST = 100
-MAX_SITES = 200
-MIN_SITE_REACH_M = 100
-EXACT_TIME_LIMIT_S = 20.0
-DEFAULT_SITE_REACH_M = float(DEFAULT_REACH_M)
 
 # --- nearest agents ------------------------------------------------------------------------------------
 
@@ -143,20 +138,27 @@ compiles("AgentWorkload", field="agent")(
 
 @compiles("Query", field="recommendAgentSites")
 def _recommend_agent_sites(b: Build, f: Field, alias: str, path: Path) -> str:
-    args = f.args
     try:
-        act = act_of(f)
+        act_of(f)
         level, code = analysable(b, f)
-        if not 1 <= args["count"] <= MAX_SITES:
-            raise BadUserInput(f"must be between 1 and {MAX_SITES}", field="count")
-        reach_m = args["reachM"]
-        if not (math.isfinite(reach_m) and MIN_SITE_REACH_M <= reach_m <= MAX_REACH_M):
-            raise BadUserInput(f"must be between {MIN_SITE_REACH_M} and {MAX_REACH_M:,} m", field="reachM")
+        check_siting(f.args["count"], f.args["reachM"])
     except ApiError as error:
         return b.error(error, f.nodes)
     bounds = code_range(code)
-    statement = bind(b, SITING_ROWS, {"lo": bounds["lo"], "hi": bounds["hi"], "within_days": act.within_days,
-                                      "as_of": act.as_of, "reach_m": float(reach_m)})
+    return exists_or_not_found(b, f, level, code, sites_value(b, f, bounds["lo"], bounds["hi"], path))
+
+
+def sites_value(b: Build, f: Field, lo: str | Raw, hi: str | Raw, path: Path) -> str:
+    """The recommended sites among the villages with codes in [lo, hi) (values, or SQL as Raw):
+    the statement selects the siting problem, the solver runs after it."""
+    args = f.args
+    try:
+        act = act_of(f)
+        check_siting(args["count"], args["reachM"])
+    except ApiError as error:
+        return b.error(error, f.nodes)
+    statement = bind(b, SITING_ROWS, {"lo": lo, "hi": hi, "within_days": act.within_days,
+                                      "as_of": act.as_of, "reach_m": float(args["reachM"])})
     s = b.alias("s")
     villages = [x for x in f.fields() if x.name == "village"]
     rows = f"json_build_array({s}.code, {s}.lng, {s}.lat, {s}.demand_code, {s}.weight)"
@@ -166,8 +168,7 @@ def _recommend_agent_sites(b: Build, f: Field, alias: str, path: Path) -> str:
         village = region_row(b, Level.VILLAGE, v.fields(), _same_code(c), (*path, 0, v.key))
         inputs += f", {quoted(v.key)}, (SELECT json_object_agg({c}.code, {village}) FROM (SELECT DISTINCT code FROM ({statement}) x) {c})"
     inputs += ")"
-    solve = _sites(f, args["count"], args["exact"])
-    return exists_or_not_found(b, f, level, code, b.compute(inputs, solve, f.nodes))
+    return b.compute(inputs, _sites(f, args["count"], args["exact"]), f.nodes)
 
 
 def _same_code(other: str) -> Callable[[str], str]:
@@ -187,22 +188,12 @@ for _name in ("rank", "villageCode", "lng", "lat", "newlyReachedWorkers", "cumul
 def _sites(f: Field, count: int, use_exact: bool) -> Callable[[Any], Any]:
     def solve(inputs: dict[str, Any]) -> list[dict[str, Any]]:
         data = siting_from_rows([tuple(r) for r in inputs["rows"]])
-        weights = [float(w) for _, w in data.demand]
-        try:
-            sites = (exact(data.reaches, weights, count, EXACT_TIME_LIMIT_S) if use_exact
-                     else greedy(data.reaches, weights, count))
-        except (SitingTooLarge, SitingTimedOut) as exc:
-            raise BadUserInput(f"{exc}; use the greedy solver (exact: false) or a smaller region", field="exact") from exc
-        covered: set[int] = set()
         result = []
-        for rank, site in enumerate(sites, start=1):
-            new = set(data.reaches[site.candidate]) - covered
-            covered |= new
-            village, lng, lat = data.candidates[site.candidate]
-            values = {TYPENAME: "AgentSite", "rank": rank, "villageCode": village, "lng": lng, "lat": lat,
-                      "newlyReachedWorkers": round(site.gain), "cumulativeWorkers": round(site.cumulative),
-                      "newlyReachedVillages": len(new)}
-            result.append({x.key: (inputs[x.key].get(village) if x.name == "village" else values[x.name])
+        for site in solve_sites(data, count, use_exact):
+            values = {TYPENAME: "AgentSite", "rank": site.rank, "villageCode": site.village_code, "lng": site.lng,
+                      "lat": site.lat, "newlyReachedWorkers": site.newly_reached_workers,
+                      "cumulativeWorkers": site.cumulative_workers, "newlyReachedVillages": site.newly_reached_villages}
+            result.append({x.key: (inputs[x.key].get(site.village_code) if x.name == "village" else values[x.name])
                            for x in f.fields()})
         return result
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from strawberry.relay import GlobalID
 
-from compiler.analytics import workload_connection
+from compiler.analytics import sites_value, workload_connection
 from compiler.connection import Rows, connection
 from compiler.coverage import TYPES, act_of, gap_connection, region_figures
 from compiler.entities import global_id_of, region_row
@@ -130,6 +130,12 @@ def _coverage_gaps(b: Build, f: Field, alias: str, path: Path) -> str:
 def _agent_workload(b: Build, f: Field, alias: str, path: Path) -> str:
     lo, hi = _bounds(alias)
     return under_scenario(b, alias, workload_connection(b, f, lo, hi, path))
+
+
+@compiles("Scenario", field="recommendAgentSites")
+def _recommend_agent_sites(b: Build, f: Field, alias: str, path: Path) -> str:
+    lo, hi = _bounds(alias)
+    return under_scenario(b, alias, sites_value(b, f, lo, hi, path))
 
 
 @compiles("Scenario", field="delta")

@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.access import Role
+from db.queries.siting import siting_data
+from db.records import Activity
 from db.writes import agents, enrollment_status, scenarios
 from db.writes.agents import AgentFields
 from db.writes.enrollments import (
@@ -21,9 +23,10 @@ from db.writes.enrollments import (
     record_enrollments,
 )
 from db.writes.refused import WriteRefused
-from db.writes.scenarios import ScenarioChange
+from db.writes.scenarios import ChangeKind, ScenarioChange
 from resolvers.context import Info
 from resolvers.errors import BadUserInput, Forbidden, Rejected
+from resolvers.siting import check_siting, solve_sites
 
 WRITERS = (Role.ADMIN, Role.MANAGER, Role.AGENT)
 T = TypeVar("T")
@@ -136,3 +139,35 @@ async def create_scenario(info: Info, name: str, region_code: str, changes: list
     """The saved scenario's id."""
     viewer = info.context.viewer
     return await _write(info, lambda s: scenarios.create_scenario(s, viewer, name, region_code, changes))
+
+
+async def create_scenario_from_sites(info: Info, name: str, region_code: str, count: int, reach_m: float,
+                                     use_exact: bool) -> int:
+    """A scenario that adds an agent at each recommended site of the region (as recommendAgentSites
+    ranks them today); its id."""
+    viewer = info.context.viewer
+    try:
+        check_siting(count, reach_m)
+    except BadUserInput as error:
+        raise _of_input(error) from error
+
+    async def action(session: AsyncSession) -> int:
+        await scenarios.check_region(session, viewer, region_code)  # before the solve: it may take seconds
+        data = await siting_data(session, region_code, reach_m, Activity())
+        try:
+            sites = solve_sites(data, count, use_exact)
+        except BadUserInput as error:
+            raise _of_input(error) from error
+        if not sites:
+            raise WriteRefused("BAD_USER_INPUT", "every village with workers left to enroll is already reached: "
+                               "there is no site to recommend", "regionCode")
+        changes = [ScenarioChange(ChangeKind.ADD_AGENT, lng=s.lng, lat=s.lat, reach_m=round(reach_m),
+                                  name=f"Site {s.rank} ({s.village_code})") for s in sites]
+        return await scenarios.create_scenario(session, viewer, name, region_code, changes)
+
+    return await _write(info, action)
+
+
+def _of_input(error: BadUserInput) -> BadUserInput:
+    """The same refusal, its field named inside the mutation's `input`."""
+    return BadUserInput(str(error).split(": ", 1)[-1], field=f"input.{error.field}")

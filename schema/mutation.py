@@ -19,7 +19,7 @@ from resolvers.inputs import row_id
 from resolvers.writes import AgentFields, EnrollmentFields
 from schema.coverage import LngLatInput
 from schema.inputs import AgentStatus, Programme
-from schema.scenarios import Scenario, ScenarioInput
+from schema.scenarios import Scenario, ScenarioFromSitesInput, ScenarioInput
 
 if TYPE_CHECKING:
     from schema.agents import Agent
@@ -138,6 +138,13 @@ class Mutation:
     async def create_scenario(self, info: Info, input: ScenarioInput) -> Scenario:
         changes = [c.change() for c in input.changes]
         return await _scenario(info, await writes.create_scenario(info, input.name, input.region_code.strip(), changes))
+
+    @strawberry.mutation(description="Save a scenario that adds an agent at each site recommendAgentSites "
+                         "recommends for the region today, in one call.")
+    async def create_scenario_from_sites(self, info: Info, input: ScenarioFromSitesInput) -> Scenario:
+        made = await writes.create_scenario_from_sites(info, input.name, input.region_code.strip(), input.count,
+                                                       input.reach_m, input.exact)
+        return await _scenario(info, made)
 
     @strawberry.mutation(description="Activate or deactivate an agent.")
     async def set_agent_status(self, info: Info, code: str, status: AgentStatus) -> AgentType:

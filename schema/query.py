@@ -8,9 +8,9 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
-from compiler.analytics import DEFAULT_SITE_REACH_M
 from db.rules import LOW_PENETRATION, OVERLOAD_WORKERS
 from resolvers.context import Info
+from resolvers.siting import DEFAULT_SITE_REACH_M
 from schema.agents import Agent
 from schema.audit import AuditEntry
 from schema.compiled import by_compiler

@@ -13,10 +13,21 @@ from compiler.payload import compiled_as
 from db.rules import DEFAULT_REACH_M, LOW_PENETRATION, OVERLOAD_WORKERS
 from db.writes.scenarios import ChangeKind
 from resolvers.context import Info
+from resolvers.siting import DEFAULT_SITE_REACH_M
 from resolvers.writes import ScenarioChange
 from schema.compiled import by_compiler
 from schema.connection import Connection
-from schema.coverage import ACTIVE_WITHIN_DAYS, AS_OF, AgentWorkload, CoverageGap, GapKind, LngLatInput, RegionCoverageType
+from schema.coverage import (
+    ACTIVE_WITHIN_DAYS,
+    AS_OF,
+    AgentSite,
+    AgentWorkload,
+    CoverageGap,
+    GapKind,
+    LngLatInput,
+    RegionCoverageType,
+    SiteCandidates,
+)
 from schema.inputs import FIRST
 
 if TYPE_CHECKING:
@@ -57,6 +68,15 @@ class ScenarioInput:
     name: str
     region_code: str = strawberry.field(description="Kemendagri code of a province, regency or district.")
     changes: list[ScenarioChangeInput] = strawberry.field(description="1 to 500 changes, applied in order.")
+
+
+@strawberry.input(description="A scenario that adds an agent at each site recommendAgentSites recommends today.")
+class ScenarioFromSitesInput:
+    name: str
+    region_code: str = strawberry.field(description="Kemendagri code of a province, regency or district.")
+    count: int = 10
+    reach_m: float = strawberry.field(default=DEFAULT_SITE_REACH_M, description="Reach of each new agent, metres.")
+    exact: bool = False
 
 
 @strawberry.type(description="One change of a scenario, as it was given.")
@@ -151,4 +171,13 @@ class Scenario(relay.Node):
 
     @strawberry.field(description="Villages and workers newly reached or lost against today.")
     async def delta(self, info: Info, active_within_days: DaysArg = None, as_of: AsOfArg = None) -> ScenarioDelta:
+        return by_compiler()
+
+    @strawberry.field(description="Where more agents would reach the most workers still uncovered under the "
+                      "scenario (its agents, added ones included, stay as they are); as Query.recommendAgentSites.")
+    async def recommend_agent_sites(
+        self, info: Info, count: int = 10, reach_m: float = DEFAULT_SITE_REACH_M,
+        candidate: SiteCandidates = SiteCandidates.VILLAGE_LABEL_POINTS, exact: bool = False,
+        active_within_days: DaysArg = None, as_of: AsOfArg = None,
+    ) -> list[AgentSite]:
         return by_compiler()

@@ -266,3 +266,44 @@ def test_scenarios_are_scoped_like_their_region_and_audited(writable: tuple[str,
     assert ids[0] == made["id"]  # newest first
     agent_view = post(server, listing, {"r": None}, auth=token("agent", agent="AG-000001"))
     assert agent_view["data"]["scenarios"]["totalCount"] == 0
+
+
+FROM_SITES = """mutation($input: ScenarioFromSitesInput!) { createScenarioFromSites(input: $input) {
+    changes { kind lng lat reachM name }
+    delta { newlyReachedVillages villages { code reached } }
+    recommendAgentSites(count: 2, reachM: 5000) { villageCode newlyReachedWorkers } } }"""
+LIVE_SITES = """query($r: String!) { recommendAgentSites(regionCode: $r, count: 4, reachM: 5000) {
+    villageCode lng lat newlyReachedWorkers newlyReachedVillages } }"""
+
+
+def test_recommended_sites_become_a_scenario_in_one_call_and_siting_continues_from_it(writable: tuple[str, str]) -> None:
+    url, server = writable
+    region = _region(url)
+    live = data(server, LIVE_SITES, {"r": region}, auth="planner")["recommendAgentSites"]
+    assert len(live) == 4, "the demo region has four sites worth recommending at 5 km"
+    made = data(server, FROM_SITES, {"input": {"name": "First two sites", "regionCode": region, "count": 2,
+                                               "reachM": 5000}}, auth="planner")["createScenarioFromSites"]
+    assert [(c["kind"], c["lng"], c["lat"], c["reachM"]) for c in made["changes"]] == [
+        ("ADD_AGENT", s["lng"], s["lat"], 5000) for s in live[:2]]
+    reached = {v["code"] for v in made["delta"]["villages"] if v["reached"]}
+    assert made["delta"]["newlyReachedVillages"] >= sum(s["newlyReachedVillages"] for s in live[:2])
+    assert {s["villageCode"] for s in live[:2]} <= reached | set(_now(url, region)["covered"] or [])
+    # Siting from the scenario picks up where the first two sites left off (greedy is deterministic).
+    assert [(s["villageCode"], s["newlyReachedWorkers"]) for s in made["recommendAgentSites"]] == [
+        (s["villageCode"], s["newlyReachedWorkers"]) for s in live[2:4]]
+
+
+@pytest.mark.parametrize(("given", "auth", "field", "code"), [
+    ({"count": 0}, "planner", "input.count", "BAD_USER_INPUT"),
+    ({"reachM": 5.0}, "planner", "input.reachM", "BAD_USER_INPUT"),
+    ({"regionCode": "88.88"}, "planner", "input.regionCode", "NOT_FOUND"),
+    ({}, "manager-elsewhere", "input.regionCode", "FORBIDDEN"),
+])
+def test_bad_site_scenarios_are_refused(writable: tuple[str, str], given: dict[str, Any], auth: str, field: str,
+                                        code: str) -> None:
+    url, server = writable
+    bearer = {"planner": token("planner"), "manager-elsewhere": token("manager", "11.01")}[auth]
+    before = _count(url)
+    body = post(server, FROM_SITES, {"input": {"name": "x", "regionCode": _region(url), **given}}, auth=bearer)
+    assert error_codes(body) == [code], body
+    assert body["errors"][0]["extensions"]["field"] == field and _count(url) == before

@@ -84,7 +84,10 @@ def _check_change(i: int, change: ScenarioChange) -> None:
         raise _refuse("BAD_USER_INPUT", f"give a name of 1 to {MAX_NAME} characters", f"{at}.name")
 
 
-async def _check_region(session: AsyncSession, viewer: Viewer, code: str) -> None:
+async def check_region(session: AsyncSession, viewer: Viewer, code: str) -> None:
+    """The caller may make scenarios, of this region, which exists (WriteRefused otherwise)."""
+    if viewer.role is Role.AGENT:
+        raise _refuse("FORBIDDEN", "scenarios are for planners and managers", "regionCode")
     level = Level.of_code(code)
     if level is None or level is Level.VILLAGE:
         raise _refuse("BAD_USER_INPUT", f"{code!r} is not the code of a province, regency or district (e.g. 34.71)",
@@ -147,7 +150,7 @@ async def create_scenario(session: AsyncSession, viewer: Viewer, name: str, regi
         raise _refuse("BAD_USER_INPUT", f"give 1 to {MAX_CHANGES} changes", "changes")
     for i, change in enumerate(changes):
         _check_change(i, change)
-    await _check_region(session, viewer, region_code)
+    await check_region(session, viewer, region_code)
     ids = await _agents(session, viewer, changes)
     added: list[dict[str, Any]] = []
     for i, change in enumerate(changes):
