@@ -14,6 +14,7 @@ from cli import (
     import_commands,
     map_command,
     serve_command,
+    snapshot_command,
     token_command,
 )
 
@@ -43,6 +44,7 @@ app.add_typer(import_commands.app, name="import")
 app.add_typer(map_command.app, name="map")
 app.command()(demo_command.demo)
 app.command()(serve_command.serve)
+app.command()(snapshot_command.snapshot)
 app.command()(token_command.token)
 
 if __name__ == "__main__":

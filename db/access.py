@@ -154,7 +154,7 @@ def participant_visible(viewer: Viewer, participant_id: ColumnElement[int], vill
 @lru_cache(maxsize=4096)  # SQLAlchemy's compilation was 10 % of a manager's compiled read
 def visible_sql(viewer: Viewer, table: str, alias: str) -> str:
     """The predicate above for rows of `table` (province … village, agent, enrollment,
-    participant or scenario) as SQL text over the row aliased `alias`, for hand-written statements (compiled
+    participant, scenario or coverage_snapshot) as SQL text over the row aliased `alias`, for hand-written statements (compiled
     reads, maps, nearest agents). Values are rendered as literals by SQLAlchemy's dialect: region
     codes validated by the token check, an agent code quoted. One definition of every rule."""
     levels = {level.table: level for level in Level}
@@ -169,6 +169,8 @@ def visible_sql(viewer: Viewer, table: str, alias: str) -> str:
         predicate = participant_visible(viewer, literal_column(f"{alias}.id"), literal_column(f"{alias}.village_code"))
     elif table == "scenario":
         predicate = scenario_visible(viewer, literal_column(f"{alias}.region_code"))
+    elif table == "coverage_snapshot":  # the list of snapshots; their figures are read per region, scoped
+        predicate = false() if viewer.role is Role.AGENT else true()
     else:
         raise ValueError(f"no visibility rule for {table}")
     return "(" + str(predicate.compile(dialect=PGDialect_asyncpg(), compile_kwargs={"literal_binds": True})) + ")"

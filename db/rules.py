@@ -16,3 +16,5 @@ MAX_MONTHLY_CONTRIBUTION_IDR = 1_000_000
 LOW_PENETRATION = 0.10
 # An agent is overloaded (agentWorkload's default, the maps' darkest reach) above this workers share.
 OVERLOAD_WORKERS = 3000
+# coverageChanges lists a village whose penetration moved by at least this much (5 percentage points).
+PENETRATION_CHANGE = 0.05

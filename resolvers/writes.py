@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.access import Role
 from db.queries.siting import siting_data
 from db.records import Activity
-from db.writes import agents, enrollment_status, scenarios
+from db.writes import agents, enrollment_status, scenarios, snapshots
 from db.writes.agents import AgentFields
 from db.writes.enrollments import (
     MAX_BATCH,
@@ -102,13 +102,14 @@ async def sync_enrollments(info: Info, items: list[EnrollmentFields]) -> SyncOut
 
 # -- agents, lapses and payments ---------------------------------------------------------------
 
-async def _write(info: Info, action: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run one write function in its own transaction; its refusals become API errors."""
+async def _write(info: Info, action: Callable[[AsyncSession], Awaitable[T]], argument: str = "input.") -> T:
+    """Run one write function in its own transaction; its refusals become API errors (their field
+    named under the mutation's `input`, or `argument` for mutations whose arguments are top-level)."""
     try:
         async with info.context.sessions() as session, session.begin():
             return await action(session)
     except WriteRefused as refused:
-        raise Rejected(refused.code, str(refused), field=f"input.{refused.field}" if refused.field else None) from refused
+        raise Rejected(refused.code, str(refused), field=f"{argument}{refused.field}" if refused.field else None) from refused
 
 
 async def create_agent(info: Info, fields: AgentFields) -> int:
@@ -171,3 +172,9 @@ async def create_scenario_from_sites(info: Info, name: str, region_code: str, co
 def _of_input(error: BadUserInput) -> BadUserInput:
     """The same refusal, its field named inside the mutation's `input`."""
     return BadUserInput(str(error).split(": ", 1)[-1], field=f"input.{error.field}")
+
+
+async def take_snapshot(info: Info, as_of: dt.date, replace: bool) -> int:
+    """The new snapshot's id."""
+    viewer = info.context.viewer
+    return await _write(info, lambda s: snapshots.take_snapshot(s, viewer, as_of, replace), argument="")

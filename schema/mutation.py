@@ -20,6 +20,7 @@ from resolvers.writes import AgentFields, EnrollmentFields
 from schema.coverage import LngLatInput
 from schema.inputs import AgentStatus, Programme
 from schema.scenarios import Scenario, ScenarioFromSitesInput, ScenarioInput
+from schema.snapshots import CoverageSnapshot
 
 if TYPE_CHECKING:
     from schema.agents import Agent
@@ -146,6 +147,12 @@ class Mutation:
                                                        input.reach_m, input.exact)
         return await _scenario(info, made)
 
+    @strawberry.mutation(description="Store today's coverage of every village and agent under `asOf` (default "
+                         "today): admins and planners. Monthly from cron or systemd: `perisai snapshot`.")
+    async def take_snapshot(self, info: Info, as_of: dt.date | None = None, replace: bool = False) -> CoverageSnapshot:
+        made = await writes.take_snapshot(info, as_of or dt.date.today(), replace)
+        return await _snapshot(info, made)
+
     @strawberry.mutation(description="Activate or deactivate an agent.")
     async def set_agent_status(self, info: Info, code: str, status: AgentStatus) -> AgentType:
         return await _agent(info, await writes.update_agent(info, code, {"status": status.value}))
@@ -168,6 +175,10 @@ class Mutation:
     async def sync_enrollments(self, info: Info, items: list[EnrollmentInput]) -> SyncResult:
         outcome = await writes.sync_enrollments(info, [i.fields() for i in items])
         return await payload.value(info, lambda b, f, path: payload.sync_result_json(b, f, outcome, path))
+
+
+async def _snapshot(info: Info, snapshot_id: int) -> Any:
+    return await payload.row(info, "CoverageSnapshot", "coverage_snapshot", lambda b, s: f"{s}.id = {b.add(snapshot_id)}")
 
 
 async def _scenario(info: Info, scenario_id: int) -> Any:

@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
-from db.rules import LOW_PENETRATION, OVERLOAD_WORKERS
+from db.rules import LOW_PENETRATION, OVERLOAD_WORKERS, PENETRATION_CHANGE
 from resolvers.context import Info
 from resolvers.siting import DEFAULT_SITE_REACH_M
 from schema.agents import Agent
@@ -38,6 +38,7 @@ from schema.inputs import (
 )
 from schema.regions import District, Province, Regency, Village, national_map_url
 from schema.scenarios import Scenario
+from schema.snapshots import CoverageChange, CoverageSnapshot, CoverageTrendPoint
 from schema.viewer import Me
 
 CODE = "Kemendagri code"
@@ -193,4 +194,28 @@ class Query:
             description="Only scenarios of this region and of the regions below it.")] = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
     ) -> Connection[Scenario]:
+        return by_compiler()
+
+    @strawberry.field(description="Coverage snapshots, newest first (admins, planners and managers).")
+    async def coverage_snapshots(self, info: Info) -> list[CoverageSnapshot]:
+        return by_compiler()
+
+    @strawberry.field(description="Villages of a region whose reach changed between two snapshots (or a snapshot "
+                      "and today), or whose penetration moved by at least `penetrationChange`; with both states and "
+                      "the reasons. Lost villages first, then newly reached, then penetration changes; by code.")
+    async def coverage_changes(
+        self, info: Info, region_code: Annotated[str, strawberry.argument(description=REGION)],
+        from_: Annotated[dt.date, strawberry.argument(name="from", description="The `asOf` of a snapshot.")],
+        to: Annotated[dt.date | None, strawberry.argument(
+            description="The `asOf` of a later snapshot; null: today's data.")] = None,
+        penetration_change: Annotated[float, strawberry.argument(
+            description="List villages whose penetration moved by at least this (0.05 = 5 points).")] = PENETRATION_CHANGE,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
+    ) -> Connection[CoverageChange]:  # type: ignore[type-var]  # relay types its items as Nodes; these rows have no id
+        return by_compiler()
+
+    @strawberry.field(description="A region's figures in every snapshot, oldest first (null: Indonesia).")
+    async def coverage_trend(
+        self, info: Info, region_code: Annotated[str | None, strawberry.argument(description=REGION)] = None,
+    ) -> list[CoverageTrendPoint]:
         return by_compiler()
