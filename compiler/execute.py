@@ -18,7 +18,7 @@ import orjson
 from graphql import GraphQLError, GraphQLNonNull, GraphQLType, is_list_type, is_non_null_type
 
 import metrics
-from compiler import analytics, coverage, entities, roots, scenarios, snapshots  # noqa: F401  # they register the field compilers
+from compiler import alerts, analytics, coverage, entities, roots, scenarios, snapshots  # noqa: F401  # they register the field compilers
 from compiler.objects import FIELDS
 from compiler.plan import TYPENAME, Field, Operation
 from compiler.sql import MARKER, Build, Deferred, Path, quoted

@@ -40,15 +40,16 @@ class Compiled(dict[str, Any]):
         return self.get(TYPE_KEY)
 
     def answer(self, key: str) -> Any:
-        return self._wrap(self.get(key))
+        return self.wrap(self.get(key))
 
-    def _wrap(self, value: Any) -> Any:
+    def wrap(self, value: Any) -> Any:
+        """A JSON value read from a statement of this build: objects as Compiled, markers settled."""
         if isinstance(value, dict):
             if MARKER in value:
                 return self._marker(value)
             return Compiled(value, self.deferred)
         if isinstance(value, list):
-            return [self._wrap(item) for item in value]
+            return [self.wrap(item) for item in value]
         return value
 
     def _marker(self, marker: dict[str, Any]) -> Any:
@@ -56,7 +57,7 @@ class Compiled(dict[str, Any]):
         if deferred.error is not None:
             raise copy.copy(deferred.error)
         assert deferred.compute is not None
-        return self._wrap(deferred.compute(marker.get("inputs")))
+        return self.wrap(deferred.compute(marker.get("inputs")))
 
 
 def field_of(info: GraphQLResolveInfo) -> Field:
@@ -100,7 +101,7 @@ async def value(info: Any, build_json: Callable[[Build, Field, Path], str]) -> A
     field, b = field_of(raw), build_for(context)
     found = await run_statement(context.pool, b, f"SELECT CAST({build_json(b, field, tuple(raw.path.as_list()))} AS text)")
     result = orjson.loads(found[0]) if found and found[0] is not None else None
-    return Compiled(result, b.deferred) if isinstance(result, dict) else result
+    return Compiled({}, b.deferred).wrap(result)  # objects, also inside lists, answer the fields below
 
 
 def compiled_as(obj: Any, type_name: str) -> bool:

@@ -139,7 +139,7 @@ def enrollment_visible(viewer: Viewer, enrollment: Any = Enrollment) -> ColumnEl
 
 
 def scenario_visible(viewer: Viewer, region_code: ColumnElement[str]) -> ColumnElement[bool]:
-    """Scenarios are analyses: seen by whoever may analyse their region (never by agents)."""
+    """Scenarios and alerts are analyses: seen by whoever may analyse their region (never by agents)."""
     return false() if viewer.role is Role.AGENT else _scoped(viewer, region_code)
 
 
@@ -154,9 +154,10 @@ def participant_visible(viewer: Viewer, participant_id: ColumnElement[int], vill
 @lru_cache(maxsize=4096)  # SQLAlchemy's compilation was 10 % of a manager's compiled read
 def visible_sql(viewer: Viewer, table: str, alias: str) -> str:
     """The predicate above for rows of `table` (province … village, agent, enrollment,
-    participant, scenario or coverage_snapshot) as SQL text over the row aliased `alias`, for hand-written statements (compiled
-    reads, maps, nearest agents). Values are rendered as literals by SQLAlchemy's dialect: region
-    codes validated by the token check, an agent code quoted. One definition of every rule."""
+    participant, scenario, coverage_alert or coverage_snapshot) as SQL text over the row aliased
+    `alias`, for hand-written statements (compiled reads, maps, nearest agents). Values are
+    rendered as literals by SQLAlchemy's dialect: region codes validated by the token check, an
+    agent code quoted. One definition of every rule."""
     levels = {level.table: level for level in Level}
     predicate: ColumnElement[bool]
     if table in levels:
@@ -169,6 +170,8 @@ def visible_sql(viewer: Viewer, table: str, alias: str) -> str:
         predicate = participant_visible(viewer, literal_column(f"{alias}.id"), literal_column(f"{alias}.village_code"))
     elif table == "scenario":
         predicate = scenario_visible(viewer, literal_column(f"{alias}.region_code"))
+    elif table == "coverage_alert":  # by district, like the region it concerns
+        predicate = scenario_visible(viewer, literal_column(f"{alias}.district_code"))
     elif table == "coverage_snapshot":  # the list of snapshots; their figures are read per region, scoped
         predicate = false() if viewer.role is Role.AGENT else true()
     else:

@@ -6,6 +6,7 @@ sent for each event is read by the compiler, scoped to the caller (schema/subscr
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 
 from db.access import Role, analyses
@@ -58,3 +59,37 @@ async def coverage_changes(info: Info, code: str | None) -> AsyncGenerator[tuple
             if event.get("kind") == "enrollment" and not _inside(str(event.get("village")), code):
                 continue
             yield level, code
+
+
+MAX_DIGEST_S = 3600
+
+
+async def alerts_raised(info: Info, code: str | None, digest_s: int) -> AsyncGenerator[list[int], None]:
+    """The ids of the alerts raised or updated in `code` (null: anywhere; the caller's scope is
+    applied when they are read), gathered for `digest_s` seconds after the first of a burst."""
+    viewer = info.context.viewer
+    code = _region(code)
+    if viewer.role is Role.AGENT or (code is not None and not analyses(viewer, code)):
+        raise Forbidden("coverage alerts are for planners and managers inside their scope", field="regionCode")
+    if not 0 <= digest_s <= MAX_DIGEST_S:
+        raise BadUserInput(f"must be between 0 and {MAX_DIGEST_S} seconds", field="digestSeconds")
+
+    def wanted(event: dict[str, object]) -> bool:
+        district = str(event.get("region"))
+        return event.get("kind") == "alert" and (_inside(district, code) or (code is not None and _inside(code, district)))
+
+    async with _hub(info).subscribe() as queue:
+        while True:
+            event = await queue.get()
+            if not wanted(event):
+                continue
+            ids = {int(str(event["id"]))}
+            deadline = asyncio.get_running_loop().time() + digest_s
+            while (left := deadline - asyncio.get_running_loop().time()) > 0:
+                try:
+                    event = await asyncio.wait_for(queue.get(), left)
+                except TimeoutError:
+                    break
+                if wanted(event):
+                    ids.add(int(str(event["id"])))
+            yield sorted(ids)

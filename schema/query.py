@@ -12,6 +12,7 @@ from db.rules import LOW_PENETRATION, OVERLOAD_WORKERS, PENETRATION_CHANGE
 from resolvers.context import Info
 from resolvers.siting import DEFAULT_SITE_REACH_M
 from schema.agents import Agent
+from schema.alerts import CoverageAlert
 from schema.audit import AuditEntry
 from schema.compiled import by_compiler
 from schema.connection import Connection
@@ -218,4 +219,13 @@ class Query:
     async def coverage_trend(
         self, info: Info, region_code: Annotated[str | None, strawberry.argument(description=REGION)] = None,
     ) -> list[CoverageTrendPoint]:
+        return by_compiler()
+
+    @strawberry.field(description="Coverage alerts, newest first: villages that lost their last active agent, "
+                      "districts whose coverage fell below the threshold (planners; managers inside their scope).")
+    async def coverage_alerts(
+        self, info: Info, region_code: Annotated[str | None, strawberry.argument(
+            description="Alerts of this region (a village: its district's); null: all you may see.")] = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
+    ) -> Connection[CoverageAlert]:  # type: ignore[type-var]  # relay types its items as Nodes; these rows have no id
         return by_compiler()

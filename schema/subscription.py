@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from compiler import payload
+from compiler.alerts import alerts_json
 from compiler.coverage import region_figures
 from compiler.plan import Field
 from compiler.sql import Build, Path
@@ -15,6 +16,7 @@ from db.records import Activity
 from db.regions import Level
 from resolvers import subscriptions
 from resolvers.context import Info
+from schema.alerts import CoverageAlert
 from schema.coverage import RegionCoverageType
 
 if TYPE_CHECKING:
@@ -54,3 +56,15 @@ class Subscription:
             if figures != last:
                 last = figures
                 yield figures
+
+    @strawberry.subscription(description="Coverage alerts as they are raised (planners; managers inside their scope), "
+                             "gathered: each message lists the alerts raised or updated within `digestSeconds` of the "
+                             "first one, so a mass deactivation arrives as one message.")
+    async def coverage_alerts(
+        self, info: Info, region_code: Annotated[str | None, strawberry.argument(description=REGION)] = None,
+        digest_seconds: Annotated[int, strawberry.argument(description="0 to 3600; 0: one message per alert.")] = 30,
+    ) -> AsyncGenerator[list[CoverageAlert], None]:
+        async for ids in subscriptions.alerts_raised(info, region_code, digest_seconds):
+            alerts = await payload.value(info, lambda b, f, path, ids=ids: alerts_json(b, f, ids, path))  # type: ignore[misc]
+            if alerts:  # none of them visible to this caller
+                yield alerts
