@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from compiler.connection import Rows, connection
-from compiler.entities import agent_row, region_row
+from compiler.entities import agent_row, observed_days, region_row
 from compiler.objects import compiles, compiles_columns, object_json
 from compiler.plan import Field
 from compiler.sql import Build, Path, Raw, bind
@@ -26,6 +26,7 @@ from db.queries.coverage import (
     region_coverage_sql,
 )
 from db.queries.gaps import GapKind, gap_rows_sql
+from db.queries.observed import observed
 from db.records import Activity
 from db.regions import Level
 from resolvers.errors import ApiError, BadUserInput, Forbidden, NotFound
@@ -234,6 +235,16 @@ def _covered_fraction(b: Build, f: Field, alias: str, path: Path) -> str:
     return f"(SELECT s.fraction FROM ({statement}) s)"
 
 
+@compiles("VillageCoverage", field="observed")
+def _observed(b: Build, f: Field, alias: str, path: Path) -> str:
+    try:
+        days = observed_days(f, "withinDays")
+    except ApiError as error:
+        return b.error(error, f.nodes)
+    return bind(b, observed(f"{alias}.code"), {"within_days": Raw(f"{alias}.within_days"), "as_of": Raw(f"{alias}.as_of"),
+                                               "observed_days": days})
+
+
 @compiles("VillageCoverage", field="village")
 @compiles("CoverageGap", field="village")
 def _coverage_village(b: Build, f: Field, alias: str, path: Path) -> str:
@@ -253,7 +264,8 @@ def _gap_reasons(b: Build, f: Field, alias: str, path: Path) -> str:
             f"CASE WHEN {alias}.agents_in_reach = 0 THEN CASE WHEN {alias}.agents_any > 0 THEN 'AGENTS_INACTIVE' "
             f"ELSE 'NO_AGENT_WITHIN_REACH' END END, "
             f"CASE WHEN {alias}.active_enrollments::float8 < {alias}.below * {alias}.informal_workers THEN 'LOW_PENETRATION' END, "
-            f"CASE WHEN {alias}.informal_workers IS NULL THEN 'NO_ESTIMATE' END], NULL))")
+            f"CASE WHEN {alias}.informal_workers IS NULL THEN 'NO_ESTIMATE' END, "
+            f"CASE WHEN {alias}.paper_only THEN 'PAPER_ONLY' END], NULL))")
 
 
 @compiles("Query", field="coverageGaps")
@@ -272,6 +284,7 @@ def gap_connection(b: Build, f: Field, lo: str | Raw, hi: str | Raw, path: Path)
     connection `f` selects with its arguments (kind, thresholds, activity, page), checked."""
     try:
         act = act_of(f)
+        days = observed_days(f, "observedWithinDays")
         below, least = f.args["penetrationBelow"], f.args["minUncoveredWorkers"]
         if least < 0:
             raise BadUserInput("must be 0 or more", field="minUncoveredWorkers")
@@ -283,7 +296,7 @@ def gap_connection(b: Build, f: Field, lo: str | Raw, hi: str | Raw, path: Path)
     statement = bind(b, gap_rows_sql(GapKind(f.args["kind"].value)), {
         "lo": lo, "hi": hi, "within_days": act.within_days, "as_of": act.as_of,
         "below": float(below), "min_uncovered": least,
-        "with_unknown": f.args["includeWithoutEstimate"],
+        "with_unknown": f.args["includeWithoutEstimate"], "observed_days": days,
     })
     rows = Rows(f"FROM (SELECT s.*, {b.add(float(below), 'float8')} AS below, {b.add(act.within_days, 'integer')} AS within_days, "
                 f"{b.add(act.as_of, 'date')} AS as_of FROM ({statement}) s) {g} WHERE true",

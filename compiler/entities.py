@@ -3,6 +3,7 @@ the lists below them and the links between them, each scoped by the caller's rol
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -12,10 +13,12 @@ from strawberry.relay.types import GlobalIDValueError
 from compiler.connection import Rows, connection
 from compiler.objects import column, compiles, global_id, object_json
 from compiler.plan import Field
-from compiler.sql import Build, Path
+from compiler.sql import Build, Path, bind
 from db.access import visible_sql
 from db.filters import ListFilter, filter_sql
+from db.queries.observed import enrolled_village_codes, observed_reach_m
 from db.regions import Level
+from db.rules import MAX_OBSERVED_DAYS
 from db.spatial import METRES_PER_DEGREE
 from resolvers.errors import ApiError, BadUserInput, Forbidden
 from resolvers.inputs import geometry_options, list_filter
@@ -171,6 +174,44 @@ def _agent_status(b: Build, f: Field, alias: str, path: Path) -> str:
 @compiles("Agent", field="location")
 def _location(b: Build, f: Field, alias: str, path: Path) -> str:
     return geojson(b, f"{alias}.location", f)
+
+
+def observed_days(f: Field, name: str) -> int:
+    """The observed window, in days, of argument `name`, checked."""
+    days = int(f.args[name])
+    if not 1 <= days <= MAX_OBSERVED_DAYS:
+        raise BadUserInput(f"must be between 1 and {MAX_OBSERVED_DAYS} days", field=name)
+    return days
+
+
+def _observed_window(f: Field) -> dict[str, Any]:
+    """The window arguments of an observed-reach field (withinDays, asOf), checked, as parameters."""
+    days, as_of = observed_days(f, "withinDays"), f.args["asOf"]
+    if as_of is not None and as_of > dt.date.today():
+        raise BadUserInput("is in the future; give today or an earlier date", field="asOf")
+    return {"observed_days": days, "as_of": as_of}
+
+
+@compiles("Agent", field="observedReachM")
+def _observed_reach(b: Build, f: Field, alias: str, path: Path) -> str:
+    try:
+        window = _observed_window(f)
+    except ApiError as error:
+        return b.error(error, f.nodes)
+    return bind(b, observed_reach_m(alias), window)
+
+
+@compiles("Agent", field="enrolledVillages")
+def _enrolled_villages(b: Build, f: Field, alias: str, path: Path) -> str:
+    try:
+        window = _observed_window(f)
+    except ApiError as error:
+        return b.error(error, f.nodes)
+    v = b.alias("v")
+    item = object_json(b, "Village", f.fields(), v, (*path, 0))
+    codes = bind(b, enrolled_village_codes(alias), window)
+    return (f"(SELECT coalesce(json_agg({item} ORDER BY {v}.code), '[]'::json) FROM village {v} "
+            f"WHERE {v}.code IN ({codes}) AND {visible_sql(b.viewer, 'village', v)})")
 
 
 @compiles("Agent", field="homeVillage")

@@ -18,3 +18,8 @@ LOW_PENETRATION = 0.10
 OVERLOAD_WORKERS = 3000
 # coverageChanges lists a village whose penetration moved by at least this much (5 percentage points).
 PENETRATION_CHANGE = 0.05
+# Observed reach: enrollments in this many days up to asOf show where an agent really works
+# (Agent.observedReachM, VillageCoverage.observed, gaps of kind PAPER_ONLY).
+DEFAULT_OBSERVED_DAYS = 180
+MAX_OBSERVED_DAYS = 3650
+OBSERVED_SHARE = 0.9  # observedReachM: the distance within which this share of the enrollments lie

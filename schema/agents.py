@@ -9,9 +9,11 @@ import strawberry
 from strawberry import relay
 
 from compiler.payload import compiled_as
+from db.rules import DEFAULT_OBSERVED_DAYS
 from resolvers.context import Info
 from schema.compiled import by_compiler
 from schema.connection import Connection
+from schema.coverage import AS_OF, OBSERVED_DAYS
 from schema.inputs import (
     FIRST,
     LAST,
@@ -64,6 +66,24 @@ class Agent(relay.Node):
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
     ) -> Connection[VillageType]:
+        return by_compiler()
+
+    @strawberry.field(description="Observed reach: the geodesic distance from its base within which 90 % of the "
+                      "enrollments it recorded in the window lie (each at its GPS fix, else its village's label "
+                      "point); null without enrollments. Compare with `reachM`, its reach on paper.")
+    def observed_reach_m(
+        self, root: strawberry.Parent[Any],
+        within_days: Annotated[int, strawberry.argument(description=OBSERVED_DAYS)] = DEFAULT_OBSERVED_DAYS,
+        as_of: Annotated[dt.date | None, strawberry.argument(description=AS_OF)] = None,
+    ) -> float | None:
+        return by_compiler()
+
+    @strawberry.field(description="The villages where it enrolled someone in the window (those you may see), by code.")
+    async def enrolled_villages(
+        self, root: strawberry.Parent[Any], info: Info,
+        within_days: Annotated[int, strawberry.argument(description=OBSERVED_DAYS)] = DEFAULT_OBSERVED_DAYS,
+        as_of: Annotated[dt.date | None, strawberry.argument(description=AS_OF)] = None,
+    ) -> list[VillageType]:
         return by_compiler()
 
     @strawberry.field(description="Enrollments this agent recorded.")

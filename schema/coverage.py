@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
+from db.rules import DEFAULT_OBSERVED_DAYS
 from resolvers.context import Info
 from schema.compiled import by_compiler
 
@@ -23,6 +24,7 @@ ACTIVE_WITHIN_DAYS = (
     "(effective coverage). Null: every agent whose status is active (nominal coverage)."
 )
 AS_OF = "The day activity is measured at (default: today)."
+OBSERVED_DAYS = "The window of enrollments that count as observed, in days up to `asOf` (1 to 3,650)."
 
 
 @strawberry.enum(description="Why a village is a coverage gap.")
@@ -31,13 +33,17 @@ class GapReason(enum.Enum):
     AGENTS_INACTIVE = strawberry.enum_value("AGENTS_INACTIVE", description="Agents would reach it but none counts as active: reactivate.")
     LOW_PENETRATION = strawberry.enum_value("LOW_PENETRATION", description="Penetration below the threshold: push enrollment.")
     NO_ESTIMATE = strawberry.enum_value("NO_ESTIMATE", description="No informal-worker estimate: unranked; collect one.")
+    PAPER_ONLY = strawberry.enum_value("PAPER_ONLY", description="Reached only on paper: no agent in reach enrolled "
+                                       "anyone there in the observed window; check the agents are working there.")
 
 
 @strawberry.enum(description="Which gaps to list.")
 class GapKind(enum.Enum):
-    UNREACHED = "unreached"
-    UNDERPENETRATED = "underpenetrated"
-    ALL = "all"
+    UNREACHED = strawberry.enum_value("unreached", description="No counting agent reaches it.")
+    UNDERPENETRATED = strawberry.enum_value("underpenetrated", description="Penetration below the threshold, or unknown.")
+    ALL = strawberry.enum_value("all", description="Unreached or underpenetrated.")
+    PAPER_ONLY = strawberry.enum_value("paper_only", description="Reached by a counting agent, but none of the agents "
+                                       "reaching it enrolled anyone there in `observedWithinDays` days.")
 
 
 @strawberry.enum(description="Where candidate sites for new agents may be.")
@@ -72,6 +78,12 @@ class VillageCoverageType:
     @strawberry.field(description="Share (0-1) of the village's area inside the union of counting agents' "
                       "geodesic reach circles. Computed on request; costs more than the other fields.")
     async def covered_fraction(self, root: strawberry.Parent[Any], info: Info) -> float | None:
+        return by_compiler()
+
+    @strawberry.field(description="Reached in practice: a counting agent that reaches it enrolled someone there in "
+                      "the `withinDays` days up to the coverage's `asOf`.")
+    def observed(self, root: strawberry.Parent[Any], within_days: Annotated[int, strawberry.argument(
+            description=OBSERVED_DAYS)] = DEFAULT_OBSERVED_DAYS) -> bool:
         return by_compiler()
 
     @strawberry.field

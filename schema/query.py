@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
-from db.rules import LOW_PENETRATION, OVERLOAD_WORKERS, PENETRATION_CHANGE
+from db.rules import DEFAULT_OBSERVED_DAYS, LOW_PENETRATION, OVERLOAD_WORKERS, PENETRATION_CHANGE
 from resolvers.context import Info
 from resolvers.siting import DEFAULT_SITE_REACH_M
 from schema.agents import Agent
@@ -19,6 +19,7 @@ from schema.connection import Connection
 from schema.coverage import (
     ACTIVE_WITHIN_DAYS,
     AS_OF,
+    OBSERVED_DAYS,
     AgentSite,
     AgentWorkload,
     CoverageGap,
@@ -130,6 +131,8 @@ class Query:
         penetration_below: Annotated[float, strawberry.argument(
             description="LOW_PENETRATION below this share of informal workers enrolled (0.10 = 10 %).")] = LOW_PENETRATION,
         include_without_estimate: bool = True,
+        observed_within_days: Annotated[int, strawberry.argument(description=OBSERVED_DAYS + " For PAPER_ONLY.")] = (
+            DEFAULT_OBSERVED_DAYS),
         active_within_days: DaysArg = None, as_of: AsOfArg = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
     ) -> Connection[CoverageGap]:  # type: ignore[type-var]  # relay types its items as Nodes; these rows have no id

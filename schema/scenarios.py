@@ -10,7 +10,7 @@ import strawberry
 from strawberry import relay
 
 from compiler.payload import compiled_as
-from db.rules import DEFAULT_REACH_M, LOW_PENETRATION, OVERLOAD_WORKERS
+from db.rules import DEFAULT_OBSERVED_DAYS, DEFAULT_REACH_M, LOW_PENETRATION, OVERLOAD_WORKERS
 from db.writes.scenarios import ChangeKind
 from resolvers.context import Info
 from resolvers.siting import DEFAULT_SITE_REACH_M
@@ -20,6 +20,7 @@ from schema.connection import Connection
 from schema.coverage import (
     ACTIVE_WITHIN_DAYS,
     AS_OF,
+    OBSERVED_DAYS,
     AgentSite,
     AgentWorkload,
     CoverageGap,
@@ -154,7 +155,9 @@ class Scenario(relay.Node):
         self, info: Info, kind: GapKind = GapKind.ALL, min_uncovered_workers: int = 0,
         penetration_below: Annotated[float, strawberry.argument(
             description="LOW_PENETRATION below this share of informal workers enrolled (0.10 = 10 %).")] = LOW_PENETRATION,
-        include_without_estimate: bool = True, active_within_days: DaysArg = None, as_of: AsOfArg = None,
+        include_without_estimate: bool = True,
+        observed_within_days: Annotated[int, strawberry.argument(description=OBSERVED_DAYS + " For PAPER_ONLY.")] = (
+            DEFAULT_OBSERVED_DAYS), active_within_days: DaysArg = None, as_of: AsOfArg = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
     ) -> Connection[CoverageGap]:  # type: ignore[type-var]  # relay types its items as Nodes; these rows have no id
         return by_compiler()

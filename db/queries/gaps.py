@@ -20,6 +20,7 @@ from db.queries.coverage import (
     to_village_coverage,
     within,
 )
+from db.queries.observed import observed
 from db.queries.paging import Item, Key, Slice
 from db.records import Activity, VillageCoverage
 
@@ -27,7 +28,8 @@ from db.records import Activity, VillageCoverage
 class GapKind(enum.StrEnum):
     UNREACHED = "unreached"  # no counting agent reaches the label point
     UNDERPENETRATED = "underpenetrated"  # penetration below the threshold (or unknown)
-    ALL = "all"
+    ALL = "all"  # unreached or underpenetrated
+    PAPER_ONLY = "paper_only"  # reached, but no agent in reach enrolled anyone there in :observed_days days
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +42,11 @@ class GapQuery:
     activity: Activity
 
 
-def _gaps(figures: str, kind_condition: str) -> str:
+def _gaps(figures: str, kind_condition: str, paper_only: str = "false") -> str:
     return f"""
 WITH {figures},
 gaps AS (
-    SELECT f.*,
+    SELECT f.*, {paper_only} AS paper_only,
            CASE WHEN f.informal_workers IS NULL THEN 1.0
                 ELSE -greatest(0, f.informal_workers - f.active_enrollments)::float8 END AS rank_key
     FROM village_figures f
@@ -73,12 +75,13 @@ _KINDS = {
     GapKind.UNREACHED: _gaps(_UNREACHED_FIGURES, "true"),
     GapKind.UNDERPENETRATED: _gaps(VILLAGE_FIGURES, f"(f.informal_workers IS NULL OR {_LOW})"),
     GapKind.ALL: _gaps(VILLAGE_FIGURES, f"(f.agents_in_reach = 0 OR f.informal_workers IS NULL OR {_LOW})"),
+    GapKind.PAPER_ONLY: _gaps(VILLAGE_FIGURES, f"f.agents_in_reach > 0 AND NOT {observed('f.code')}", "true"),
 }
 
 
 def gap_rows_sql(kind: GapKind) -> str:
-    """Every gap of kind `kind` in the region (:lo, :hi), with its village figures, rank key and
-    label point."""
+    """Every gap of kind `kind` in the region (:lo, :hi), with its village figures, rank key, label
+    point and whether it is reached only on paper (PAPER_ONLY also takes :observed_days)."""
     return _KINDS[kind] + "SELECT * FROM gaps"
 
 
