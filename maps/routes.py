@@ -1,4 +1,5 @@
-"""HTTP routes of the map pages: `/maps/indonesia`, `/maps/provinces|regencies|districts/{code}`
+"""HTTP routes of the map pages: `/maps/indonesia`, `/maps/provinces|regencies|districts/{code}`,
+`/maps/scenarios/{id}`
 (their scripts and styles come from `/assets/`, see web_assets).
 
 Same tokens and scoping as the GraphQL API. A browser tab cannot send headers, so a token may also
@@ -32,6 +33,7 @@ from maps.i18n import DEFAULT, LANGUAGES, Language, choose, language
 from maps.legend import level_noun
 from maps.page import BASEMAPS, Links, PageOptions
 from maps.regions import region_data, region_page
+from maps.scenario import scenario_data, scenario_page
 
 log = logging.getLogger("perisai.maps")
 
@@ -108,7 +110,10 @@ def _failure_page(request: Request, lang: Language, exc: Exception) -> HTMLRespo
 Page = Callable[[Any, PageOptions], str]
 
 
-def _map_route(level: Level | None, load: Callable[..., Awaitable[Any]], page: Page) -> Callable[[Request], Awaitable[HTMLResponse]]:
+def _map_route(level: Level | None, load: Callable[..., Awaitable[Any]], page: Page,
+               region_path: bool = True) -> Callable[[Request], Awaitable[HTMLResponse]]:
+    """A map page; `region_path`: the path names a region the caller must analyse (otherwise the
+    loader scopes what it finds, and finding nothing is a 404)."""
     async def endpoint(request: Request) -> HTMLResponse:
         lang = language(DEFAULT)
         code = request.path_params.get("code")
@@ -119,11 +124,14 @@ def _map_route(level: Level | None, load: Callable[..., Awaitable[Any]], page: P
             if level is not None and Level.of_code(code or "") is not level:
                 return problem_page(lang, 404, lang._("No such map"), lang._("{code} is not a {level} code like {example}.")
                                     .format(code=code, level=level_noun(lang, level).lower(), example=level.example))
-            if not analyses(viewer, code):
+            if region_path and not analyses(viewer, code):
                 return problem_page(lang, 403, lang._("Not in your scope"), lang._(
                     "Your token does not give access to this map."))
             async with request.app.state.sessions() as session:
                 data = await load(session, code, viewer)
+            if data is None and not region_path:
+                return problem_page(lang, 404, lang._("No such map"), lang._(
+                    "There is no scenario {id} that you can see.").format(id=code))
             if data is None:
                 return problem_page(lang, 404, lang._("No such map"), lang._("There is no {level} with code {code}.")
                                     .format(level=level_noun(lang, level).lower() if level else "", code=code))
@@ -149,4 +157,5 @@ def map_routes() -> list[Any]:
         Route("/maps/provinces/{code}", _map_route(Level.PROVINCE, _regions(Level.PROVINCE), region_page)),
         Route("/maps/regencies/{code}", _map_route(Level.REGENCY, _regions(Level.REGENCY), region_page)),
         Route("/maps/districts/{code}", _map_route(Level.DISTRICT, district_data, district_page)),
+        Route("/maps/scenarios/{code}", _map_route(None, scenario_data, scenario_page, region_path=False)),
     ]

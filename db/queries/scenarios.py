@@ -13,12 +13,22 @@ changed or added agents are computed, their reach pairs with the reach rule of
 `db.queries.coverage.reaches`. Added agents get negative ids and have recorded no enrollment, so
 they count only for nominal coverage (no `activeWithinDays`).
 
-Parameters: :overrides and :added, jsonb arrays as stored in `scenario` (migration 0008).
+Parameters: :overrides and :added, jsonb arrays as stored in `scenario` (migration 0008). The map
+of a scenario reads it through the functions at the end.
 """
 
 from __future__ import annotations
 
-from db.queries.coverage import counting_per_village, reaches, within
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.access import Viewer, visible_sql
+from db.queries.coverage import code_range, counting_per_village, reaches, within
 
 _CHANGED_IDS = "ARRAY(SELECT (o->>'id')::bigint FROM jsonb_array_elements(CAST(:overrides AS jsonb)) o)"
 _POINT = "ST_SetSRID(ST_MakePoint((x->>'lng')::float8, (x->>'lat')::float8), 4326)"
@@ -59,3 +69,76 @@ LEFT JOIN (WITH {SCENARIO_RELATIONS} {counting_per_village(_VILLAGES)}) s ON s.v
 WHERE {within("v.code")}
 """
 
+
+
+@dataclass(frozen=True)
+class ScenarioRecord:
+    id: int
+    name: str
+    region_code: str
+    created_by: str
+    created_at: dt.datetime
+    overrides: str  # jsonb text, as stored
+    added: str
+
+
+@dataclass(frozen=True)
+class VillageChange:
+    code: str
+    name: str | None
+    geometry: dict[str, Any] | None
+    informal_workers: int | None
+    before: int  # counting agents reaching it today
+    after: int  # under the scenario
+
+
+@dataclass(frozen=True)
+class AgentChange:
+    """An agent the scenario adds (code None) or changes: where it is today and under the scenario."""
+
+    code: str | None
+    name: str
+    lng: float
+    lat: float
+    reach_m: int
+    active: bool
+    was_lng: float | None  # today's base; None for an added agent
+    was_lat: float | None
+    was_reach_m: int | None
+
+
+async def scenario(session: AsyncSession, scenario_id: int, viewer: Viewer) -> ScenarioRecord | None:
+    """The scenario, when the caller may see it."""
+    row = (await session.execute(text(f"""
+        SELECT s.id, s.name, s.region_code, s.created_by, s.created_at, s.overrides::text AS overrides,
+               s.added::text AS added
+        FROM scenario s WHERE s.id = :id AND {visible_sql(viewer, "scenario", "s")}"""), {"id": scenario_id})).first()
+    return ScenarioRecord(*row) if row is not None else None
+
+
+async def village_changes(session: AsyncSession, record: ScenarioRecord, tolerance: float) -> list[VillageChange]:
+    """Every village of the scenario's region with its boundary (simplified by `tolerance` degrees)
+    and the counting agents reaching it today and under the scenario (nominal)."""
+    stmt = text(f"""
+        SELECT c.code, v.name, c.informal_workers, c.before, c.after,
+               ST_AsGeoJSON(ST_SimplifyPreserveTopology(v.geom, CAST(:tolerance AS float8)), 5) AS geometry
+        FROM ({SCENARIO_VILLAGE_CHANGES}) c JOIN village v ON v.code = c.code ORDER BY c.code""")
+    rows = (await session.execute(stmt, {**code_range(record.region_code), "overrides": record.overrides,
+                                         "added": record.added, "within_days": None, "as_of": None,
+                                         "tolerance": tolerance})).all()
+    return [VillageChange(r.code, r.name, orjson.loads(r.geometry) if r.geometry else None, r.informal_workers,
+                          r.before, r.after) for r in rows]
+
+
+async def agent_changes(session: AsyncSession, record: ScenarioRecord, viewer: Viewer) -> list[AgentChange]:
+    """The agents the scenario adds, and those it changes that the caller may see."""
+    stmt = text(f"""
+        WITH {SCENARIO_RELATIONS}
+        SELECT CASE WHEN s.id > 0 THEN s.code END AS code, s.name, ST_X(s.location) AS lng, ST_Y(s.location) AS lat,
+               s.reach_m, s.status = 'active' AS active,
+               ST_X(t.location) AS was_lng, ST_Y(t.location) AS was_lat, t.reach_m AS was_reach_m
+        FROM agent s LEFT JOIN public.agent t ON t.id = s.id
+        WHERE (s.id < 0 OR s.id = ANY ({_CHANGED_IDS})) AND (s.id < 0 OR {visible_sql(viewer, "agent", "t")})
+        ORDER BY s.id < 0, abs(s.id)""")
+    rows = (await session.execute(stmt, {"overrides": record.overrides, "added": record.added})).all()
+    return [AgentChange(*r) for r in rows]
