@@ -31,7 +31,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.tokens import issue
-from bench import abuse
+from bench import abuse, snapshots
 from bench import ingest as ingest_module
 from bench.ingest import measure as measure_ingest
 from bench.national import ROOT, national_database
@@ -397,6 +397,13 @@ def main() -> None:
         planner = issue(SECRET.encode(), subject="bench", role=Role.PLANNER)
         attacked = abuse.measure(base, planner, DISTRICT, [{"code": c} for c in sample["districts"]])
         print(abuse.report(attacked), flush=True)
+        snaps = snapshots.measure(base, url, SECRET, sample["regencies"])
+        changes, trend = Timing.of(snaps["changes"]), Timing.of(snaps["trend"])
+        print(f"{'national snapshot (every village and agent)':<48} {snaps['snapshot_s'] * 1000:8.0f} ms, "
+              f"{snaps['snapshot_bytes'] / 2**20:.1f} MB each on disk", flush=True)
+        print(f"{'coverageChanges(regency, from a snapshot)':<48} HTTP p50 {changes.p50:8.1f} ms  p95 {changes.p95:8.1f} ms "
+              f"| after {snaps['moved']} agents moved 2 km", flush=True)
+        print(f"{'coverageTrend(regency), 2 snapshots':<48} HTTP p50 {trend.p50:8.1f} ms  p95 {trend.p95:8.1f} ms", flush=True)
     rebuild, move, pairs = asyncio.run(_maintenance(url))
     print(f"{'full coverage rebuild (' + format(pairs, ',') + ' pairs)':<48} p50 {rebuild.p50:8.1f} ms  p95 {rebuild.p95:8.1f} ms")
     print(f"{'agent move (incremental, incl. commit)':<48} p50 {move.p50:8.1f} ms  p95 {move.p95:8.1f} ms | "

@@ -48,9 +48,20 @@ def counts(agent: str) -> str:
 
 def counting_per_village(villages: str) -> str:
     """SQL: (village_code, counting) for the villages `villages` selects: counting agents reaching each."""
+    return _counting(f"o.village_code IN ({villages})")
+
+
+def counting_in_range() -> str:
+    """SQL: (village_code, counting) for the villages with codes in (:lo, :hi). The range is a
+    condition on the reach pairs themselves, so it also reaches into a scenario's stand-in for
+    `agent_reach` (a UNION, where an IN list would be applied only after reading all of it)."""
+    return _counting(within("o.village_code"))
+
+
+def _counting(condition: str) -> str:
     return f"""SELECT o.village_code, count(*) FILTER (WHERE {counts("b")}) AS counting
         FROM agent_reach o JOIN agent b ON b.id = o.agent_id
-        WHERE o.village_code IN ({villages})
+        WHERE {condition}
         GROUP BY o.village_code"""
 
 

@@ -28,7 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.access import Viewer, visible_sql
-from db.queries.coverage import code_range, counting_per_village, reaches, within
+from db.queries.coverage import code_range, counting_in_range, reaches, within
 
 _CHANGED_IDS = "ARRAY(SELECT (o->>'id')::bigint FROM jsonb_array_elements(CAST(:overrides AS jsonb)) o)"
 _POINT = "ST_SetSRID(ST_MakePoint((x->>'lng')::float8, (x->>'lat')::float8), 4326)"
@@ -57,15 +57,13 @@ agent_reach AS NOT MATERIALIZED (
     WHERE s.id < 0 OR s.id = ANY ({_CHANGED_IDS})
 )"""
 
-_VILLAGES = f"SELECT code FROM public.village WHERE {within('code')}"
-
 # One row per village of the region (:lo, :hi): its informal workers and the counting agents that
 # reach it today (`before`) and under the scenario (`after`).
 SCENARIO_VILLAGE_CHANGES = f"""
 SELECT v.code, v.informal_workers, coalesce(p.counting, 0) AS before, coalesce(s.counting, 0) AS after
 FROM public.village v
-LEFT JOIN ({counting_per_village(_VILLAGES)}) p ON p.village_code = v.code
-LEFT JOIN (WITH {SCENARIO_RELATIONS} {counting_per_village(_VILLAGES)}) s ON s.village_code = v.code
+LEFT JOIN ({counting_in_range()}) p ON p.village_code = v.code
+LEFT JOIN (WITH {SCENARIO_RELATIONS} {counting_in_range()}) s ON s.village_code = v.code
 WHERE {within("v.code")}
 """
 

@@ -39,11 +39,11 @@ def upgrade() -> None:
             estimate_source text,
             estimate_year smallint,
             active_enrollments integer NOT NULL,
-            agent_ids bigint[] NOT NULL,
-            PRIMARY KEY (snapshot_id, village_code)
+            agent_ids bigint[] NOT NULL
         )
     """)
-    op.execute("CREATE INDEX snapshot_village_code_idx ON snapshot_village (snapshot_id, village_code text_pattern_ops)")
+    # The key, with the operator class that also serves a region's code range (`~>=~ / ~<~`).
+    op.execute("CREATE UNIQUE INDEX snapshot_village_key ON snapshot_village (snapshot_id, village_code text_pattern_ops)")
     op.execute("""
         CREATE TABLE snapshot_agent (
             snapshot_id bigint NOT NULL REFERENCES coverage_snapshot (id) ON DELETE CASCADE,
