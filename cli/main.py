@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from cli import (
+    alerts_command,
     check_command,
     db_commands,
     demo_command,
@@ -45,6 +46,7 @@ app.add_typer(map_command.app, name="map")
 app.command()(demo_command.demo)
 app.command()(serve_command.serve)
 app.command()(snapshot_command.snapshot)
+app.command()(alerts_command.alerts)
 app.command()(token_command.token)
 
 if __name__ == "__main__":

@@ -16,17 +16,18 @@ from db.writes.refused import WriteRefused
 from db.writes.snapshots import take_snapshot
 
 
-class SnapshotRefused(PerisaiError):
-    pass
+class CommandRefused(PerisaiError):
+    """A scheduled command's input refused (snapshot, alerts)."""
 
 
-def _day(text: str | None) -> dt.date:
+def day(text: str | None) -> dt.date:
+    """--as-of as a date (default today)."""
     if text is None:
         return dt.date.today()
     try:
         return dt.date.fromisoformat(text)
     except ValueError as exc:
-        raise SnapshotRefused(f"--as-of: {text!r} is not a date like 2026-11-30") from exc
+        raise CommandRefused(f"--as-of: {text!r} is not a date like 2026-11-30") from exc
 
 
 @friendly_errors
@@ -36,7 +37,7 @@ def snapshot(
     replace: Annotated[bool, typer.Option(help="Take it again when that day has one already.")] = False,
 ) -> None:
     """Store today's coverage of every village and agent, for coverageChanges and coverageTrend."""
-    day = _day(as_of)
+    on = day(as_of)
     url = database_url(settings())
     viewer = Viewer(f"perisai snapshot ({getpass.getuser()})", Role.ADMIN)
 
@@ -44,12 +45,12 @@ def snapshot(
         engine = create_engine(url)
         try:
             async with create_sessionmaker(engine)() as session, session.begin():
-                return await take_snapshot(session, viewer, day, replace)
+                return await take_snapshot(session, viewer, on, replace)
         finally:
             await engine.dispose()
 
     try:
         made = run(go())
     except WriteRefused as refused:
-        raise SnapshotRefused(f"--as-of {day}: {refused}".replace("replace: true", "--replace")) from refused
-    console.print(f"Snapshot {made} of {day} stored.")
+        raise CommandRefused(f"--as-of {on}: {refused}".replace("replace: true", "--replace")) from refused
+    console.print(f"Snapshot {made} of {on} stored.")

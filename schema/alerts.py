@@ -33,6 +33,8 @@ class AlertCause(enum.Enum):
     AGENT_MOVED = "agent_moved"
     REACH_CHANGED = "reach_changed"
     AGENT_REMOVED = "agent_removed"
+    AGENT_INACTIVE = strawberry.enum_value("agent_inactive", description="Its last enrollment is older than the "
+                                           "window of `perisai alerts --inactive-days` (run daily).")
 
 
 @strawberry.type(description="An alert; changes to the same district for the same cause within 10 minutes are "

@@ -4,6 +4,10 @@ graphql-transport-ws, scoped."""
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +16,7 @@ from typing import Any
 import pytest
 
 from embedded.cluster import EmbeddedCluster
-from tests.conftest import _clone, data, error_codes, fetch, post, running_server, token
+from tests.conftest import JWT_SECRET, NIK_KEY, _clone, data, error_codes, fetch, post, running_server, token
 from tests.oracle import GEOD
 from tests.test_api_subscriptions import next_payload, subscription
 
@@ -169,3 +173,32 @@ def test_a_subscription_refuses_a_bad_digest_and_an_agent(writable: tuple[str, s
     with subscription(server, LIVE, token("agent", agent="AG-000001"), r=None, d=0) as ws:
         got = next_payload(ws, timeout=5)
         assert got is not None and "FORBIDDEN" in str(got)
+
+
+def _alerts_command(url: str, *args: str) -> str:
+    env = {**os.environ, "DATABASE_URL": url, "PERISAI_JWT_SECRET": JWT_SECRET, "PERISAI_NIK_KEY": NIK_KEY.decode()}
+    done = subprocess.run([sys.executable, "-m", "cli.main", "alerts", *args], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout + done.stderr
+
+
+def test_an_agent_whose_last_enrollment_grows_too_old_raises_an_alert_on_that_day(writable: tuple[str, str]) -> None:
+    url, server = writable
+    agent = fetch(url, """SELECT a.code, max(e.enrolled_on) AS last FROM agent a JOIN enrollment e ON e.agent_id = a.id
+        WHERE a.status = 'active' GROUP BY a.code ORDER BY count(*) DESC, a.code LIMIT 1""")[0]
+    crossing = agent["last"] + dt.timedelta(days=30)
+    # The test's own answer: the villages it reaches where no other active agent enrolled in the 30 days.
+    expected = {r["code"] for r in fetch(url, """SELECT r.village_code AS code FROM agent_reach r JOIN agent a ON a.id = r.agent_id
+        WHERE a.code = $1 AND NOT EXISTS (SELECT 1 FROM agent_reach o JOIN agent b ON b.id = o.agent_id
+            WHERE o.village_code = r.village_code AND b.status = 'active' AND b.code <> $1 AND EXISTS (
+                SELECT 1 FROM enrollment e WHERE e.agent_id = b.id AND e.enrolled_on > $2::date - 30 AND e.enrolled_on <= $2::date))""",
+                                         agent["code"], crossing)}
+    assert expected, "the agent must be the last active one of some village for this test to mean anything"
+    _alerts_command(url, "--inactive-days", "30", "--as-of", (crossing - dt.timedelta(days=1)).isoformat())
+    assert not [a for a in _alerts(server) if agent["code"] in a["agentCodes"]]  # the day before: still counts
+    said = _alerts_command(url, "--inactive-days", "30", "--as-of", crossing.isoformat())
+    assert "district" in said
+    raised = [a for a in _alerts(server) if agent["code"] in a["agentCodes"]]
+    assert raised and all(a["causes"] == ["AGENT_INACTIVE"] for a in raised)
+    assert {v for a in raised for v in a["villageCodes"]} >= expected
