@@ -100,13 +100,13 @@ def _bounds(alias: str) -> tuple[Raw, Raw]:
     return Raw(f"{alias}.region_code || '.'"), Raw(f"{alias}.region_code || '/'")
 
 
-def _relations(b: Build, alias: str) -> dict[str, Raw]:
+def _relations(alias: str) -> dict[str, Raw]:
     return {"overrides": Raw(f"{alias}.overrides"), "added": Raw(f"{alias}.added")}
 
 
 def under_scenario(b: Build, alias: str, value: str) -> str:
     """`value` (SQL) evaluated with the agents and reach pairs of the scenario row aliased `alias`."""
-    return f"(WITH {bind(b, SCENARIO_RELATIONS, _relations(b, alias))} SELECT {value})"
+    return f"(WITH {bind(b, SCENARIO_RELATIONS, _relations(alias))} SELECT {value})"
 
 
 @compiles("Scenario", field="coverage")
@@ -145,7 +145,7 @@ def _delta(b: Build, f: Field, alias: str, path: Path) -> str:
     except ApiError as error:
         return b.error(error, f.nodes)
     lo, hi = _bounds(alias)
-    statement = bind(b, SCENARIO_VILLAGE_CHANGES, {**_relations(b, alias), "lo": lo, "hi": hi,
+    statement = bind(b, SCENARIO_VILLAGE_CHANGES, {**_relations(alias), "lo": lo, "hi": hi,
                                                    "within_days": act.within_days, "as_of": act.as_of})
     d = b.alias("d")
     delta = object_json(b, "ScenarioDelta", f.fields(), d, path)
