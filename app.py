@@ -18,7 +18,10 @@ from auth.signin import SignIn
 from db.engine import create_engine, create_pool, create_sessionmaker
 from embedded.cluster import resolve_database_url
 from events.hub import EventHub, asyncpg_url
+from maps.exports import export_routes
+from maps.ogc import ogc_routes
 from maps.routes import map_routes
+from maps.tiles import tile_routes
 from resolvers.context import ANONYMOUS_PLANNER
 from schema import build_schema
 from schema.limits import Limits
@@ -83,6 +86,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz), Route("/livez", livez), Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint(config.metrics_token.get_secret_value() if config.metrics_token else None)),
         *map_routes(),
+        *tile_routes(),
+        *ogc_routes(),
+        *export_routes(),
         Mount(ASSETS_URL, app=StaticFiles(directory=VENDOR, check_dir=False), name="assets"),  # maps, GraphiQL
     ]
     tracing = [Middleware(OpenTelemetryMiddleware)] if config.otel_traces_endpoint else []

@@ -14,16 +14,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
+import math
 import os
 import platform
 import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import tracemalloc
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -38,10 +42,12 @@ from bench.national import ROOT, national_database
 from db.access import Role, Viewer
 from db.engine import create_engine, create_sessionmaker
 from db.queries import coverage, gaps, scenarios, siting
+from db.queries import tiles as tile_queries
 from db.records import Activity
 from db.regions import Level
 from db.writes.agents import move_agent
 from geo.siting import greedy
+from maps.exports import write_file
 from maps.page import PAGE_BUDGET_BYTES
 
 REQUESTS = 50
@@ -350,6 +356,57 @@ async def _maintenance(url: str) -> tuple[Timing, Timing, int]:
     return Timing.of(rebuilds), Timing.of(moves), pairs
 
 
+TILE_ZOOM = 8
+
+
+def _tile_of(lng: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2 ** z
+    return int((lng + 180) / 360 * n), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+
+
+def _tile_rows(base: str, url: str, sample: dict[str, list[Any]]) -> list[tuple[str, Timing, Timing, float, float, str]]:
+    """Village tiles at zoom 8 holding the sampled villages, over HTTP and through the db layer."""
+    tiles = [(TILE_ZOOM, *_tile_of(lng, lat, TILE_ZOOM)) for _, lng, lat in sample["villages"]]
+    http, size = _http_get(base, [f"/tiles/villages/{z}/{x}/{y}.mvt" for z, x, y in tiles])
+
+    async def load(s: AsyncSession, v: dict[str, Any]) -> object:
+        z, x, y = v["zxy"]
+        return await tile_queries.tile(s, "villages", z, x, y, BENCH_VIEWER)
+
+    sql = asyncio.run(_sql(url, Case("tiles", "", [{"zxy": t} for t in tiles], load, 0)))
+    name = f"village vector tile, zoom {TILE_ZOOM}"
+    verdict = "meets" if http.p50 <= 50 else "MISSES"
+    print(f"{name:<48} HTTP p50 {http.p50:8.1f} ms  p95 {http.p95:8.1f} ms | SQL p50 {sql.p50:8.1f} ms "
+          f"| largest tile {size / 1024:,.0f} KB | target p50 ≤ 50 ms: {verdict}", flush=True)
+    return [(name, http, sql, http.p50 / sql.p50, 50, f"{verdict}; largest tile {size / 1024:,.0f} KB")]
+
+
+def _export_memory(url: str, regency: str) -> list[str]:
+    """Seconds, size and peak Python memory (tracemalloc) of the village export, a regency's and all of
+    Indonesia's, as GeoPackage and CSV: constant memory means the peaks do not grow with the rows."""
+    lines = []
+    for region, fmt in ((regency, "gpkg"), (None, "gpkg"), (None, "csv")):
+        with tempfile.TemporaryDirectory(prefix="perisai-bench-") as folder:
+            path = Path(folder) / f"villages.{fmt}"
+
+            async def go(region: str | None = region, fmt: str = fmt, path: Path = path) -> int:
+                engine = create_engine(url)
+                try:
+                    return await write_file(engine, "villages", region, BENCH_VIEWER, fmt, path)
+                finally:
+                    await engine.dispose()
+
+            tracemalloc.start()
+            started = time.perf_counter()
+            rows = asyncio.run(go())
+            seconds = time.perf_counter() - started
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            lines.append(f"{'village export, ' + (region or 'Indonesia') + ', ' + fmt:<48} {seconds * 1000:8.0f} ms, "
+                         f"{rows:,} rows, {path.stat().st_size / 2**20:,.1f} MB, peak Python memory {peak / 2**20:,.1f} MB")
+    return lines
+
+
 def _map_rows(base: str, url: str) -> list[tuple[str, Timing, Timing, float, float, str]]:
     rows = []
     for case in _map_cases(asyncio.run(_map_sample(url))):
@@ -384,6 +441,10 @@ def main() -> None:
             rows.append((case.name, http, sql, ratio, case.target_ms, verdict))
         asyncio.run(_forget_scenarios(url))
         rows += _map_rows(base, url)
+        if not maps_only:
+            rows += _tile_rows(base, url, sample)
+            for line in _export_memory(url, sample["regencies"][0]):
+                print(line, flush=True)
         if maps_only:
             _markdown(rows)
             return

@@ -12,6 +12,7 @@ from cli import (
     check_command,
     db_commands,
     demo_command,
+    export_command,
     import_commands,
     map_command,
     serve_command,
@@ -47,6 +48,7 @@ app.command()(demo_command.demo)
 app.command()(serve_command.serve)
 app.command()(snapshot_command.snapshot)
 app.command()(alerts_command.alerts)
+app.command()(export_command.export)
 app.command()(token_command.token)
 
 if __name__ == "__main__":

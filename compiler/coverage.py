@@ -25,7 +25,7 @@ from db.queries.coverage import (
     nearest_counting_agent,
     region_coverage_sql,
 )
-from db.queries.gaps import GapKind, gap_rows_sql
+from db.queries.gaps import GapKind, gap_reasons_sql, gap_rows_sql
 from db.queries.observed import observed
 from db.records import Activity
 from db.regions import Level
@@ -260,12 +260,7 @@ def _gap_coverage(b: Build, f: Field, alias: str, path: Path) -> str:
 
 @compiles("CoverageGap", field="reasons")
 def _gap_reasons(b: Build, f: Field, alias: str, path: Path) -> str:
-    return (f"to_json(array_remove(ARRAY["
-            f"CASE WHEN {alias}.agents_in_reach = 0 THEN CASE WHEN {alias}.agents_any > 0 THEN 'AGENTS_INACTIVE' "
-            f"ELSE 'NO_AGENT_WITHIN_REACH' END END, "
-            f"CASE WHEN {alias}.active_enrollments::float8 < {alias}.below * {alias}.informal_workers THEN 'LOW_PENETRATION' END, "
-            f"CASE WHEN {alias}.informal_workers IS NULL THEN 'NO_ESTIMATE' END, "
-            f"CASE WHEN {alias}.paper_only THEN 'PAPER_ONLY' END], NULL))")
+    return f"to_json({gap_reasons_sql(alias, f'{alias}.below')})"
 
 
 @compiles("Query", field="coverageGaps")

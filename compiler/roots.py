@@ -3,6 +3,9 @@ villages and enrollments; and the map links of regions."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from compiler.coverage import analysable
 from compiler.entities import (
     REGIONS,
     _list,
@@ -144,3 +147,16 @@ def _indonesia_map_url(b: Build, f: Field, alias: str, path: Path) -> str:
 for _type in ("Province", "Regency", "District"):
     compiles(_type, field="mapUrl")(_map_url(_type))  # type: ignore[arg-type]
 
+
+@compiles("Query", field="exportCoverage")
+def _export_coverage(b: Build, f: Field, alias: str, path: Path) -> str:
+    try:
+        analysable(b, f)
+    except ApiError as error:
+        return b.error(error, f.nodes)
+    if b.map_link is None:
+        return "NULL"
+    base, link = b.map_link()
+    query = urlencode({**({"regionCode": f.args["regionCode"].strip()} if f.args["regionCode"] else {}), "token": link})
+    url = f"{base}/exports/{f.args['kind'].value}.{f.args['format'].value}?{query}"
+    return f"to_json({b.add(url, 'text')})"  # a root field's column is JSON text

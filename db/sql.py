@@ -33,3 +33,12 @@ class Params:
             return sql, self.values
         renumbered = {old: new for new, old in enumerate(used, start=1)}
         return _PLACEHOLDER.sub(lambda m: f"${renumbered[int(m.group(1))]}", sql), [self.values[n - 1] for n in used]
+
+
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+def substituted(sql: str, expressions: dict[str, str]) -> str:
+    """`sql` (a statement with `:name` parameters) with the named ones replaced by SQL expressions
+    (parenthesised): a shared statement evaluated over rows of the caller's choosing."""
+    return _NAMED.sub(lambda m: f"({expressions[m.group(1)]})" if m.group(1) in expressions else m.group(0), sql)

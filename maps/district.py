@@ -69,13 +69,12 @@ async def district_data(
     return DistrictData(outline, figures, villages, agents, sites)
 
 
+CLASS_COLOURS = {"not_reached": NOT_REACHED, "no_estimate": NO_DATA, "few_enrolled": FEW_ENROLLED, "reached": REACHED}
+
+
 def coverage_class(v: maps.VillageFeature) -> str:
-    """The colour of a village on the coverage map."""
-    if v.agent_count == 0:
-        return NOT_REACHED
-    if v.penetration is None:
-        return NO_DATA
-    return FEW_ENROLLED if v.penetration < LOW_PENETRATION else REACHED
+    """The colour of a village on the coverage map (its class comes from the database's rule)."""
+    return CLASS_COLOURS[v.coverage_class]
 
 
 def _coverage_swatches(lang: Language) -> list[Swatch]:

@@ -46,6 +46,22 @@ class GapKind(enum.Enum):
                                        "reaching it enrolled anyone there in `observedWithinDays` days.")
 
 
+@strawberry.enum(description="What an export holds.")
+class ExportKind(enum.Enum):
+    VILLAGES = strawberry.enum_value("villages", description="Every village: estimate (and its source), enrollments, "
+                                     "penetration, agents, coverage class; boundaries in GeoJSON and GeoPackage.")
+    GAPS = strawberry.enum_value("gaps", description="Coverage gaps with their reasons, most uncovered workers first.")
+    WORKLOAD = strawberry.enum_value("workload", description="Agents with their workload, heaviest first.")
+
+
+@strawberry.enum(description="The file format of an export.")
+class ExportFormat(enum.Enum):
+    CSV = "csv"
+    XLSX = "xlsx"
+    GEOJSON = "geojson"
+    GPKG = "gpkg"
+
+
 @strawberry.enum(description="Where candidate sites for new agents may be.")
 class SiteCandidates(enum.Enum):
     VILLAGE_LABEL_POINTS = "village_label_points"

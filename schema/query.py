@@ -23,6 +23,8 @@ from schema.coverage import (
     AgentSite,
     AgentWorkload,
     CoverageGap,
+    ExportFormat,
+    ExportKind,
     GapKind,
     LngLatInput,
     NearbyAgent,
@@ -231,4 +233,12 @@ class Query:
             description="Alerts of this region (a village: its district's); null: all you may see.")] = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
     ) -> Connection[CoverageAlert]:  # type: ignore[type-var]  # relay types its items as Nodes; these rows have no id
+        return by_compiler()
+
+    @strawberry.field(description="A link, valid 30 minutes, that downloads a region's villages, gaps or agent workload "
+                      "as CSV, XLSX, GeoJSON or GeoPackage (what you may see; formulas neutralised in spreadsheets).")
+    async def export_coverage(
+        self, info: Info, region_code: Annotated[str | None, strawberry.argument(description=REGION)] = None,
+        kind: ExportKind = ExportKind.VILLAGES, format: ExportFormat = ExportFormat.CSV,
+    ) -> str | None:
         return by_compiler()

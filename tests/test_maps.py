@@ -211,7 +211,7 @@ def test_past_the_agent_budget_markers_cluster_and_circles_are_left_out() -> Non
 
     square = {"type": "MultiPolygon", "coordinates": [[[[110, -7], [110.1, -7], [110.1, -6.9], [110, -6.9], [110, -7]]]]}
     outline = Outline("98.01.01", "Padat", Level.DISTRICT, square, (110, -7, 110.1, -6.9), "98.01", "Uji", [])
-    village = VillageFeature("98.01.01.2001", "Ramai", square, 1000, 10, 3, 3, "A-1", 100.0)
+    village = VillageFeature("98.01.01.2001", "Ramai", square, 1000, 10, 3, 3, "A-1", 100.0, "few_enrolled")
     figures = CoverageFigures("98.01.01", Level.DISTRICT, "Padat", 1, 1, 0, 1000, 1000, 10, 10, 990, 3)
 
     def page(agents: int) -> str:

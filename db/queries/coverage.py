@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.access import Viewer, agent_visible_sql
 from db.records import Activity, CoverageFigures, NearestAgent, VillageCoverage
 from db.regions import LEVELS, Level
+from db.rules import LOW_PENETRATION
 
 
 def code_range(region_code: str | None) -> dict[str, str]:
@@ -63,6 +64,14 @@ def _counting(condition: str) -> str:
         FROM agent_reach o JOIN agent b ON b.id = o.agent_id
         WHERE {condition}
         GROUP BY o.village_code"""
+
+
+def coverage_class(agents: str, enrollments: str, workers: str) -> str:
+    """SQL: a village's class on the coverage maps and tiles, from its counting agents, active
+    enrollments and informal workers: not_reached, no_estimate, few_enrolled (penetration below
+    LOW_PENETRATION) or reached."""
+    return (f"CASE WHEN {agents} = 0 THEN 'not_reached' WHEN coalesce({workers}, 0) = 0 THEN 'no_estimate' "
+            f"WHEN {enrollments}::float8 / {workers} < {LOW_PENETRATION} THEN 'few_enrolled' ELSE 'reached' END")
 
 
 def reaches(agent: str, village: str) -> str:

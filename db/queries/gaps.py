@@ -79,6 +79,17 @@ _KINDS = {
 }
 
 
+def gap_reasons_sql(gap: str, below: str = "CAST(:below AS float8)") -> str:
+    """SQL: the reasons (a text array, API names) of the gap row aliased `gap`, LOW_PENETRATION
+    below the share `below` (SQL)."""
+    return (f"array_remove(ARRAY["
+            f"CASE WHEN {gap}.agents_in_reach = 0 THEN CASE WHEN {gap}.agents_any > 0 THEN 'AGENTS_INACTIVE' "
+            f"ELSE 'NO_AGENT_WITHIN_REACH' END END, "
+            f"CASE WHEN {gap}.active_enrollments::float8 < {below} * {gap}.informal_workers THEN 'LOW_PENETRATION' END, "
+            f"CASE WHEN {gap}.informal_workers IS NULL THEN 'NO_ESTIMATE' END, "
+            f"CASE WHEN {gap}.paper_only THEN 'PAPER_ONLY' END], NULL)")
+
+
 def gap_rows_sql(kind: GapKind) -> str:
     """Every gap of kind `kind` in the region (:lo, :hi), with its village figures, rank key, label
     point and whether it is reached only on paper (PAPER_ONLY also takes :observed_days)."""

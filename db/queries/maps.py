@@ -20,6 +20,7 @@ from db.queries.coverage import (
     code_range,
     counting_per_village,
     counts,
+    coverage_class,
     nearest_counting_agent,
 )
 from db.records import Activity
@@ -68,6 +69,7 @@ class VillageFeature:
     agents_any_status: int
     nearest_agent_code: str | None  # None when there is none, or the caller may not see it
     nearest_m: float | None
+    coverage_class: str  # db.queries.coverage.coverage_class
 
     @property
     def penetration(self) -> float | None:
@@ -147,7 +149,8 @@ async def village_features(
         WITH {VILLAGE_FIGURES}
         SELECT f.code, v.name, f.informal_workers, f.agents_in_reach, f.agents_any, f.active_enrollments,
                ST_AsGeoJSON(ST_SimplifyPreserveTopology(v.geom, CAST(:tolerance AS float8)), {PRECISION}) AS geometry,
-               CASE WHEN {agent_visible_sql(viewer, "na")} THEN na.code END AS nearest_code, n.nearest_m
+               CASE WHEN {agent_visible_sql(viewer, "na")} THEN na.code END AS nearest_code, n.nearest_m,
+               {coverage_class("f.agents_in_reach", "f.active_enrollments", "f.informal_workers")} AS coverage_class
         FROM village_figures f JOIN village v ON v.code = f.code
         LEFT JOIN {nearest_counting_agent("f.label_point")} n ON true
         LEFT JOIN agent na ON na.id = n.nearest_agent_id
@@ -156,7 +159,7 @@ async def village_features(
     params = {**code_range(district_code), **activity.params(), "tolerance": tolerance}
     return [
         VillageFeature(r.code, r.name, orjson.loads(r.geometry) if r.geometry else None, r.informal_workers,
-                       r.active_enrollments, r.agents_in_reach, r.agents_any, r.nearest_code, r.nearest_m)
+                       r.active_enrollments, r.agents_in_reach, r.agents_any, r.nearest_code, r.nearest_m, r.coverage_class)
         for r in (await session.execute(stmt, params)).all()
     ]
 

@@ -1,0 +1,31 @@
+"""Who calls a data endpoint (tiles, OGC API features, exports): the sign-in the API uses, from a
+bearer header or a map link's `?token=`, and never an agent's token (these are analytics)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from auth.tokens import MAP_LINK, InvalidToken, bearer
+from db.access import Role, Viewer
+
+
+class SignInRefused(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
+async def analyst(request: Request, what: str) -> tuple[Viewer, str | None]:
+    """The caller and the map link to carry on in links (None when the token came as a header)."""
+    header = bearer(request.headers.get("authorization"))
+    link = request.query_params.get("token")
+    if not header and not link:
+        raise SignInRefused(401, "UNAUTHENTICATED", "send Authorization: Bearer <token>, or use a map link's ?token=")
+    try:
+        viewer = (await request.app.state.sign_in.viewer(header, uses=(None, MAP_LINK)) if header
+                  else await request.app.state.sign_in.viewer(str(link), uses=(MAP_LINK,)))
+    except InvalidToken as exc:
+        raise SignInRefused(401, "UNAUTHENTICATED", f"the token cannot be used: {exc}") from exc
+    if viewer.role is Role.AGENT:
+        raise SignInRefused(403, "FORBIDDEN", f"{what} are coverage analytics, for planners and managers")
+    return viewer, None if header else str(link)
