@@ -18,6 +18,7 @@ from db.sql import substituted
 
 EXTENT = 4096
 BUFFER = 64
+PIXELS = 256  # a tile's width on screen
 MAX_ZOOM = 16
 WEB_MERCATOR_HALF_WIDTH_M = 20037508.342789244
 
@@ -50,21 +51,22 @@ _ENVELOPE = """e AS (SELECT ST_TileEnvelope(CAST(:z AS integer), CAST(:x AS inte
 
 
 def _geometry(column: str) -> str:
-    """The feature's geometry in tile units, simplified to about one unit first (degrees)."""
-    return (f"ST_AsMVTGeom(ST_Transform(ST_SimplifyPreserveTopology({column}, CAST(:tolerance AS float8)), 3857), "
+    """The feature's geometry in tile units, simplified first to about a screen pixel (ST_AsMVTGeom
+    then clips it and makes it valid; a polygon smaller than that stays as a speck, not dropped)."""
+    return (f"ST_AsMVTGeom(ST_Transform(ST_Simplify({column}, CAST(:tolerance AS float8), true), 3857), "
             f"e.env, {EXTENT}, {BUFFER}, true)")
 
 
 def tolerance(z: int) -> float:
-    """About one tile unit at zoom `z`, in degrees of longitude."""
-    return 360.0 / (2 ** z) / EXTENT
+    """About one screen pixel (a 256-pixel tile) at zoom `z`, in degrees of longitude."""
+    return 360.0 / (2 ** z) / PIXELS
 
 
 def _villages(viewer: Viewer) -> str:
     here = f"ARRAY(SELECT h.code FROM village h, e WHERE h.geom && e.env4326 AND {visible_sql(viewer, 'village', 'h')})"
     figures = substituted(VILLAGE_COVERAGE_FIGURES, {"codes": here})
     return f"""
-        WITH {_ENVELOPE}, f AS ({figures})
+        WITH {_ENVELOPE}, f AS MATERIALIZED ({figures})  -- materialised: each figure counted once per village
         SELECT ST_AsMVT(m, 'villages', {EXTENT}, 'geom') FROM (
             SELECT f.code, v.name, {coverage_class("f.agents_in_reach", "f.active_enrollments", "f.informal_workers")}
                        AS coverage_class,
