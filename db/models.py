@@ -226,3 +226,11 @@ class Scenario(Base):
     created_by: Mapped[str] = mapped_column(Text)
     created_role: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+
+
+class VillageEnrollments(Base):
+    """Active enrollments per village, kept by triggers (migration 0011); never written by application code."""
+
+    __tablename__ = "village_enrollments"
+    village_code: Mapped[str] = mapped_column(ForeignKey("village.code", ondelete="CASCADE"), primary_key=True)
+    active: Mapped[int]

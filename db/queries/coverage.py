@@ -6,6 +6,8 @@ Definitions (the documented contract, also in the README):
   (as_of - within_days, as_of]).
 - A village is *covered* when a counting agent reaches its label point; reach pairs come from the
   `agent_reach` table (geodesic, WGS84 ellipsoid; see migration 0003).
+- Active enrollments of a village come from `village_enrollments`, counters kept by triggers in
+  the transaction of every enrollment change (migration 0011).
 - Penetration = active enrollments / informal workers; uncovered workers =
   max(0, informal workers - active enrollments); both null for a village without an estimate.
 
@@ -80,6 +82,11 @@ def reaches(agent: str, village: str) -> str:
     return f"ST_DWithin({village}.label_point::geography, {agent}.location::geography, {agent}.reach_m)"
 
 
+def active_enrollments(village_code: str) -> str:
+    """SQL: the village's active enrollments, from the counters triggers keep (migration 0011)."""
+    return f"coalesce((SELECT ve.active FROM village_enrollments ve WHERE ve.village_code = {village_code}), 0)"
+
+
 def within(column: str) -> str:
     return f"({column} ~>=~ :lo AND {column} ~<~ :hi)"
 
@@ -90,7 +97,7 @@ village_figures AS (
     SELECT v.code, v.label_point, v.informal_workers,
            coalesce(r.agents_in_reach, 0) AS agents_in_reach,
            coalesce(r.agents_any, 0) AS agents_any,
-           coalesce(e.active_enrollments, 0) AS active_enrollments
+           coalesce(e.active, 0) AS active_enrollments
     FROM village v
     LEFT JOIN (
         SELECT ar.village_code, count(*) FILTER (WHERE {counts("a")}) AS agents_in_reach, count(*) AS agents_any
@@ -98,11 +105,7 @@ village_figures AS (
         WHERE {within("ar.village_code")}
         GROUP BY ar.village_code
     ) r ON r.village_code = v.code
-    LEFT JOIN (
-        SELECT village_code, count(*) AS active_enrollments FROM enrollment
-        WHERE status = 'active' AND {within("village_code")}
-        GROUP BY village_code
-    ) e ON e.village_code = v.code
+    LEFT JOIN village_enrollments e ON e.village_code = v.code
     WHERE {within("v.code")}
 )"""
 
@@ -140,8 +143,7 @@ VILLAGE_COVERAGE_FIGURES = f"""
            (SELECT count(*) FROM agent_reach ar JOIN agent a ON a.id = ar.agent_id
             WHERE ar.village_code = p.code AND {counts("a")}) AS agents_in_reach,
            (SELECT count(*) FROM agent_reach ar WHERE ar.village_code = p.code) AS agents_any,
-           (SELECT count(*) FROM enrollment e
-            WHERE e.village_code = p.code AND e.status = 'active') AS active_enrollments
+           {active_enrollments("p.code")} AS active_enrollments
     FROM village p WHERE p.code = ANY(:codes)
 """
 VILLAGE_COVERAGE = f"""

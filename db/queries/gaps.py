@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.queries.coverage import (
     VILLAGE_FIGURES,
+    active_enrollments,
     code_range,
     counts,
     nearest_counting_agent,
@@ -67,7 +68,7 @@ unreached AS MATERIALIZED (  -- materialised: the gap conditions must not be pus
 village_figures AS (
     SELECT u.*, 0::bigint AS agents_in_reach,
            (SELECT count(*) FROM agent_reach r WHERE r.village_code = u.code) AS agents_any,
-           (SELECT count(*) FROM enrollment e WHERE e.village_code = u.code AND e.status = 'active') AS active_enrollments
+           {active_enrollments("u.code")} AS active_enrollments
     FROM unreached u
 )"""
 _LOW = "f.active_enrollments < CAST(:below AS float8) * f.informal_workers"

@@ -17,10 +17,9 @@ _COUNTS = counts("a")
 # Every village of (:lo, :hi) as a snapshot keeps it.
 VILLAGE_STATE = f"""
 SELECT v.code AS village_code, v.informal_workers, v.estimate_source, v.estimate_year::smallint AS estimate_year,
-       coalesce(e.n, 0)::integer AS active_enrollments, coalesce(r.agent_ids, '{{}}'::bigint[]) AS agent_ids
+       coalesce(e.active, 0)::integer AS active_enrollments, coalesce(r.agent_ids, '{{}}'::bigint[]) AS agent_ids
 FROM village v
-LEFT JOIN (SELECT village_code, count(*) AS n FROM enrollment
-           WHERE status = 'active' AND {within("village_code")} GROUP BY village_code) e ON e.village_code = v.code
+LEFT JOIN village_enrollments e ON e.village_code = v.code
 LEFT JOIN (SELECT r.village_code, array_agg(r.agent_id ORDER BY r.agent_id) AS agent_ids
            FROM agent_reach r JOIN agent a ON a.id = r.agent_id
            WHERE {within("r.village_code")} AND {_COUNTS} GROUP BY r.village_code) r ON r.village_code = v.code
