@@ -7,7 +7,8 @@ three times the requests of the other while its neighbour idled (BENCHMARKS.md).
 could use (uvicorn, gunicorn, hypercorn) balances connections between processes, so, like Node's
 cluster module, the parent process accepts every connection and hands it to the workers in turn
 over a Unix socket (SCM_RIGHTS); each worker runs uvicorn's own protocol on the connections it
-receives. A worker that dies is replaced; SIGINT/SIGTERM stop the workers gracefully.
+receives. A worker that dies is replaced (unless none has ever started: then the app cannot start,
+and the server stops with the worker's error); SIGINT/SIGTERM stop the workers gracefully.
 """
 
 from __future__ import annotations
@@ -140,11 +141,16 @@ def serve(config: uvicorn.Config, workers: int) -> int:
         signal.signal(signum, on_signal)
     slots = [_Slot(config) for _ in range(workers)]
     turn = 0
+    serving = False  # a worker has started once: the app and its settings can run
     try:
         while not stop.is_set():
+            serving = serving or any(slot.started() for slot in slots)
             for i, slot in enumerate(slots):
                 if not slot.process.is_alive():
-                    if not slot.started():  # restarting a worker that could not start would not help
+                    # Before any worker has started, a death is the app failing to start (settings, database):
+                    # restarting would not help. After, it is one process dying (killed, out of memory), even
+                    # while it was starting: replace it.
+                    if not serving and not slot.started():
                         log.error("worker %s failed to start (exit code %s); stopping", slot.process.pid,
                                   slot.process.exitcode)
                         exit_code = slot.process.exitcode or 1
