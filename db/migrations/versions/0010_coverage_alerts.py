@@ -8,6 +8,9 @@ falls below a threshold — raised by triggers in the transaction of the change,
 - `district_below_threshold`: a district whose share of covered villages was at least
   `coverage_alert_district_share()` (0.5; replace the function to change it) and is now below.
 
+Each district's alerts are written under an advisory lock of that district, taken in district
+order, so concurrent mass changes cannot deadlock on them.
+
 Digests: an alert of the same kind, district and cause updated in the last 10 minutes absorbs the
 new villages and agents (`changes` counts the writes) instead of a new alert, so a mass
 deactivation — one statement or a thousand API calls — is one alert per district. Statement
@@ -53,7 +56,7 @@ BEGIN
     FOR g IN SELECT l.district_code, l.cause, array_agg(DISTINCT l.code ORDER BY l.code) AS villages,
                     array_agg(DISTINCT l.agent_code ORDER BY l.agent_code) AS agents
              FROM jsonb_to_recordset(lost) AS l(code text, district_code text, agent_code text, cause text)
-             GROUP BY l.district_code, l.cause LOOP
+             GROUP BY l.district_code, l.cause ORDER BY l.district_code, l.cause LOOP
         PERFORM raise_coverage_alert('villages_unreached', g.district_code, ARRAY[g.cause], g.villages, g.agents,
                                      NULL, NULL);
     END LOOP;
@@ -61,7 +64,7 @@ BEGIN
                     array_agg(DISTINCT l.code ORDER BY l.code) AS villages,
                     array_agg(DISTINCT l.agent_code ORDER BY l.agent_code) AS agents, count(DISTINCT l.code) AS lost
              FROM jsonb_to_recordset(lost) AS l(code text, district_code text, agent_code text, cause text)
-             GROUP BY l.district_code LOOP
+             GROUP BY l.district_code ORDER BY l.district_code LOOP
         PERFORM raise_district_alert(g.district_code, g.causes, g.villages, g.agents, g.lost::integer);
     END LOOP;
     RETURN NULL;
