@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli.runtime import console, database_url, friendly_errors, run, settings
-from cli.snapshot_command import CommandRefused, day
+from cli.runtime import CommandRefused, console, database_url, day, friendly_errors, run, settings
 from db.engine import create_engine, create_sessionmaker
 from db.rules import MAX_OBSERVED_DAYS
 from db.writes.alerts import raise_inactivity_alerts

@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.runtime import console, database_url, friendly_errors, run, settings
-from cli.snapshot_command import CommandRefused
+from cli.runtime import CommandRefused, console, database_url, friendly_errors, run, settings
 from db.access import Role, Viewer
 from db.engine import create_engine
 from db.queries.exports import EXPORTS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import functools
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -87,3 +88,17 @@ def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
 
     with bars:
         yield update
+
+
+class CommandRefused(PerisaiError):
+    """A scheduled command's input refused (snapshot, alerts)."""
+
+
+def day(text: str | None) -> dt.date:
+    """--as-of as a date (default today)."""
+    if text is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise CommandRefused(f"--as-of: {text!r} is not a date like 2026-11-30") from exc

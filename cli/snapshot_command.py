@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import getpass
 from typing import Annotated
 
 import typer
 
-from cli.runtime import console, database_url, friendly_errors, run, settings
+from cli.runtime import CommandRefused, console, database_url, day, friendly_errors, run, settings
 from db.access import Role, Viewer
 from db.engine import create_engine, create_sessionmaker
-from db.errors import PerisaiError
 from db.writes.refused import WriteRefused
 from db.writes.snapshots import take_snapshot
-
-
-class CommandRefused(PerisaiError):
-    """A scheduled command's input refused (snapshot, alerts)."""
-
-
-def day(text: str | None) -> dt.date:
-    """--as-of as a date (default today)."""
-    if text is None:
-        return dt.date.today()
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise CommandRefused(f"--as-of: {text!r} is not a date like 2026-11-30") from exc
 
 
 @friendly_errors

@@ -35,7 +35,7 @@ from db.queries.workload import HEAVY_OVERLAP_SHARE, WORKLOAD_ROWS
 from db.records import FlagReason
 from db.regions import Level
 from resolvers.errors import ApiError, BadUserInput, Forbidden, NotFound
-from resolvers.inputs import lng_lat, region_code
+from resolvers.inputs import lng_lat, past_day, region_code
 from resolvers.siting import check_siting, solve_sites
 
 MAX_NEAREST = 100
@@ -247,9 +247,7 @@ def _data_quality(b: Build, f: Field, alias: str, path: Path) -> str:
         reasons = args["reasons"]
         if reasons is not None and not reasons:
             raise BadUserInput("lists no reason; leave it out for every reason", field="reasons")
-        as_of = args["asOf"]
-        if as_of is not None and as_of > dt.date.today():
-            raise BadUserInput("is in the future; give today or an earlier date", field="asOf")
+        as_of = past_day(args["asOf"])
         page = page_window(f, (int, int))
     except ApiError as error:
         return b.error(error, f.nodes)

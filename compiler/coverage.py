@@ -30,7 +30,7 @@ from db.queries.observed import observed
 from db.records import Activity
 from db.regions import Level
 from resolvers.errors import ApiError, BadUserInput, Forbidden, NotFound
-from resolvers.inputs import region_code
+from resolvers.inputs import past_day, region_code
 
 MAX_ACTIVE_WITHIN_DAYS = 3650
 
@@ -39,9 +39,7 @@ def activity(active_within_days: int | None, as_of: dt.date | None) -> Activity:
     """Which agents count (activeWithinDays, asOf), checked."""
     if active_within_days is not None and not 1 <= active_within_days <= MAX_ACTIVE_WITHIN_DAYS:
         raise BadUserInput(f"must be between 1 and {MAX_ACTIVE_WITHIN_DAYS} days", field="activeWithinDays")
-    if as_of is not None and as_of > dt.date.today():
-        raise BadUserInput("is in the future; give today or an earlier date", field="asOf")
-    return Activity(active_within_days, as_of)
+    return Activity(active_within_days, past_day(as_of))
 
 
 TYPES = {Level.PROVINCE: "Province", Level.REGENCY: "Regency", Level.DISTRICT: "District", Level.VILLAGE: "Village"}

@@ -3,7 +3,6 @@ the lists below them and the links between them, each scoped by the caller's rol
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +20,7 @@ from db.regions import Level
 from db.rules import MAX_OBSERVED_DAYS
 from db.spatial import METRES_PER_DEGREE
 from resolvers.errors import ApiError, BadUserInput, Forbidden
-from resolvers.inputs import geometry_options, list_filter
+from resolvers.inputs import geometry_options, list_filter, past_day
 
 REGIONS = {"Province": Level.PROVINCE, "Regency": Level.REGENCY, "District": Level.DISTRICT, "Village": Level.VILLAGE}
 TYPES = {level: name for name, level in REGIONS.items()}
@@ -186,10 +185,7 @@ def observed_days(f: Field, name: str) -> int:
 
 def _observed_window(f: Field) -> dict[str, Any]:
     """The window arguments of an observed-reach field (withinDays, asOf), checked, as parameters."""
-    days, as_of = observed_days(f, "withinDays"), f.args["asOf"]
-    if as_of is not None and as_of > dt.date.today():
-        raise BadUserInput("is in the future; give today or an earlier date", field="asOf")
-    return {"observed_days": days, "as_of": as_of}
+    return {"observed_days": observed_days(f, "withinDays"), "as_of": past_day(f.args["asOf"])}
 
 
 @compiles("Agent", field="observedReachM")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 import os
 import tempfile
 from collections.abc import AsyncIterator
@@ -34,8 +33,6 @@ from db.access import Viewer, analyses
 from db.queries.exports import EXPORTS, export_rows
 from db.regions import Level
 from maps.access import SignInRefused, analyst
-
-log = logging.getLogger("perisai.exports")
 
 FORMATS = {"csv": "text/csv; charset=utf-8", "geojson": "application/geo+json",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -101,3 +102,10 @@ def row_id(value: str, field: str = "id") -> int:
     if not 0 < number < 2**63:
         raise BadUserInput(f"{value!r} is not a numeric id", field=field)
     return number
+
+
+def past_day(day: dt.date | None, field: str = "asOf") -> dt.date | None:
+    """A day figures are measured at: today or earlier (None: today)."""
+    if day is not None and day > dt.date.today():
+        raise BadUserInput("is in the future; give today or an earlier date", field=field)
+    return day
