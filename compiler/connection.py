@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from compiler.objects import object_json
@@ -10,6 +11,7 @@ from compiler.plan import TYPENAME, Field
 from compiler.sql import Build, Path, json_object, quoted
 from db.queries.paging import Window
 from resolvers.errors import ApiError
+from resolvers.inputs import PAGE_GEOMETRY_BYTES, byte_budget
 from resolvers.pagination import PageArgs, window
 
 
@@ -71,6 +73,10 @@ def paged(b: Build, f: Field, inner: str, key_count: int, page: Window, node_typ
         return json_object([(c.key, _total(b, c, total) if c.name == "totalCount" else quoted(_connection_type(node_type)))
                             for c in fields])
     p = b.alias("p")
+    try:  # before the nodes are compiled: their geometry fields read the shares
+        shares = _geometry_shares(b, f, page.limit, p, node_type)
+    except ApiError as error:
+        return b.error(error, f.nodes)
     order = ", ".join(f"q.page_key{i} {'DESC' if page.from_end != descending else 'ASC'}" for i in range(key_count))
 
     def shown() -> str:  # a parameter only where used: PostgreSQL cannot type an unused one
@@ -108,7 +114,45 @@ def paged(b: Build, f: Field, inner: str, key_count: int, page: Window, node_typ
                 info.append((i.key, value))
             pairs.append((c.key, json_object(info)))
     ranked = f"SELECT q.*, row_number() OVER (ORDER BY {order}) AS page_rank FROM ({inner}) q"
+    if shares is not None:
+        ranked = shares(ranked)
     return f"(SELECT {json_object(pairs)} FROM ({ranked}) {p})"
+
+
+GEOMETRY_FIELDS = ("geometry", "fittedGeometry")
+
+
+def _geometry_shares(b: Build, f: Field, limit: int, p: str, node_type: str) -> Callable[[str], str] | None:
+    """With a geometryBudget: what adds `page_share` to the page's rows, each shown row's bytes of
+    the budget, water-filled: rows whose full boundary is small keep all of it, the others share
+    what is left equally; the shares sum to at most the budget. A node's geometry fields then fit
+    its share (split between them)."""
+    if (given := f.args.get("geometryBudget")) is None:
+        return None
+    budget = byte_budget(given, "geometryBudget", PAGE_GEOMETRY_BYTES)
+    geometries = [g for e in f.fields() if e.name == "edges" for n in e.fields() if n.name == "node"
+                  for g in n.fields(node_type) if g.name in GEOMETRY_FIELDS]
+    b.geometry_shares[p] = max(1, len(geometries))
+    precision = b.add(geometries[0].args["precision"] if geometries else 7, "integer")
+    total, shown = b.add(budget, "integer"), b.add(limit, "integer")
+    return lambda ranked: _water_filled(ranked, total, shown, precision)
+
+
+def _water_filled(ranked: str, total: str, shown: str, precision: str) -> str:
+    """`ranked` with `page_share`: each shown row's bytes of the budget `total`."""
+    sized = (f"SELECT r.*, CASE WHEN r.page_rank <= {shown} THEN octet_length(ST_AsGeoJSON(r.geom, {precision})) END "
+             f"AS full_bytes FROM ({ranked}) r")
+    # Rows by size: row i may keep its full size while it is under an equal share of what the smaller
+    # rows left; from the first that is not, every row gets that share (the water level).
+    capped = (f"SELECT s.*, row_number() OVER w AS fill_rank, ({total} - (sum(s.full_bytes) OVER w - s.full_bytes))::float8 "
+              f"/ (count(s.full_bytes) OVER () - row_number() OVER w + 1) AS fill_cap "
+              f"FROM ({sized}) s WINDOW w AS (ORDER BY s.full_bytes, s.page_rank ROWS UNBOUNDED PRECEDING)")
+    level = (f"SELECT c.*, min(c.fill_rank) FILTER (WHERE c.full_bytes > c.fill_cap) OVER () AS fill_first, "
+             f"first_value(c.fill_cap) OVER (ORDER BY c.full_bytes > c.fill_cap DESC NULLS LAST, c.fill_rank) AS fill_level "
+             f"FROM ({capped}) c")
+    return (f"SELECT l.*, CASE WHEN l.full_bytes IS NULL THEN NULL "
+            f"WHEN l.fill_first IS NULL OR l.fill_rank < l.fill_first THEN l.full_bytes "
+            f"ELSE floor(l.fill_level)::integer END AS page_share FROM ({level}) l")
 
 
 def _total(b: Build, c: Field, total: str | ApiError) -> str:

@@ -10,7 +10,7 @@ from strawberry.relay import GlobalID
 from strawberry.relay.types import GlobalIDValueError
 
 from compiler.connection import Rows, connection
-from compiler.objects import column, compiles, global_id, object_json
+from compiler.objects import column, compiles, compiles_columns, global_id, object_json
 from compiler.plan import Field
 from compiler.sql import Build, Path, bind
 from db.access import visible_sql
@@ -20,7 +20,7 @@ from db.regions import Level
 from db.rules import MAX_OBSERVED_DAYS
 from db.spatial import METRES_PER_DEGREE
 from resolvers.errors import ApiError, BadUserInput, Forbidden
-from resolvers.inputs import geometry_options, list_filter, past_day
+from resolvers.inputs import byte_budget, geometry_options, list_filter, past_day
 
 REGIONS = {"Province": Level.PROVINCE, "Regency": Level.REGENCY, "District": Level.DISTRICT, "Village": Level.VILLAGE}
 TYPES = {level: name for name, level in REGIONS.items()}
@@ -93,7 +93,50 @@ def _label_point(b: Build, f: Field, alias: str, path: Path) -> str:
 
 @compiles(*REGIONS, field="geometry")
 def _geometry(b: Build, f: Field, alias: str, path: Path) -> str:
-    return geojson(b, f"{alias}.geom", f, simplify=True)
+    if f.args["maxBytes"] is None and alias not in b.geometry_shares:
+        return geojson(b, f"{alias}.geom", f, simplify=True)
+    g = b.alias("g")
+    return _fitted(b, f, alias, g, f"CAST({g}.geojson AS json)")
+
+
+@compiles(*REGIONS, field="fittedGeometry")
+def _fitted_geometry(b: Build, f: Field, alias: str, path: Path) -> str:
+    g = b.alias("g")
+    return _fitted(b, f, alias, g, object_json(b, "FittedGeometry", f.fields(), g, path))
+
+
+def _fitted(b: Build, f: Field, alias: str, g: str, value: str) -> str:
+    """`value`, SQL over `g` (a `geojson_within` row of the region's boundary, migration 0012, with
+    the boundary as `shape`), within the field's budget: its maxBytes and its share of the page's
+    geometryBudget, whichever is smaller. No outline fitting is BAD_USER_INPUT naming the budget."""
+    try:
+        if f.args.get("simplifyM", 0) != 0:
+            raise BadUserInput("give either simplifyM or a byte budget (maxBytes, geometryBudget), not both",
+                               field="simplifyM")
+        _, precision = geometry_options(0, f.args["precision"])
+        limits, named = [], "geometryBudget"
+        if f.args["maxBytes"] is not None:
+            limits.append(b.add(byte_budget(f.args["maxBytes"], "maxBytes"), "integer"))
+            named = "maxBytes"
+        if alias in b.geometry_shares:
+            limits.append(f"({alias}.page_share / {b.geometry_shares[alias]})")
+    except ApiError as error:
+        return b.error(error, f.nodes)
+    budget = limits[0] if len(limits) == 1 else f"least({', '.join(limits)})"
+    too_small = BadUserInput("no valid outline of this region fits in its byte budget (maxBytes, or its share of the "
+                             "page's geometryBudget); ask for more bytes or fewer regions per page", field=named)
+    return (f"(SELECT CASE WHEN {g}.shape IS NULL THEN NULL WHEN {g}.geojson IS NULL THEN {b.error(too_small, f.nodes)} "
+            f"ELSE {value} END FROM (SELECT w.*, {alias}.geom AS shape "
+            f"FROM geojson_within({alias}.geom, {budget}, {b.add(precision, 'integer')}) w) {g})")
+
+
+compiles_columns("FittedGeometry", {
+    "geojson": lambda g: f"CAST({g}.geojson AS json)",
+    "bytes": lambda g: f"octet_length({g}.geojson)",
+    "toleranceM": lambda g: f"{g}.tolerance * {METRES_PER_DEGREE}",
+    "precision": lambda g: f"{g}.digits",
+    "hausdorffM": lambda g: f"hausdorff_m({g}.shape, ST_GeomFromGeoJSON({g}.geojson))",
+})
 
 
 Where = Callable[[str], str]  # SQL condition over the alias a row gets

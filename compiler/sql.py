@@ -59,6 +59,8 @@ class Build:
     params: Params = field(default_factory=Params)
     deferred: list[Deferred] = field(default_factory=list)
     with_children: set[str] = field(default_factory=set)  # region-figure rows whose children were computed
+    # page rows carrying `page_share` (their bytes of a geometryBudget): alias → geometry fields sharing it
+    geometry_shares: dict[str, int] = field(default_factory=dict)
     _aliases: int = 0
 
     def alias(self, prefix: str) -> str:

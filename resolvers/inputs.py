@@ -16,6 +16,9 @@ MAX_NEAR_RADIUS_M = 1_000_000  # 1,000 km: wider searches are what bbox and regi
 MAX_NAME_QUERY = 100
 MAX_SIMPLIFY_M = 100_000
 MAX_PRECISION = 15
+# A budget below a triangle's GeoJSON (~100 bytes) can fit nothing; above these, ask for full detail.
+GEOMETRY_BYTES = (100, 10_000_000)
+PAGE_GEOMETRY_BYTES = (1_000, 50_000_000)
 
 
 def region_code(code: str, field: str, level: Level | None = None) -> str:
@@ -94,6 +97,14 @@ def geometry_options(simplify_m: float, precision: int) -> tuple[float, int]:
     if not 0 <= precision <= MAX_PRECISION:
         raise BadUserInput(f"must be between 0 and {MAX_PRECISION} decimal digits", field="precision")
     return float(simplify_m), precision
+
+
+def byte_budget(value: int, field: str, bounds: tuple[int, int] = GEOMETRY_BYTES) -> int:
+    """A byte budget for GeoJSON (maxBytes, geometryBudget), within its bounds."""
+    low, high = bounds
+    if not low <= value <= high:
+        raise BadUserInput(f"must be between {low:,} and {high:,} bytes", field=field)
+    return value
 
 
 def row_id(value: str, field: str = "id") -> int:

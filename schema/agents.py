@@ -16,6 +16,7 @@ from schema.connection import Connection
 from schema.coverage import AS_OF, OBSERVED_DAYS
 from schema.inputs import (
     FIRST,
+    GEOMETRY_BUDGET,
     LAST,
     AgentStatus,
     EnrollmentFilter,
@@ -65,6 +66,7 @@ class Agent(relay.Node):
         self, root: strawberry.Parent[Any], info: Info, filter: RegionFilter | None = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
+        geometry_budget: Annotated[int | None, strawberry.argument(description=GEOMETRY_BUDGET)] = None,
     ) -> Connection[VillageType]:
         return by_compiler()
 

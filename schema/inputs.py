@@ -6,6 +6,7 @@ import enum
 
 import strawberry
 
+from resolvers.inputs import PAGE_GEOMETRY_BYTES
 from resolvers.pagination import MAX_PAGE_SIZE
 from schema.scalars import GeoJSON
 
@@ -73,4 +74,7 @@ class EnrollmentFilter:
 
 
 FIRST = f"Rows from the start (or after `after`); at most {MAX_PAGE_SIZE}, default 100."
+GEOMETRY_BUDGET = (f"At most this many bytes ({PAGE_GEOMETRY_BYTES[0]:,} to {PAGE_GEOMETRY_BYTES[1]:,}) for the "
+                   "geometries of this page's regions "
+                   "together: small boundaries keep full detail, the rest share what is left equally.")
 LAST = f"Rows from the end (or before `before`); at most {MAX_PAGE_SIZE}."

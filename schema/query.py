@@ -35,6 +35,7 @@ from schema.data_quality import DataQualityFlag, DataQualityReason
 from schema.enrollments import Enrollment
 from schema.inputs import (
     FIRST,
+    GEOMETRY_BUDGET,
     LAST,
     AgentFilter,
     EnrollmentFilter,
@@ -90,6 +91,7 @@ class Query:
         self, info: Info, filter: RegionFilter | None = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
+        geometry_budget: Annotated[int | None, strawberry.argument(description=GEOMETRY_BUDGET)] = None,
     ) -> Connection[Province]:
         return by_compiler()
 
@@ -98,6 +100,7 @@ class Query:
         self, info: Info, filter: RegionFilter | None = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
+        geometry_budget: Annotated[int | None, strawberry.argument(description=GEOMETRY_BUDGET)] = None,
     ) -> Connection[Village]:
         return by_compiler()
 

@@ -11,6 +11,7 @@ from strawberry import relay
 
 from compiler.payload import compiled_as
 from resolvers.context import Info
+from resolvers.inputs import GEOMETRY_BYTES
 from schema.compiled import by_compiler
 from schema.connection import Connection
 from schema.coverage import (
@@ -21,6 +22,7 @@ from schema.coverage import (
 )
 from schema.inputs import (
     FIRST,
+    GEOMETRY_BUDGET,
     LAST,
     AgentFilter,
     EnrollmentFilter,
@@ -82,6 +84,18 @@ def _coverage_field() -> Any:
 
 SIMPLIFY = "Tolerance in metres for topology-preserving simplification (0: full detail)."
 PRECISION = "Decimal digits kept in coordinates (6 ≈ 10 cm)."
+MAX_BYTES = (f"At most this many bytes of GeoJSON ({GEOMETRY_BYTES[0]:,} to {GEOMETRY_BYTES[1]:,}): the most detailed valid simplification "
+             "that fits; coordinates keep the digits its tolerance leaves meaningful, up to `precision`.")
+
+
+@strawberry.type(description="A boundary simplified to fit a byte budget.")
+class FittedGeometry:
+    geojson: GeoJSON = strawberry.field(description="The simplified boundary, a GeoJSON MultiPolygon.")
+    bytes: int = strawberry.field(description="Size of `geojson` as compact UTF-8 JSON text.")
+    tolerance_m: float = strawberry.field(description="Simplification tolerance used, in metres (0: full detail).")
+    precision: int = strawberry.field(description="Decimal digits kept in coordinates.")
+    hausdorff_m: float = strawberry.field(
+        description="Hausdorff distance in metres between this outline and the full boundary (their vertices).")
 
 
 @strawberry.interface(description="An administrative region identified by its Kemendagri code.")
@@ -103,7 +117,17 @@ class AdministrativeRegion(relay.Node):
         self, root: strawberry.Parent[Any], info: Info,
         simplify_m: Annotated[float, strawberry.argument(description=SIMPLIFY)] = 0,
         precision: Annotated[int, strawberry.argument(description=PRECISION)] = 7,
+        max_bytes: Annotated[int | None, strawberry.argument(description=MAX_BYTES)] = None,
     ) -> GeoJSON | None:
+        return by_compiler()
+
+    @strawberry.field(description="The most detailed valid simplification of the boundary whose GeoJSON fits "
+                      "in `maxBytes`, with the tolerance it took and how far it strays from the full boundary.")
+    async def fitted_geometry(
+        self, root: strawberry.Parent[Any], info: Info,
+        max_bytes: Annotated[int, strawberry.argument(description=MAX_BYTES)],
+        precision: Annotated[int, strawberry.argument(description=PRECISION)] = 7,
+    ) -> FittedGeometry | None:
         return by_compiler()
 
 
@@ -118,6 +142,7 @@ class Province(AdministrativeRegion):
         self, root: strawberry.Parent[Any], info: Info, filter: RegionFilter | None = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
+        geometry_budget: Annotated[int | None, strawberry.argument(description=GEOMETRY_BUDGET)] = None,
     ) -> Connection[Regency]:
         return by_compiler()
 
@@ -141,6 +166,7 @@ class Regency(AdministrativeRegion):
         self, root: strawberry.Parent[Any], info: Info, filter: RegionFilter | None = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
+        geometry_budget: Annotated[int | None, strawberry.argument(description=GEOMETRY_BUDGET)] = None,
     ) -> Connection[District]:
         return by_compiler()
 
@@ -168,6 +194,7 @@ class District(AdministrativeRegion):
         self, root: strawberry.Parent[Any], info: Info, filter: RegionFilter | None = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None, after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None, before: str | None = None,
+        geometry_budget: Annotated[int | None, strawberry.argument(description=GEOMETRY_BUDGET)] = None,
     ) -> Connection[Village]:
         return by_compiler()
 
