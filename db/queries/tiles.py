@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.access import Viewer, visible_sql
-from db.queries.coverage import VILLAGE_COVERAGE_FIGURES, counts, coverage_class, region_coverage_sql
+from db.queries.coverage import counting_per_village, counts, coverage_class, region_coverage_sql
 from db.regions import Level
 from db.sql import substituted
 
@@ -63,16 +63,21 @@ def tolerance(z: int) -> float:
 
 
 def _villages(viewer: Viewer) -> str:
-    here = f"ARRAY(SELECT h.code FROM village h, e WHERE h.geom && e.env4326 AND {visible_sql(viewer, 'village', 'h')})"
-    figures = substituted(VILLAGE_COVERAGE_FIGURES, {"codes": here})
+    # The tile's villages are read once (geometry included); their counting agents are counted in
+    # one grouped pass over the reach pairs, not one subquery per village (EXPLAIN: the per-village
+    # subqueries were most of a dense tile's time).
     return f"""
-        WITH {_ENVELOPE}, f AS MATERIALIZED ({figures})  -- materialised: each figure counted once per village
+        WITH {_ENVELOPE},
+        here AS MATERIALIZED (SELECT h.code, h.name, h.informal_workers, h.geom FROM village h, e
+                              WHERE h.geom && e.env4326 AND {visible_sql(viewer, 'village', 'h')}),
+        reached AS ({counting_per_village("SELECT code FROM here")})
         SELECT ST_AsMVT(m, 'villages', {EXTENT}, 'geom') FROM (
-            SELECT f.code, v.name, {coverage_class("f.agents_in_reach", "f.active_enrollments", "f.informal_workers")}
-                       AS coverage_class,
-                   f.agents_in_reach AS agents, f.informal_workers, f.active_enrollments,
-                   f.active_enrollments::float8 / nullif(f.informal_workers, 0) AS penetration, {_geometry("v.geom")} AS geom
-            FROM f JOIN village v ON v.code = f.code, e
+            SELECT f.code, f.name, {coverage_class("f.agents", "f.active_enrollments", "f.informal_workers")} AS coverage_class,
+                   f.agents, f.informal_workers, f.active_enrollments,
+                   f.active_enrollments::float8 / nullif(f.informal_workers, 0) AS penetration, {_geometry("f.geom")} AS geom
+            FROM (SELECT h.*, coalesce(r.counting, 0) AS agents, coalesce(ve.active, 0) AS active_enrollments
+                  FROM here h LEFT JOIN reached r ON r.village_code = h.code
+                  LEFT JOIN village_enrollments ve ON ve.village_code = h.code) f, e
         ) m WHERE m.geom IS NOT NULL"""
 
 
