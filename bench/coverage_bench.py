@@ -78,6 +78,9 @@ class Timing:
         return cls(statistics.median(ms), ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))])
 
 
+PAGE_BUDGET = 20_000  # bytes for a district's village boundaries: about 1 KB a village, so most are simplified
+FITTED = f"""query($code: String!) {{ villages(filter: {{regionCode: $code}}, first: 500, geometryBudget: {PAGE_BUDGET}) {{
+  edges {{ node {{ code geometry }} }} }} }}"""
 DISTRICT = """query($code: String!) { coverage(regionCode: $code) { villages coveredVillages coveragePct
   informalWorkers workersInReach activeEnrollments penetration uncoveredWorkers activeAgents enrollmentsPerAgent
   children { code name villages coveredVillages coveragePct informalWorkers uncoveredWorkers penetration } } }"""
@@ -262,6 +265,13 @@ def _cases(sample: dict[str, list[Any]]) -> list[Case]:
         data = await siting.siting_data(s, v["code"], 5000, NOW)
         return greedy(data.reaches, [float(w) for _, w in data.demand], 10)
 
+    async def fitted(s: AsyncSession, v: dict[str, Any]) -> object:
+        # the fitting alone: each village's boundary within an equal share of the page's budget
+        return (await s.execute(text(
+            "SELECT sum(octet_length((geojson_within(g.geom, g.share, 7)).geojson)) FROM ("
+            "SELECT v.geom, CAST(:budget / count(*) OVER () AS integer) AS share FROM village v "
+            "WHERE v.district_code = :code) g"), {"code": v["code"], "budget": PAGE_BUDGET})).all()
+
     regencies = [{"code": c} for c in sample["regencies"]]
     return [
         Case("district coverage", DISTRICT, [{"code": c} for c in sample["districts"]], district, 15),
@@ -270,6 +280,8 @@ def _cases(sample: dict[str, list[Any]]) -> list[Case]:
         Case("nearestAgents(k: 5)", NEAREST,
              [{"code": c, "lng": x, "lat": y} for c, x, y in sample["villages"]], nearest, 20),
         Case("recommendAgentSites(count: 10) in a regency", SITES, regencies, sites, 2000),
+        Case(f"a district's village boundaries in geometryBudget {PAGE_BUDGET:,}", FITTED,
+             [{"code": c} for c in sample["districts"]], fitted, 200),
     ]
 
 
