@@ -13,7 +13,7 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry import shape
 
-from tests.conftest import post
+from tests.conftest import fetch, post
 from tests.test_api_real_data import diy  # noqa: F401  # the module's server over the DIY boundaries
 
 pytestmark = pytest.mark.real_data
@@ -165,3 +165,20 @@ def test_a_page_budget_too_small_for_its_regions_names_it(diy: tuple[str, dict])
         assert body["data"] is None  # the list is non-null: its error nulls the response's data
         [error] = body["errors"]
         assert (error["extensions"]["code"], error["extensions"]["field"]) == ("BAD_USER_INPUT", "geometryBudget")
+
+
+def test_a_thin_boundary_that_rounding_breaks_still_gets_a_valid_outline(empty_db: str) -> None:
+    """A sliver 20 m wide and 5 km long: at the coarsest tolerances its few digits fold the ring
+    onto itself, so validity cannot steer the search; a fitting, valid outline must still come back."""
+    rng = np.random.default_rng(7)
+    xs = np.linspace(110.30, 110.35, 200)
+    top = np.column_stack([xs, -7.80 + 0.0002 + rng.uniform(0, 0.00002, xs.size)])
+    bottom = np.column_stack([xs[::-1], np.full(xs.size, -7.80) - rng.uniform(0, 0.00002, xs.size)])
+    sliver = shapely.MultiPolygon([shapely.Polygon(np.vstack([top, bottom]))])
+    assert sliver.is_valid and len(json.dumps(shapely.geometry.mapping(sliver))) > 8_000
+    for budget in (300, 600, 2_000):
+        [row] = fetch(empty_db, "SELECT (w).geojson, (w).tolerance FROM (SELECT geojson_within(ST_GeomFromText($1, 4326), $2, 7) AS w) s",
+                      sliver.wkt, budget)
+        assert row["geojson"] is not None, budget
+        outline = shape(json.loads(row["geojson"]))
+        assert len(row["geojson"].encode()) <= budget and outline.is_valid and outline.area > 0.5 * sliver.area, budget

@@ -3,12 +3,13 @@ topology-preserving simplification of `shape` whose GeoJSON text fits in `max_by
 a simplified one is kept a MultiPolygon, as geometry(simplifyM) keeps it).
 
 Detail is searched, not guessed: full detail first; else a bisection of the tolerance in
-log-space between 1 cm and the shape's extent (14 steps: within 0.2 % of the finest tolerance that
-fits). Coordinates keep only the digits the tolerance leaves meaningful (a point moves by at most a
-tenth of the tolerance), so a coarse outline does not spend bytes on centimetres. A candidate
-fits when its text is within budget and, read back as the client will read it, is a valid
-geometry (rounding can make a thin ring cross itself). No candidate fitting at the coarsest
-tolerance (a region of many islands under a tiny budget): the function returns nulls.
+log-space between 1 cm and the shape's extent (14 steps: within 0.2 % of the finest tolerance
+whose text fits), then upwards from there (×1.25) to the first candidate that, read back as the
+client will read it, is a valid geometry: rounding can make a thin ring cross itself at one
+tolerance and not at the next, so validity cannot steer a bisection. Coordinates keep only the
+digits the tolerance leaves meaningful (a point moves by at most a tenth of the tolerance), so a
+coarse outline does not spend bytes on centimetres. Nothing fits (a region of many islands under
+a tiny budget, every part being kept) or no valid candidate: the function returns nulls.
 
 PostGIS has no byte-budgeted simplification (ST_Simplify* take a tolerance), hence this function.
 
@@ -47,40 +48,52 @@ LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE
     lo float8 := 1e-7;  -- degrees, about 1 cm
     hi float8;
-    mid float8;
+    extent float8;
     candidate text;
 BEGIN
     IF shape IS NULL THEN
         RETURN;
     END IF;
-    geojson := geojson_simplified(shape, 0, max_digits);
-    tolerance := 0;
-    digits := max_digits;
-    IF octet_length(geojson) <= max_bytes THEN
+    candidate := geojson_simplified(shape, 0, max_digits);
+    IF octet_length(candidate) <= max_bytes THEN
+        geojson := candidate;
+        tolerance := 0;
+        digits := max_digits;
         RETURN;
     END IF;
-    geojson := NULL;
-    tolerance := NULL;
-    digits := NULL;
-    hi := greatest(ST_XMax(shape) - ST_XMin(shape), ST_YMax(shape) - ST_YMin(shape), 2e-7);
-    candidate := geojson_simplified(shape, hi, max_digits);
-    IF octet_length(candidate) > max_bytes OR NOT ST_IsValid(ST_GeomFromGeoJSON(candidate)) THEN
-        RETURN;
+    extent := greatest(ST_XMax(shape) - ST_XMin(shape), ST_YMax(shape) - ST_YMin(shape), 2e-7);
+    IF octet_length(geojson_simplified(shape, extent, max_digits)) > max_bytes THEN
+        RETURN;  -- even the coarsest outline (every part kept) is too large
     END IF;
-    geojson := candidate;
-    tolerance := hi;
-    digits := geojson_digits(hi, max_digits);
+    -- The finest tolerance whose text fits (size falls as the tolerance grows) ...
+    hi := extent;
     FOR step IN 1..14 LOOP
-        mid := sqrt(lo * hi);
-        candidate := geojson_simplified(shape, mid, max_digits);
-        IF octet_length(candidate) <= max_bytes AND ST_IsValid(ST_GeomFromGeoJSON(candidate)) THEN
-            hi := mid;
-            geojson := candidate;
-            tolerance := mid;
-            digits := geojson_digits(mid, max_digits);
+        IF octet_length(geojson_simplified(shape, sqrt(lo * hi), max_digits)) <= max_bytes THEN
+            hi := sqrt(lo * hi);
         ELSE
-            lo := mid;
+            lo := sqrt(lo * hi);
         END IF;
+    END LOOP;
+    -- ... then, from there up, the first whose text reads back valid (validity is not monotone:
+    -- a thin ring rounded to few digits may cross itself at one tolerance and not at the next).
+    FOR step IN 1..40 LOOP
+        candidate := geojson_simplified(shape, hi, max_digits);
+        IF octet_length(candidate) <= max_bytes AND ST_IsValid(ST_GeomFromGeoJSON(candidate)) THEN
+            geojson := candidate;
+            tolerance := hi;
+            digits := geojson_digits(hi, max_digits);
+            RETURN;
+        END IF;
+        -- the same outline with every digit asked for, in case the rounding was what broke it
+        candidate := ST_AsGeoJSON(ST_Multi(ST_SimplifyPreserveTopology(shape, hi)), max_digits);
+        IF octet_length(candidate) <= max_bytes AND ST_IsValid(ST_GeomFromGeoJSON(candidate)) THEN
+            geojson := candidate;
+            tolerance := hi;
+            digits := max_digits;
+            RETURN;
+        END IF;
+        EXIT WHEN hi >= extent;
+        hi := least(hi * 1.25, extent);
     END LOOP;
 END
 $$;
