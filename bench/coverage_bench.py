@@ -142,7 +142,7 @@ async def _scenario_inputs(url: str, regencies: list[str]) -> list[dict[str, Any
 
 def _fitted_case(url: str, districts: list[str]) -> Case:
     """A district's village boundaries within a page budget of BYTES_PER_VILLAGE per village. Districts
-    with a village that has no valid outline that small (about 2 % of villages: hundreds of islets,
+    with a village that has no valid outline that small (about 0.3 % of villages: hundreds of islets,
     every part being kept, or slivers) are left out: their page is a BAD_USER_INPUT asking for more."""
 
     async def budgets() -> list[dict[str, Any]]:
