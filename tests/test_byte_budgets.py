@@ -13,7 +13,7 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry import shape
 
-from tests.conftest import fetch, post
+from tests.conftest import fetch, post, token
 from tests.test_api_real_data import diy  # noqa: F401  # the module's server over the DIY boundaries
 
 pytestmark = pytest.mark.real_data
@@ -182,3 +182,24 @@ def test_a_thin_boundary_that_rounding_breaks_still_gets_a_valid_outline(empty_d
         assert row["geojson"] is not None, budget
         outline = shape(json.loads(row["geojson"]))
         assert len(row["geojson"].encode()) <= budget and outline.is_valid and outline.area > 0.5 * sliver.area, budget
+
+
+def test_fragments_typename_and_a_scoped_manager_get_the_same_budgeted_page(diy: tuple[str, dict]) -> None:  # noqa: F811
+    """As clients send it: Relay fragments (one on the AdministrativeRegion interface), Apollo's
+    __typename, and a manager whose scope is the district — the same outlines as the plain form."""
+    server, _ = diy
+    plain = post(server, f"""{{ villages(filter: {{regionCode: "{DISTRICT}"}}, first: 50, geometryBudget: 4000) {{
+        edges {{ node {{ code geometry small: fittedGeometry(maxBytes: 500) {{ geojson bytes }} }} }} }} }}""")
+    assert "errors" not in plain, plain["errors"][:2]
+    relay = post(server, f"""query Page {{ villages(filter: {{regionCode: "{DISTRICT}"}}, first: 50, geometryBudget: 4000) {{
+        __typename edges {{ __typename node {{ __typename id ...Row }} }} }} }}
+        fragment Row on Village {{ code ...Shape small: fittedGeometry(maxBytes: 500) {{ __typename geojson bytes }} }}
+        fragment Shape on AdministrativeRegion {{ geometry }}""", auth=token("manager", DISTRICT))
+    assert "errors" not in relay, relay["errors"][:2]
+    expected = [e["node"] for e in plain["data"]["villages"]["edges"]]
+    served = [e["node"] for e in relay["data"]["villages"]["edges"]]
+    assert len(served) == len(expected) == 3
+    for got, want in zip(served, expected, strict=True):
+        assert (got["code"], got["geometry"]) == (want["code"], want["geometry"])
+        assert {k: got["small"][k] for k in ("geojson", "bytes")} == want["small"] and got["small"]["__typename"] == "FittedGeometry"
+    assert sum(size(n["geometry"]) for n in served) <= 4000 < sum(size(g) for g in full_boundaries(server, DISTRICT).values())
