@@ -45,9 +45,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         url = await run_in_threadpool(
             resolve_database_url, config.database_url, config.data_dir, config.database_name
         )
-        app.state.engine = create_engine(url, statement_timeout_ms=config.statement_timeout_ms)
+        app.state.engine = create_engine(url, statement_timeout_ms=config.statement_timeout_ms,
+                                         small_count_k=config.small_count_k)
         app.state.sessions = create_sessionmaker(app.state.engine)
-        app.state.pool = await create_pool(url, size=config.read_pool_size, statement_timeout_ms=config.statement_timeout_ms)
+        app.state.pool = await create_pool(url, size=config.read_pool_size, statement_timeout_ms=config.statement_timeout_ms,
+                                           small_count_k=config.small_count_k)
         app.state.events = EventHub(asyncpg_url(url))
         # Everything loaded so far (schema, libraries, settings) lives as long as the process; frozen,
         # full collections stop re-scanning it. Unfrozen, each one paused a worker for 65-230 ms

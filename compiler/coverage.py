@@ -27,6 +27,7 @@ from db.queries.coverage import (
 )
 from db.queries.gaps import GapKind, gap_reasons_sql, gap_rows_sql
 from db.queries.observed import observed
+from db.queries.suppression import hidden, shown, suppresses
 from db.records import Activity
 from db.regions import Level
 from resolvers.errors import ApiError, BadUserInput, Forbidden, NotFound
@@ -94,13 +95,29 @@ _FIGURES: dict[str, Callable[[str], str]] = {
     "villagesWithoutEstimate": lambda r: f"{r}.villages_without_estimate",
     "informalWorkers": lambda r: f"coalesce({r}.informal_workers, 0)",
     "workersInReach": lambda r: f"coalesce({r}.workers_in_reach, 0)",
+    "activeAgents": lambda r: f"{r}.active_agents",
+}
+compiles_columns("RegionCoverage", _FIGURES)
+# Figures that are, or give back, a cell's enrollments: suppressed for callers without personal data.
+_ENROLLMENT_FIGURES: dict[str, Callable[[str], str]] = {
     "activeEnrollments": lambda r: f"coalesce({r}.active_enrollments, 0)",
     "penetration": lambda r: f"coalesce({r}.estimated_enrollments, 0)::float8 / nullif({r}.informal_workers, 0)::float8",
     "uncoveredWorkers": lambda r: f"coalesce({r}.uncovered_workers, 0)",
-    "activeAgents": lambda r: f"{r}.active_agents",
     "enrollmentsPerAgent": lambda r: f"coalesce({r}.active_enrollments, 0)::float8 / nullif({r}.active_agents, 0)::float8",
 }
-compiles_columns("RegionCoverage", _FIGURES)
+
+
+def _suppressed(value: Callable[[str], str]) -> Callable[[Build, Field, str, Path], str]:
+    return lambda b, f, alias, path: shown(b.viewer, f"{alias}.code", value(alias))
+
+
+def _enrollments_suppressed(b: Build, f: Field, alias: str, path: Path) -> str:
+    return hidden(b.viewer, f"{alias}.code")
+
+
+for _name, _value in _ENROLLMENT_FIGURES.items():
+    compiles("RegionCoverage", field=_name)(_suppressed(_value))
+compiles("RegionCoverage", field="enrollmentsSuppressed")(_enrollments_suppressed)
 
 
 @compiles("RegionCoverage", field="region")
@@ -201,12 +218,16 @@ _VILLAGE: dict[str, Callable[[str], str]] = {
     "agentCount": lambda r: f"{r}.agents_in_reach",
     "agentsAnyStatus": lambda r: f"{r}.agents_any",
     "informalWorkers": lambda r: f"{r}.informal_workers",
+}
+compiles_columns("VillageCoverage", _VILLAGE)
+for _name, _value in {
     "activeEnrollments": lambda r: f"{r}.active_enrollments",
     "penetration": lambda r: f"{r}.active_enrollments::float8 / nullif({r}.informal_workers, 0)::float8",
     "uncoveredWorkers": lambda r: f"CASE WHEN {r}.informal_workers IS NOT NULL "
                                   f"THEN greatest(0, {r}.informal_workers - {r}.active_enrollments) END",
-}
-compiles_columns("VillageCoverage", _VILLAGE)
+}.items():
+    compiles("VillageCoverage", field=_name)(_suppressed(_value))
+compiles("VillageCoverage", field="enrollmentsSuppressed")(_enrollments_suppressed)
 
 
 def _nearest(b: Build, alias: str) -> str:
@@ -289,7 +310,7 @@ def gap_connection(b: Build, f: Field, lo: str | Raw, hi: str | Raw, path: Path)
     statement = bind(b, gap_rows_sql(GapKind(f.args["kind"].value)), {
         "lo": lo, "hi": hi, "within_days": act.within_days, "as_of": act.as_of,
         "below": float(below), "min_uncovered": least,
-        "with_unknown": f.args["includeWithoutEstimate"], "observed_days": days,
+        "with_unknown": f.args["includeWithoutEstimate"], "observed_days": days, "suppress": suppresses(b.viewer),
     })
     rows = Rows(f"FROM (SELECT s.*, {b.add(float(below), 'float8')} AS below, {b.add(act.within_days, 'integer')} AS within_days, "
                 f"{b.add(act.as_of, 'date')} AS as_of FROM ({statement}) s) {g} WHERE true",

@@ -142,6 +142,9 @@ class CoverageFigures:
     uncovered_workers: int
     active_agents: int  # counting agents whose home village is in the region
     children: tuple[CoverageFigures, ...] = ()
+    # Small-count suppression (migration 0013): the enrollment figures may not be shown to this
+    # caller; penetration and enrollments per agent are then None, and pages say "not shown".
+    suppressed: bool = False
 
     @property
     def covered_share(self) -> float | None:
@@ -150,11 +153,13 @@ class CoverageFigures:
 
     @property
     def penetration(self) -> float | None:
-        return _penetration(self.estimated_enrollments, self.informal_workers)
+        return None if self.suppressed else _penetration(self.estimated_enrollments, self.informal_workers)
 
     @property
     def enrollments_per_agent(self) -> float | None:
-        return self.active_enrollments / self.active_agents if self.active_agents else None
+        if self.suppressed or not self.active_agents:
+            return None
+        return self.active_enrollments / self.active_agents
 
 
 class FlagReason(enum.StrEnum):

@@ -23,7 +23,7 @@ from geo.siting import greedy
 from maps.classes import NO_DATA, PENETRATION, SCALE
 from maps.escape import text
 from maps.i18n import N_, Language
-from maps.legend import class_section, level_noun, reached_villages
+from maps.legend import class_section, enrollment_number, level_noun, penetration_text, reached_villages
 from maps.names import region_name
 from maps.page import PageOptions, Swatch, base_map, legend, marker_cluster, popup, properties, render, title_box, tooltip
 
@@ -60,7 +60,7 @@ async def district_data(
     outline = await maps.outline(session, Level.DISTRICT, code)
     if outline is None:
         return None
-    figures = (await coverage.region_coverage(session, Level.DISTRICT, [code], activity))[code]
+    figures = (await coverage.region_coverage(session, Level.DISTRICT, [code], activity, viewer))[code]
     villages = await maps.village_features(session, code, outline.tolerance, activity, viewer)
     agents = await maps.agent_features(session, code, activity, viewer)
     problem = await siting.siting_data(session, code, DEFAULT_REACH_M, activity)
@@ -69,7 +69,9 @@ async def district_data(
     return DistrictData(outline, figures, villages, agents, sites)
 
 
-CLASS_COLOURS = {"not_reached": NOT_REACHED, "no_estimate": NO_DATA, "few_enrolled": FEW_ENROLLED, "reached": REACHED}
+SUPPRESSED = "#9e9ac8"  # purple, outside the red-green scale: reached, enrollments not shown to this caller
+CLASS_COLOURS = {"not_reached": NOT_REACHED, "no_estimate": NO_DATA, "few_enrolled": FEW_ENROLLED, "reached": REACHED,
+                 "suppressed": SUPPRESSED}
 
 
 def coverage_class(v: maps.VillageFeature) -> str:
@@ -77,13 +79,16 @@ def coverage_class(v: maps.VillageFeature) -> str:
     return CLASS_COLOURS[v.coverage_class]
 
 
-def _coverage_swatches(lang: Language) -> list[Swatch]:
+def _coverage_swatches(lang: Language, with_suppressed: bool) -> list[Swatch]:
     _ = lang._
-    return [Swatch(_("Reached"), REACHED),
-            Swatch(_("Reached, under {share} of informal workers enrolled").format(share=lang.percent(LOW_PENETRATION)),
-                   FEW_ENROLLED),
-            Swatch(_("Not reached by any active agent"), NOT_REACHED),
-            Swatch(_("Reached, no estimate of informal workers"), NO_DATA)]
+    swatches = [Swatch(_("Reached"), REACHED),
+                Swatch(_("Reached, under {share} of informal workers enrolled").format(share=lang.percent(LOW_PENETRATION)),
+                       FEW_ENROLLED),
+                Swatch(_("Not reached by any active agent"), NOT_REACHED),
+                Swatch(_("Reached, no estimate of informal workers"), NO_DATA)]
+    if with_suppressed:
+        swatches.append(Swatch(_("Reached, enrollments not shown (small counts)"), SUPPRESSED))
+    return swatches
 
 
 def _village_collection(villages: list[maps.VillageFeature], fill: dict[str, str], lang: Language) -> dict[str, Any]:
@@ -98,8 +103,8 @@ def _village_collection(villages: list[maps.VillageFeature], fill: dict[str, str
         features.append({"type": "Feature", "geometry": v.geometry, "properties": properties(
             name=region_name(Level.VILLAGE, v.code, v.name), code=v.code, fill=fill[v.code],
             workers=_("no estimate") if v.informal_workers is None else lang.number(v.informal_workers),
-            enrolled=lang.number(v.active_enrollments),
-            penetration=_("no estimate") if v.penetration is None else lang.percent(v.penetration), nearest=nearest,
+            enrolled=enrollment_number(lang, v.active_enrollments),
+            penetration=penetration_text(lang, v.penetration, v.active_enrollments is None), nearest=nearest,
             reached_by=lang.number(v.agent_count),
         )})
     return {"type": "FeatureCollection", "features": features}
@@ -113,7 +118,8 @@ def _village_layers(m: folium.Map, data: DistrictData, options: PageOptions) -> 
         section = class_section(lang, PENETRATION, options, NO_DATA)
     else:
         fill = {v.code: coverage_class(v) for v in data.villages}
-        section = (level_noun(lang, Level.VILLAGE, plural=True), _coverage_swatches(lang))
+        with_suppressed = any(v.coverage_class == "suppressed" for v in data.villages)
+        section = (level_noun(lang, Level.VILLAGE, plural=True), _coverage_swatches(lang, with_suppressed))
     fields = ["name", "code", "workers", "enrolled", "penetration", "nearest", "reached_by"]
     aliases = [level_noun(lang, Level.VILLAGE), _("Code"), _("Informal workers"), _("Active enrollments"),
                _("Penetration (enrolled ÷ informal workers)"), _("Nearest active agent"),
@@ -214,7 +220,7 @@ def _headline(data: DistrictData, circles: bool, lang: Language) -> list[str]:
     f, _ = data.figures, lang._
     lines = [
         _("Villages reached by an active agent: {reached}").format(reached=reached_villages(lang, f)),
-        _("Informal workers not enrolled: {n}").format(n=lang.number(f.uncovered_workers)),
+        _("Informal workers not enrolled: {n}").format(n=enrollment_number(lang, f.uncovered_workers, f.suppressed)),
         _("Agents: {active} active based here, {shown} reaching or based here").format(
             active=lang.number(f.active_agents), shown=lang.number(len(data.agents))),
     ]

@@ -31,6 +31,23 @@ def reached_villages(lang: Language, f: CoverageFigures) -> str:
         share=lang.percent(f.covered_share or 0), covered=lang.number(f.covered_villages), villages=lang.number(f.villages))
 
 
+def not_shown(lang: Language) -> str:
+    """What a page says for an enrollment figure suppressed for the caller (small counts)."""
+    return lang._("not shown (small count)")
+
+
+def enrollment_number(lang: Language, value: int | None, suppressed: bool = False) -> str:
+    """An enrollment figure, or "not shown" when it is suppressed (None)."""
+    return not_shown(lang) if suppressed or value is None else lang.number(value)
+
+
+def penetration_text(lang: Language, penetration: float | None, suppressed: bool) -> str:
+    """A penetration, "not shown" when suppressed, or "no estimate"."""
+    if suppressed:
+        return not_shown(lang)
+    return lang._("no estimate") if penetration is None else lang.percent(penetration)
+
+
 def metric_value(f: CoverageFigures, metric: str) -> float | None:
     """The share a choropleth colours a region by (0–1)."""
     return f.penetration if metric == "penetration" else f.covered_share

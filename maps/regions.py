@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.access import Viewer
 from db.queries import coverage, maps
 from db.queries.coverage import child_of
+from db.queries.suppression import hidden_codes, suppressed
 from db.records import Activity, CoverageFigures
 from db.regions import Level
 from maps.classes import NO_DATA, classify
 from maps.i18n import Language
-from maps.legend import class_section, level_noun, metric_value, reached_villages
+from maps.legend import class_section, enrollment_number, level_noun, metric_value, penetration_text, reached_villages
 from maps.names import region_name
 from maps.page import PageOptions, base_map, legend, properties, render, title_box
 
@@ -54,8 +55,8 @@ async def region_data(
             return None
         name, bounds = outline.name, outline.bounds
         parent = (outline.parent_code, outline.parent_name) if outline.parent_code else None
-    figures = await _national(session, activity) if level is None else \
-        (await coverage.region_coverage(session, level, [str(code)], activity))[code]
+    figures = suppressed(await _national(session, activity), await hidden_codes(session, viewer)) if level is None else \
+        (await coverage.region_coverage(session, level, [str(code)], activity, viewer))[code]
     geometries = await maps.child_geometries(session, child_of(level), code, maps.tolerance(bounds))
     return RegionData(level, code, name, bounds, parent, figures, geometries)
 
@@ -78,8 +79,8 @@ def _features(data: RegionData, options: PageOptions, fill: dict[str, str]) -> l
         features.append({"type": "Feature", "geometry": data.geometries[c.code], "properties": {
             **properties(
                 name=region_name(child, c.code, c.name), code=c.code, fill=fill[str(c.code)],
-                reached=reached_villages(lang, c), not_enrolled=lang.number(c.uncovered_workers),
-                penetration=lang._("no estimate") if c.penetration is None else lang.percent(c.penetration),
+                reached=reached_villages(lang, c), not_enrolled=enrollment_number(lang, c.uncovered_workers, c.suppressed),
+                penetration=penetration_text(lang, c.penetration, c.suppressed),
                 agents=lang.number(c.active_agents),
             ),
             "url": options.links.to(child, c.code, data.level),  # navigated to, never shown: a code and our suffix
@@ -119,7 +120,7 @@ def _headline(lang: Language, f: CoverageFigures, child: Level, missing_shapes: 
     lines = [
         _("Villages reached by an active agent: {reached}").format(reached=reached_villages(lang, f)),
         _("Informal workers not enrolled: {n} · penetration {p}").format(
-            n=lang.number(f.uncovered_workers), p=_("no estimate") if f.penetration is None else lang.percent(f.penetration)),
+            n=enrollment_number(lang, f.uncovered_workers, f.suppressed), p=penetration_text(lang, f.penetration, f.suppressed)),
         _("Active agents: {n} · click a region to open its map").format(n=lang.number(f.active_agents)),
     ]
     if child is Level.PROVINCE:

@@ -33,6 +33,9 @@ class GapReason(enum.Enum):
     AGENTS_INACTIVE = strawberry.enum_value("AGENTS_INACTIVE", description="Agents would reach it but none counts as active: reactivate.")
     LOW_PENETRATION = strawberry.enum_value("LOW_PENETRATION", description="Penetration below the threshold: push enrollment.")
     NO_ESTIMATE = strawberry.enum_value("NO_ESTIMATE", description="No informal-worker estimate: unranked; collect one.")
+    ENROLLMENTS_SUPPRESSED = strawberry.enum_value(
+        "ENROLLMENTS_SUPPRESSED", description="Its enrollment figures are suppressed for your role (a small count, or "
+        "hidden with one): listed whatever the thresholds, ranked by its informal workers.")
     PAPER_ONLY = strawberry.enum_value("PAPER_ONLY", description="Reached only on paper: no agent in reach enrolled "
                                        "anyone there in the observed window; check the agents are working there.")
 
@@ -73,15 +76,23 @@ class LngLatInput:
     lat: float
 
 
+SUPPRESSED = ("Null for roles without personal-data access when the count is small (1 to k - 1, k = 5 by default) or "
+              "hidden with one (complementary suppression): see enrollmentsSuppressed.")
+ENROLLMENTS_SUPPRESSED = ("True when this caller gets no enrollment figures here: a small count, or one hidden so that a "
+                          "small count cannot be had by subtraction from its region's total.")
+
+
 @strawberry.type(name="VillageCoverage", description="One village: reach, nearest agent and penetration.")
 class VillageCoverageType:
     covered: bool = strawberry.field(description="At least one counting agent reaches the label point.")
     agent_count: int = strawberry.field(description="Counting agents whose reach covers the label point.")
     agents_any_status: int = strawberry.field(description="Agents of any status or activity that would reach it.")
     informal_workers: int | None = strawberry.field(description="Estimated informal workers; null: no estimate.")
-    active_enrollments: int
-    penetration: float | None = strawberry.field(description="Active enrollments / informal workers.")
-    uncovered_workers: int | None = strawberry.field(description="max(0, informal workers - active enrollments).")
+    active_enrollments: int | None = strawberry.field(description=f"Active enrollments. {SUPPRESSED}")
+    penetration: float | None = strawberry.field(description=f"Active enrollments / informal workers. {SUPPRESSED}")
+    uncovered_workers: int | None = strawberry.field(
+        description=f"max(0, informal workers - active enrollments). {SUPPRESSED}")
+    enrollments_suppressed: bool = strawberry.field(description=ENROLLMENTS_SUPPRESSED)
 
     @strawberry.field(description="The nearest counting agent, in reach or not (null if outside your scope).")
     async def nearest_agent(self, root: strawberry.Parent[Any], info: Info) -> AgentType | None:
@@ -122,13 +133,15 @@ class RegionCoverageType:
     villages_without_estimate: int
     informal_workers: int = strawberry.field(description="Over villages with an estimate.")
     workers_in_reach: int = strawberry.field(description="Informal workers of covered villages.")
-    active_enrollments: int
-    penetration: float | None = strawberry.field(description="Active enrollments / informal workers, over villages with an estimate.")
-    uncovered_workers: int = strawberry.field(
+    active_enrollments: int | None = strawberry.field(description=f"Active enrollments. {SUPPRESSED}")
+    penetration: float | None = strawberry.field(
+        description=f"Active enrollments / informal workers, over villages with an estimate. {SUPPRESSED}")
+    uncovered_workers: int | None = strawberry.field(
         description="Informal workers not enrolled (reached by an agent or not): "
-                    "Σ max(0, informal workers - active enrollments) over villages.")
+                    f"Σ max(0, informal workers - active enrollments) over villages. {SUPPRESSED}")
     active_agents: int = strawberry.field(description="Counting agents whose home village lies in the region.")
-    enrollments_per_agent: float | None
+    enrollments_per_agent: float | None = strawberry.field(description=SUPPRESSED)
+    enrollments_suppressed: bool = strawberry.field(description=ENROLLMENTS_SUPPRESSED)
 
     @strawberry.field(description="The next level down: provinces, regencies, districts or villages.")
     def children(self, root: strawberry.Parent[Any]) -> list[RegionCoverageType]:

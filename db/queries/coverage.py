@@ -26,6 +26,7 @@ from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.access import Viewer, agent_visible_sql
+from db.queries.suppression import hidden_codes, suppressed
 from db.records import Activity, CoverageFigures, NearestAgent, VillageCoverage
 from db.regions import LEVELS, Level
 from db.rules import LOW_PENETRATION
@@ -68,11 +69,13 @@ def _counting(condition: str) -> str:
         GROUP BY o.village_code"""
 
 
-def coverage_class(agents: str, enrollments: str, workers: str) -> str:
+def coverage_class(agents: str, enrollments: str, workers: str, suppressed: str = "false") -> str:
     """SQL: a village's class on the coverage maps and tiles, from its counting agents, active
     enrollments and informal workers: not_reached, no_estimate, few_enrolled (penetration below
-    LOW_PENETRATION) or reached."""
+    LOW_PENETRATION) or reached; `suppressed` (SQL) when its enrollments may not be shown (which
+    side of LOW_PENETRATION a small count falls would bound it)."""
     return (f"CASE WHEN {agents} = 0 THEN 'not_reached' WHEN coalesce({workers}, 0) = 0 THEN 'no_estimate' "
+            f"WHEN {suppressed} THEN 'suppressed' "
             f"WHEN {enrollments}::float8 / {workers} < {LOW_PENETRATION} THEN 'few_enrolled' ELSE 'reached' END")
 
 
@@ -173,13 +176,22 @@ _WIDTH = {Level.PROVINCE: 2, Level.REGENCY: 5, Level.DISTRICT: 8, Level.VILLAGE:
 
 
 async def region_coverage(
-    session: AsyncSession, level: Level | None, codes: Sequence[str], activity: Activity
+    session: AsyncSession, level: Level | None, codes: Sequence[str], activity: Activity, viewer: Viewer | None = None,
 ) -> dict[str | None, CoverageFigures]:
-    """Figures of each region and of each of its children, in one statement.
+    """Figures of each region and of each of its children, in one statement; marked `suppressed`
+    where `viewer` may not see the enrollment figures (None: the caller shows no enrollments).
 
     `level` None means Indonesia (codes ignored; the result is under the key None). Regions are
     batched by level: the villages between the smallest and largest code are read once.
     """
+    figures = await _region_coverage(session, level, codes, activity)
+    hidden = await hidden_codes(session, viewer) if viewer is not None else frozenset()
+    return {code: suppressed(f, hidden) for code, f in figures.items()} if hidden else figures
+
+
+async def _region_coverage(
+    session: AsyncSession, level: Level | None, codes: Sequence[str], activity: Activity
+) -> dict[str | None, CoverageFigures]:
     child_level = child_of(level)
     stmt = text(region_coverage_sql(level))
     bounds = code_range(None) if level is None else {"lo": min(codes) + ".", "hi": max(codes) + "/"}

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db.access import Viewer, visible_sql
 from db.queries.coverage import VILLAGE_FIGURES, code_range, coverage_class
 from db.queries.gaps import GapKind, gap_reasons_sql, gap_rows_sql
+from db.queries.suppression import hidden, shown, suppresses
 from db.queries.workload import WORKLOAD_ROWS
 from db.rules import DEFAULT_OBSERVED_DAYS, LOW_PENETRATION
 
@@ -45,15 +46,18 @@ def _statement(kind: str, viewer: Viewer) -> str:
     if kind == "villages":
         return f"""WITH {VILLAGE_FIGURES}
             SELECT f.code, v.name, v.district_code, f.informal_workers, v.estimate_source, v.estimate_year,
-                   f.active_enrollments, f.active_enrollments::float8 / nullif(f.informal_workers, 0),
-                   f.agents_in_reach, {coverage_class("f.agents_in_reach", "f.active_enrollments", "f.informal_workers")},
+                   {shown(viewer, "f.code", "f.active_enrollments")},
+                   {shown(viewer, "f.code", "f.active_enrollments::float8 / nullif(f.informal_workers, 0)")},
+                   f.agents_in_reach,
+                   {coverage_class("f.agents_in_reach", "f.active_enrollments", "f.informal_workers", hidden(viewer, "f.code"))},
                    ST_AsBinary(ST_Multi(v.geom))
             FROM village_figures f JOIN village v ON v.code = f.code
             WHERE {visible_sql(viewer, 'village', 'v')} ORDER BY f.code"""
     if kind == "gaps":
         return f"""SELECT g.code, v.name, array_to_string({gap_reasons_sql("g")}, ' '),
-                   CASE WHEN g.informal_workers IS NOT NULL THEN greatest(0, g.informal_workers - g.active_enrollments) END,
-                   g.informal_workers, g.active_enrollments, g.agents_in_reach, v.estimate_source,
+                   {shown(viewer, "g.code", "CASE WHEN g.informal_workers IS NOT NULL "
+                                            "THEN greatest(0, g.informal_workers - g.active_enrollments) END")},
+                   g.informal_workers, {shown(viewer, "g.code", "g.active_enrollments")}, g.agents_in_reach, v.estimate_source,
                    ST_AsBinary(ST_Multi(v.geom))
             FROM ({gap_rows_sql(GapKind.ALL)}) g JOIN village v ON v.code = g.code
             WHERE {visible_sql(viewer, 'village', 'v')} ORDER BY g.rank_key, g.code"""
@@ -67,7 +71,8 @@ async def export_rows(connection: AsyncConnection, kind: str, region_code: str |
                       viewer: Viewer) -> AsyncIterator[list[tuple[object, ...]]]:
     """Batches of rows (the export's columns, then the geometry as WKB), in order."""
     params = {**code_range(region_code), "within_days": None, "as_of": None, "below": LOW_PENETRATION,
-              "min_uncovered": 0, "with_unknown": True, "observed_days": DEFAULT_OBSERVED_DAYS}
+              "min_uncovered": 0, "with_unknown": True, "observed_days": DEFAULT_OBSERVED_DAYS,
+              "suppress": suppresses(viewer)}
     result = await connection.stream(text(_statement(kind, viewer)).execution_options(yield_per=BATCH), params)
     async for batch in result.partitions(BATCH):
         yield [tuple(row) for row in batch]

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.access import Viewer, visible_sql
 from db.queries.coverage import VILLAGE_COVERAGE_FIGURES, code_range, coverage_class
 from db.queries.gaps import GapKind, gap_reasons_sql, gap_rows_sql
+from db.queries.suppression import hidden, shown, suppresses
 from db.rules import DEFAULT_OBSERVED_DAYS, LOW_PENETRATION
 from db.sql import substituted
 
@@ -58,10 +59,11 @@ def _villages(viewer: Viewer) -> str:
         SELECT f.code AS key, json_build_object('type', 'Feature', 'id', f.code,
                    'geometry', CAST(ST_AsGeoJSON(v.geom, {PRECISION}) AS json),
                    'properties', json_build_object('code', f.code, 'name', v.name, 'district_code', v.district_code,
-                       'coverage_class', {coverage_class("f.agents_in_reach", "f.active_enrollments", "f.informal_workers")},
+                       'coverage_class', {coverage_class("f.agents_in_reach", "f.active_enrollments", "f.informal_workers",
+                                                         hidden(viewer, "f.code"))},
                        'agents', f.agents_in_reach, 'informal_workers', f.informal_workers,
-                       'active_enrollments', f.active_enrollments,
-                       'penetration', f.active_enrollments::float8 / nullif(f.informal_workers, 0),
+                       'active_enrollments', {shown(viewer, "f.code", "f.active_enrollments")},
+                       'penetration', {shown(viewer, "f.code", "f.active_enrollments::float8 / nullif(f.informal_workers, 0)")},
                        'estimate_source', v.estimate_source, 'estimate_year', v.estimate_year))::text AS feature,
                count(*) OVER () AS matched
         FROM f JOIN village v ON v.code = f.code
@@ -81,9 +83,11 @@ def _gaps(viewer: Viewer) -> str:
                    'geometry', CAST(ST_AsGeoJSON(v.geom, {PRECISION}) AS json),
                    'properties', json_build_object('code', g.code, 'name', v.name,
                        'reasons', to_json({gap_reasons_sql("g")}), 'agents', g.agents_in_reach,
-                       'informal_workers', g.informal_workers, 'active_enrollments', g.active_enrollments,
-                       'uncovered_workers', CASE WHEN g.informal_workers IS NOT NULL
-                           THEN greatest(0, g.informal_workers - g.active_enrollments) END))::text AS feature,
+                       'informal_workers', g.informal_workers,
+                       'active_enrollments', {shown(viewer, "g.code", "g.active_enrollments")},
+                       'uncovered_workers', {shown(viewer, "g.code", "CASE WHEN g.informal_workers IS NOT NULL "
+                                                   "THEN greatest(0, g.informal_workers - g.active_enrollments) END")}
+                   ))::text AS feature,
                count(*) OVER () AS matched
         FROM ({gaps}) g JOIN village v ON v.code = g.code
         WHERE {visible_sql(viewer, 'village', 'v')} AND {_box('v', 'geom')}
@@ -115,12 +119,13 @@ async def items(session: AsyncSession, collection: str, query: ItemsQuery, viewe
               "status": query.status, "limit": query.limit + 1,
               "after": int(query.after) if collection == "agents" and query.after is not None else query.after,
               **code_range(query.region_code), "within_days": None, "as_of": None, "below": LOW_PENETRATION,
-              "min_uncovered": 0, "with_unknown": True, "observed_days": DEFAULT_OBSERVED_DAYS}
+              "min_uncovered": 0, "with_unknown": True, "observed_days": DEFAULT_OBSERVED_DAYS,
+              "suppress": suppresses(viewer)}
     rows = (await session.execute(text(STATEMENTS[collection](viewer)), params)).all()
-    shown = rows[:query.limit]
+    page = rows[:query.limit]
     # count(*) OVER () counts the rows past `after`: the number matched only on the first page.
     matched = (int(rows[0].matched) if rows else 0) if query.after is None else None
-    return Page([orjson.loads(r.feature) for r in shown], matched, shown[-1].key if len(rows) > query.limit else None)
+    return Page([orjson.loads(r.feature) for r in page], matched, page[-1].key if len(rows) > query.limit else None)
 
 
 async def feature(session: AsyncSession, collection: str, key: str, viewer: Viewer) -> dict[str, Any] | None:

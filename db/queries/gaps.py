@@ -23,6 +23,7 @@ from db.queries.coverage import (
 )
 from db.queries.observed import observed
 from db.queries.paging import Item, Key, Slice
+from db.queries.suppression import HIDDEN_CELLS
 from db.records import Activity, VillageCoverage
 
 
@@ -41,18 +42,25 @@ class GapQuery:
     min_uncovered_workers: int
     include_without_estimate: bool
     activity: Activity
+    suppress: bool = False  # small counts suppressed (callers without personal data)
 
 
 def _gaps(figures: str, kind_condition: str, paper_only: str = "false") -> str:
+    # With :suppress (callers without personal data), a village whose enrollments are suppressed
+    # (migration 0013) passes every enrollment threshold and ranks by its informal workers: were
+    # thresholds applied to it, moving penetrationBelow or minUncoveredWorkers would find its count.
     return f"""
 WITH {figures},
+suppressed AS (SELECT CASE WHEN CAST(:suppress AS boolean) THEN {HIDDEN_CELLS} ELSE '{{}}'::text[] END AS codes),
 gaps AS (
-    SELECT f.*, {paper_only} AS paper_only,
+    SELECT f.*, {paper_only} AS paper_only, f.code = ANY(s.codes) AS suppressed,
            CASE WHEN f.informal_workers IS NULL THEN 1.0
+                WHEN f.code = ANY(s.codes) THEN -f.informal_workers::float8
                 ELSE -greatest(0, f.informal_workers - f.active_enrollments)::float8 END AS rank_key
-    FROM village_figures f
+    FROM village_figures f, suppressed s
     WHERE {kind_condition}
-      AND (f.informal_workers IS NULL OR greatest(0, f.informal_workers - f.active_enrollments) >= CAST(:min_uncovered AS integer))
+      AND (f.informal_workers IS NULL OR f.code = ANY(s.codes)
+           OR greatest(0, f.informal_workers - f.active_enrollments) >= CAST(:min_uncovered AS integer))
       AND (CAST(:with_unknown AS boolean) OR f.informal_workers IS NOT NULL)
 )"""
 
@@ -71,7 +79,7 @@ village_figures AS (
            {active_enrollments("u.code")} AS active_enrollments
     FROM unreached u
 )"""
-_LOW = "f.active_enrollments < CAST(:below AS float8) * f.informal_workers"
+_LOW = "(f.code = ANY(s.codes) OR f.active_enrollments < CAST(:below AS float8) * f.informal_workers)"
 _KINDS = {
     GapKind.UNREACHED: _gaps(_UNREACHED_FIGURES, "true"),
     GapKind.UNDERPENETRATED: _gaps(VILLAGE_FIGURES, f"(f.informal_workers IS NULL OR {_LOW})"),
@@ -86,7 +94,8 @@ def gap_reasons_sql(gap: str, below: str = "CAST(:below AS float8)") -> str:
     return (f"array_remove(ARRAY["
             f"CASE WHEN {gap}.agents_in_reach = 0 THEN CASE WHEN {gap}.agents_any > 0 THEN 'AGENTS_INACTIVE' "
             f"ELSE 'NO_AGENT_WITHIN_REACH' END END, "
-            f"CASE WHEN {gap}.active_enrollments::float8 < {below} * {gap}.informal_workers THEN 'LOW_PENETRATION' END, "
+            f"CASE WHEN {gap}.suppressed THEN 'ENROLLMENTS_SUPPRESSED' "
+            f"WHEN {gap}.active_enrollments::float8 < {below} * {gap}.informal_workers THEN 'LOW_PENETRATION' END, "
             f"CASE WHEN {gap}.informal_workers IS NULL THEN 'NO_ESTIMATE' END, "
             f"CASE WHEN {gap}.paper_only THEN 'PAPER_ONLY' END], NULL)")
 
@@ -101,7 +110,7 @@ def _params(query: GapQuery) -> dict[str, object]:
     return {
         **code_range(query.region_code), **query.activity.params(),
         "below": query.penetration_below, "min_uncovered": query.min_uncovered_workers,
-        "with_unknown": query.include_without_estimate,
+        "with_unknown": query.include_without_estimate, "suppress": query.suppress,
     }
 
 

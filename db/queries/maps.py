@@ -23,6 +23,7 @@ from db.queries.coverage import (
     coverage_class,
     nearest_counting_agent,
 )
+from db.queries.suppression import hidden, shown
 from db.records import Activity
 from db.regions import LEVELS, Level
 
@@ -64,7 +65,7 @@ class VillageFeature:
     name: str | None
     geometry: dict[str, Any] | None
     informal_workers: int | None
-    active_enrollments: int
+    active_enrollments: int | None  # None: suppressed for the caller (small counts, migration 0013)
     agent_count: int
     agents_any_status: int
     nearest_agent_code: str | None  # None when there is none, or the caller may not see it
@@ -73,7 +74,9 @@ class VillageFeature:
 
     @property
     def penetration(self) -> float | None:
-        return self.active_enrollments / self.informal_workers if self.informal_workers else None
+        if self.active_enrollments is None or not self.informal_workers:
+            return None
+        return self.active_enrollments / self.informal_workers
 
 
 @dataclass(frozen=True)
@@ -147,10 +150,12 @@ async def village_features(
     distance always, as `Village.coverage.nearestDistanceM` gives it)."""
     stmt = text(f"""
         WITH {VILLAGE_FIGURES}
-        SELECT f.code, v.name, f.informal_workers, f.agents_in_reach, f.agents_any, f.active_enrollments,
+        SELECT f.code, v.name, f.informal_workers, f.agents_in_reach, f.agents_any,
+               {shown(viewer, "f.code", "f.active_enrollments")} AS active_enrollments,
                ST_AsGeoJSON(ST_SimplifyPreserveTopology(v.geom, CAST(:tolerance AS float8)), {PRECISION}) AS geometry,
                CASE WHEN {agent_visible_sql(viewer, "na")} THEN na.code END AS nearest_code, n.nearest_m,
-               {coverage_class("f.agents_in_reach", "f.active_enrollments", "f.informal_workers")} AS coverage_class
+               {coverage_class("f.agents_in_reach", "f.active_enrollments", "f.informal_workers", hidden(viewer, "f.code"))}
+                   AS coverage_class
         FROM village_figures f JOIN village v ON v.code = f.code
         LEFT JOIN {nearest_counting_agent("f.label_point")} n ON true
         LEFT JOIN agent na ON na.id = n.nearest_agent_id

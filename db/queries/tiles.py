@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.access import Viewer, visible_sql
 from db.queries.coverage import counting_per_village, counts, coverage_class, region_coverage_sql
+from db.queries.suppression import hidden, shown
 from db.regions import Level
 from db.sql import substituted
 
@@ -72,9 +73,12 @@ def _villages(viewer: Viewer) -> str:
                               WHERE h.geom && e.env4326 AND {visible_sql(viewer, 'village', 'h')}),
         reached AS ({counting_per_village("SELECT code FROM here")})
         SELECT ST_AsMVT(m, 'villages', {EXTENT}, 'geom') FROM (
-            SELECT f.code, f.name, {coverage_class("f.agents", "f.active_enrollments", "f.informal_workers")} AS coverage_class,
-                   f.agents, f.informal_workers, f.active_enrollments,
-                   f.active_enrollments::float8 / nullif(f.informal_workers, 0) AS penetration, {_geometry("f.geom")} AS geom
+            SELECT f.code, f.name,
+                   {coverage_class("f.agents", "f.active_enrollments", "f.informal_workers", hidden(viewer, "f.code"))}
+                       AS coverage_class,
+                   f.agents, f.informal_workers, {shown(viewer, "f.code", "f.active_enrollments")} AS active_enrollments,
+                   {shown(viewer, "f.code", "f.active_enrollments::float8 / nullif(f.informal_workers, 0)")} AS penetration,
+                   {_geometry("f.geom")} AS geom
             FROM (SELECT h.*, coalesce(r.counting, 0) AS agents, coalesce(ve.active, 0) AS active_enrollments
                   FROM here h LEFT JOIN reached r ON r.village_code = h.code
                   LEFT JOIN village_enrollments ve ON ve.village_code = h.code) f, e
@@ -98,8 +102,8 @@ def _regions(level: Level, viewer: Viewer) -> str:
         SELECT ST_AsMVT(m, '{level.plural}', {EXTENT}, 'geom') FROM (
             SELECT h.code, h.name, s.villages, s.covered_villages,
                    s.covered_villages::float8 / nullif(s.villages, 0) AS covered_share,
-                   s.informal_workers, s.active_enrollments,
-                   s.estimated_enrollments::float8 / nullif(s.informal_workers, 0) AS penetration,
+                   s.informal_workers, {shown(viewer, "h.code", "s.active_enrollments")} AS active_enrollments,
+                   {shown(viewer, "h.code", "s.estimated_enrollments::float8 / nullif(s.informal_workers, 0)")} AS penetration,
                    {_geometry("h.g")} AS geom
             FROM here h LEFT JOIN figures s ON s.region = h.code, e
         ) m WHERE m.geom IS NOT NULL"""
