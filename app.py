@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from auth.oidc import OidcVerifier
 from auth.signin import SignIn
 from db.engine import create_engine, create_pool, create_sessionmaker
+from db.queries.suppression import store_small_count_k
 from embedded.cluster import resolve_database_url
 from events.hub import EventHub, asyncpg_url
 from maps.exports import export_routes
@@ -45,11 +46,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         url = await run_in_threadpool(
             resolve_database_url, config.database_url, config.data_dir, config.database_name
         )
-        app.state.engine = create_engine(url, statement_timeout_ms=config.statement_timeout_ms,
-                                         small_count_k=config.small_count_k)
+        app.state.engine = create_engine(url, statement_timeout_ms=config.statement_timeout_ms)
         app.state.sessions = create_sessionmaker(app.state.engine)
-        app.state.pool = await create_pool(url, size=config.read_pool_size, statement_timeout_ms=config.statement_timeout_ms,
-                                           small_count_k=config.small_count_k)
+        await store_small_count_k(app.state.engine, config.small_count_k)
+        app.state.pool = await create_pool(url, size=config.read_pool_size, statement_timeout_ms=config.statement_timeout_ms)
         app.state.events = EventHub(asyncpg_url(url))
         # Everything loaded so far (schema, libraries, settings) lives as long as the process; frozen,
         # full collections stop re-scanning it. Unfrozen, each one paused a worker for 65-230 ms

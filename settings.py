@@ -39,9 +39,10 @@ class Settings(BaseSettings):
     max_query_fields: int = Field(default=10_000, gt=0)
     max_query_merges: int = Field(default=2_500, gt=0)
     max_query_cost: int = Field(default=500_000, gt=0)
-    max_request_bytes: int = Field(default=4_000_000, gt=0)
+    max_request_bytes: int = Field(default=4_000_000, gt=0)  # a 1,000-item syncEnrollments batch is ~0.4 MB
     # Enrollment counts of 1 to k - 1 are suppressed for roles without personal data (migration 0013).
-    small_count_k: int = Field(default=5, ge=2, le=100)  # a 1,000-item syncEnrollments batch is ~0.4 MB
+    # One k per database: the server stores it there at start-up (recomputing what is hidden).
+    small_count_k: int = Field(default=5, ge=2, le=100)
     nik_key: SecretStr | None = None
     # Requests without a token act as this role (only `planner`: aggregate figures, no personal
     # data) — for a public coverage dashboard, or load generators that cannot send headers.

@@ -20,33 +20,23 @@ def async_url(url: str) -> str:
     raise ValueError(f"DATABASE_URL must start with postgresql://, got {url.split(':', 1)[0]}://…")
 
 
-def server_settings(statement_timeout_ms: int | None, small_count_k: int | None) -> dict[str, str]:
-    """Session settings: the statement timeout, and the k of small-count suppression (migration
-    0013 reads `perisai.small_count_k`; 5 when unset)."""
-    settings = {"statement_timeout": str(statement_timeout_ms)} if statement_timeout_ms else {}
-    if small_count_k is not None:
-        settings["perisai.small_count_k"] = str(small_count_k)
-    return settings
-
-
 def create_engine(
-    url: str, *, pool_size: int = 10, echo: bool = False, statement_timeout_ms: int | None = None,
-    small_count_k: int | None = None,
+    url: str, *, pool_size: int = 10, echo: bool = False, statement_timeout_ms: int | None = None
 ) -> AsyncEngine:
     """An engine; with `statement_timeout_ms`, PostgreSQL cancels any statement running longer."""
+    server_settings = {"statement_timeout": str(statement_timeout_ms)} if statement_timeout_ms else {}
     return create_async_engine(
         async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo,
-        connect_args={"server_settings": server_settings(statement_timeout_ms, small_count_k)},
+        connect_args={"server_settings": server_settings},
     )
 
 
-async def create_pool(url: str, *, size: int = 10, statement_timeout_ms: int | None = None,
-                      small_count_k: int | None = None) -> asyncpg.Pool:
+async def create_pool(url: str, *, size: int = 10, statement_timeout_ms: int | None = None) -> asyncpg.Pool:
     """A plain asyncpg pool for statements that need no ORM (compiled reads): prepared statements
     are cached per connection, and nothing runs between checkout and the statement."""
+    server_settings = {"statement_timeout": str(statement_timeout_ms)} if statement_timeout_ms else {}
     return await asyncpg.create_pool(async_url(url).replace("postgresql+asyncpg://", "postgresql://", 1),
-                                     min_size=1, max_size=size, reset=_keep,
-                                     server_settings=server_settings(statement_timeout_ms, small_count_k))
+                                     min_size=1, max_size=size, server_settings=server_settings, reset=_keep)
 
 
 async def _keep(connection: asyncpg.Connection) -> None:

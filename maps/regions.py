@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.access import Viewer
 from db.queries import coverage, maps
 from db.queries.coverage import child_of
-from db.queries.suppression import hidden_codes, suppressed
+from db.queries.suppression import mark_suppressed
 from db.records import Activity, CoverageFigures
 from db.regions import Level
 from maps.classes import NO_DATA, classify
@@ -55,7 +55,7 @@ async def region_data(
             return None
         name, bounds = outline.name, outline.bounds
         parent = (outline.parent_code, outline.parent_name) if outline.parent_code else None
-    figures = suppressed(await _national(session, activity), await hidden_codes(session, viewer)) if level is None else \
+    figures = (await mark_suppressed(session, viewer, {None: await _national(session, activity)}))[None] if level is None else \
         (await coverage.region_coverage(session, level, [str(code)], activity, viewer))[code]
     geometries = await maps.child_geometries(session, child_of(level), code, maps.tolerance(bounds))
     return RegionData(level, code, name, bounds, parent, figures, geometries)

@@ -26,7 +26,7 @@ from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.access import Viewer, agent_visible_sql
-from db.queries.suppression import hidden_codes, suppressed
+from db.queries.suppression import mark_suppressed
 from db.records import Activity, CoverageFigures, NearestAgent, VillageCoverage
 from db.regions import LEVELS, Level
 from db.rules import LOW_PENETRATION
@@ -185,8 +185,7 @@ async def region_coverage(
     batched by level: the villages between the smallest and largest code are read once.
     """
     figures = await _region_coverage(session, level, codes, activity)
-    hidden = await hidden_codes(session, viewer) if viewer is not None else frozenset()
-    return {code: suppressed(f, hidden) for code, f in figures.items()} if hidden else figures
+    return await mark_suppressed(session, viewer, figures)
 
 
 async def _region_coverage(

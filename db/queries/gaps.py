@@ -23,7 +23,7 @@ from db.queries.coverage import (
 )
 from db.queries.observed import observed
 from db.queries.paging import Item, Key, Slice
-from db.queries.suppression import HIDDEN_CELLS
+from db.queries.suppression import is_hidden
 from db.records import Activity, VillageCoverage
 
 
@@ -51,15 +51,14 @@ def _gaps(figures: str, kind_condition: str, paper_only: str = "false") -> str:
     # thresholds applied to it, moving penetrationBelow or minUncoveredWorkers would find its count.
     return f"""
 WITH {figures},
-suppressed AS (SELECT CASE WHEN CAST(:suppress AS boolean) THEN {HIDDEN_CELLS} ELSE '{{}}'::text[] END AS codes),
 gaps AS (
-    SELECT f.*, {paper_only} AS paper_only, f.code = ANY(s.codes) AS suppressed,
+    SELECT f.*, {paper_only} AS paper_only,
            CASE WHEN f.informal_workers IS NULL THEN 1.0
-                WHEN f.code = ANY(s.codes) THEN -f.informal_workers::float8
+                WHEN f.suppressed THEN -f.informal_workers::float8
                 ELSE -greatest(0, f.informal_workers - f.active_enrollments)::float8 END AS rank_key
-    FROM village_figures f, suppressed s
+    FROM (SELECT f.*, CAST(:suppress AS boolean) AND {is_hidden("f.code")} AS suppressed FROM village_figures f) f
     WHERE {kind_condition}
-      AND (f.informal_workers IS NULL OR f.code = ANY(s.codes)
+      AND (f.informal_workers IS NULL OR f.suppressed
            OR greatest(0, f.informal_workers - f.active_enrollments) >= CAST(:min_uncovered AS integer))
       AND (CAST(:with_unknown AS boolean) OR f.informal_workers IS NOT NULL)
 )"""
@@ -79,7 +78,7 @@ village_figures AS (
            {active_enrollments("u.code")} AS active_enrollments
     FROM unreached u
 )"""
-_LOW = "(f.code = ANY(s.codes) OR f.active_enrollments < CAST(:below AS float8) * f.informal_workers)"
+_LOW = "(f.suppressed OR f.active_enrollments < CAST(:below AS float8) * f.informal_workers)"
 _KINDS = {
     GapKind.UNREACHED: _gaps(_UNREACHED_FIGURES, "true"),
     GapKind.UNDERPENETRATED: _gaps(VILLAGE_FIGURES, f"(f.informal_workers IS NULL OR {_LOW})"),

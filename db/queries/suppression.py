@@ -2,24 +2,30 @@
 
 Callers without personal-data access (planners, public dashboards) get null for a region's or a
 village's active enrollments — and for what gives them back (penetration, uncovered workers,
-enrollments per agent) — when the cell is in `hidden_enrollment_cells`; every path that shows
-enrollment figures (GraphQL, maps, tiles, OGC API, exports) wraps them with `shown`.
+enrollments per agent) — when the cell is in `hidden_enrollment_cell`, kept by triggers in the
+transaction of every change; every path that shows enrollment figures (GraphQL, maps, tiles, OGC
+API, exports) wraps them with `shown`, or marks figures built in Python with `mark_suppressed`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
+from typing import TypeVar
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from db.access import Viewer
 from db.records import CoverageFigures
 
-# Once per statement: uncorrelated, PostgreSQL evaluates it as one InitPlan. Indonesia's whole
-# hierarchy, so that a cell is hidden or not whatever the request's region.
-# (The cast keeps `= ANY(…)` reading it as an array, not as a subquery's rows.)
-HIDDEN_CELLS = "CAST((SELECT hidden_enrollment_cells(NULL)) AS text[])"
+K = TypeVar("K")
+
+
+def is_hidden(code: str) -> str:
+    """SQL boolean: the cell whose code is `code` (NULL: Indonesia) is suppressed (one index probe)."""
+    # An alias no caller uses: `code` is resolved in the caller's FROM, not in this subquery's.
+    return f"EXISTS (SELECT FROM hidden_enrollment_cell hidden_cell WHERE hidden_cell.code = coalesce({code}, ''))"
 
 
 def suppresses(viewer: Viewer) -> bool:
@@ -30,7 +36,7 @@ def hidden(viewer: Viewer, code: str) -> str:
     """SQL boolean: the cell whose code is `code` (NULL: Indonesia) is suppressed for the viewer."""
     if not suppresses(viewer):
         return "false"
-    return f"(coalesce({code}, '') = ANY({HIDDEN_CELLS}))"
+    return is_hidden(code)
 
 
 def shown(viewer: Viewer, code: str, value: str) -> str:
@@ -40,14 +46,23 @@ def shown(viewer: Viewer, code: str, value: str) -> str:
     return f"CASE WHEN {hidden(viewer, code)} THEN NULL ELSE {value} END"
 
 
-async def hidden_codes(session: AsyncSession, viewer: Viewer) -> frozenset[str]:
-    """The suppressed cells for the viewer ('' is Indonesia), for pages built in Python."""
-    if not suppresses(viewer):
-        return frozenset()
-    return frozenset((await session.execute(text(f"SELECT {HIDDEN_CELLS}"))).scalar_one())
+async def store_small_count_k(engine: AsyncEngine, k: int) -> None:
+    """Make `k` the database's k; a change recomputes every hidden cell (under the rule's lock)."""
+    async with engine.begin() as connection:
+        await connection.execute(text("SELECT set_small_count_k(:k)"), {"k": k})
 
 
-def suppressed(figures: CoverageFigures, hidden: frozenset[str]) -> CoverageFigures:
-    """`figures` and its children marked where their cell is hidden."""
+async def mark_suppressed(session: AsyncSession, viewer: Viewer | None,
+                          figures: Mapping[K, CoverageFigures]) -> dict[K, CoverageFigures]:
+    """`figures` (and their children) marked where the viewer may not see their enrollments."""
+    if viewer is None or not suppresses(viewer):
+        return dict(figures)
+    codes = sorted({cell.code or "" for f in figures.values() for cell in (f, *f.children)})
+    rows = await session.execute(text("SELECT code FROM hidden_enrollment_cell WHERE code = ANY(:codes)"), {"codes": codes})
+    hidden = frozenset(rows.scalars())
+    return {key: _marked(f, hidden) for key, f in figures.items()}
+
+
+def _marked(figures: CoverageFigures, hidden: frozenset[str]) -> CoverageFigures:
     return replace(figures, suppressed=(figures.code or "") in hidden,
-                   children=tuple(suppressed(c, hidden) for c in figures.children))
+                   children=tuple(_marked(c, hidden) for c in figures.children))
