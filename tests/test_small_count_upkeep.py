@@ -23,7 +23,15 @@ def table_and_rule(url: str) -> tuple[set[str], set[str]]:
     return stored, set(fetch(url, "SELECT hidden_enrollment_cells() AS cells")[0]["cells"])
 
 
+STATES_FROM_COUNTERS = """SELECT r.code, s.capped, s.all_ones
+    FROM (SELECT '' AS code UNION ALL SELECT code FROM province UNION ALL SELECT code FROM regency
+          UNION ALL SELECT code FROM district) r, region_enrollment_state_of(r.code, small_count_k()) s"""
+
+
 def assert_kept(url: str, after: str) -> None:
+    states = {tuple(r) for r in fetch(url, "SELECT code, capped, all_ones FROM region_enrollment_state")}
+    fresh = {tuple(r) for r in fetch(url, STATES_FROM_COUNTERS)}
+    assert states == fresh, f"after {after}: stale states {sorted(states - fresh)[:5]}"
     stored, rule = table_and_rule(url)
     assert stored == rule, f"after {after}: stale {sorted(stored - rule)}, missing {sorted(rule - stored)}"
 

@@ -38,7 +38,8 @@ def small(shared_demo_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     """A server over the demo data (which has villages of 1 to 4 enrollments) where, in the last
     regency, one district has 3 enrollments in all (villages of 2 and 1, the rest 0) and its sibling
     districts no small village: hiding that district needs a sibling hidden with it, and that
-    sibling hidden needs two of its own villages hidden (else adding them up gives it back)."""
+    sibling hidden needs two of its own villages hidden (else adding them up gives it back). And a
+    district elsewhere whose villages have one enrollment each."""
     url = shared_demo_db
     regency = fetch(url, "SELECT max(regency_code) AS code FROM district")[0]["code"]
     district = fetch(url, """SELECT d.code FROM district d WHERE d.regency_code = $1
@@ -48,6 +49,12 @@ def small(shared_demo_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         JOIN village v ON v.code = ve.village_code JOIN district d ON d.code = v.district_code
         WHERE d.regency_code = $1 AND d.code <> $2 AND ve.active BETWEEN 1 AND $3""", regency, district, K - 1)]
     _set_counts(url, {v: 0 for v in villages} | {villages[0]: 2, villages[1]: 1} | {v: 0 for v in siblings_small})
+    # Elsewhere, a district of at least k villages with one enrollment each: shown, its total would
+    # pin every hidden village to 1 for an attacker who assumes hidden cells are positive.
+    ones = fetch(url, """SELECT v.district_code AS code FROM village v WHERE left(v.code, 5) <> $1
+        GROUP BY 1 HAVING count(*) >= $2 AND bool_and(EXISTS (SELECT FROM enrollment e WHERE e.village_code = v.code))
+        ORDER BY 1 LIMIT 1""", regency, K)[0]["code"]
+    _set_counts(url, {r["code"]: 1 for r in fetch(url, "SELECT code FROM village WHERE district_code = $1", ones)})
     with running_server(url, tmp_path_factory.mktemp("small")) as server:
         yield server, url
 

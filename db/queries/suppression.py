@@ -49,7 +49,8 @@ def shown(viewer: Viewer, code: str, value: str) -> str:
 async def store_small_count_k(engine: AsyncEngine, k: int) -> None:
     """Make `k` the database's k; a change recomputes every hidden cell (under the rule's lock)."""
     async with engine.begin() as connection:
-        await connection.execute(text("SELECT set_small_count_k(:k)"), {"k": k})
+        if (await connection.execute(text("SELECT small_count_k()"))).scalar_one() != k:  # read-only when unchanged
+            await connection.execute(text("SELECT set_small_count_k(:k)"), {"k": k})
 
 
 async def mark_suppressed(session: AsyncSession, viewer: Viewer | None,
