@@ -35,7 +35,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.tokens import issue
-from bench import abuse, snapshots
+from bench import abuse, small_counts, snapshots
 from bench import ingest as ingest_module
 from bench.ingest import measure as measure_ingest
 from bench.national import ROOT, national_database
@@ -502,6 +502,8 @@ def main() -> None:
     print(f"{'full coverage rebuild (' + format(pairs, ',') + ' pairs)':<48} p50 {rebuild.p50:8.1f} ms  p95 {rebuild.p95:8.1f} ms")
     print(f"{'agent move (incremental, incl. commit)':<48} p50 {move.p50:8.1f} ms  p95 {move.p95:8.1f} ms | "
           f"target p50 ≤ 50 ms: {'meets' if move.p50 <= 50 else 'MISSES'}")
+    for line in small_counts.report(asyncio.run(small_counts.measure(url))):
+        print(line, flush=True)
     _markdown(rows)
     print(f"| full coverage rebuild ({pairs:,} pairs) | | | {rebuild.p50:.0f} ms | {rebuild.p95:.0f} ms | | |")
     print(f"| agent move (incremental, incl. commit) | | | {move.p50:.1f} ms | {move.p95:.1f} ms | | "

@@ -31,6 +31,7 @@ from db.queries.data_quality import (
     flag_range,
 )
 from db.queries.siting import SITING_ROWS, siting_from_rows
+from db.queries.suppression import suppresses
 from db.queries.workload import HEAVY_OVERLAP_SHARE, WORKLOAD_ROWS
 from db.records import FlagReason
 from db.regions import Level
@@ -157,8 +158,8 @@ def sites_value(b: Build, f: Field, lo: str | Raw, hi: str | Raw, path: Path) ->
         check_siting(args["count"], args["reachM"])
     except ApiError as error:
         return b.error(error, f.nodes)
-    statement = bind(b, SITING_ROWS, {"lo": lo, "hi": hi, "within_days": act.within_days,
-                                      "as_of": act.as_of, "reach_m": float(args["reachM"])})
+    statement = bind(b, SITING_ROWS, {"lo": lo, "hi": hi, "within_days": act.within_days, "as_of": act.as_of,
+                                      "reach_m": float(args["reachM"]), "suppress": suppresses(b.viewer)})
     s = b.alias("s")
     villages = [x for x in f.fields() if x.name == "village"]
     rows = f"json_build_array({s}.code, {s}.lng, {s}.lat, {s}.demand_code, {s}.weight)"

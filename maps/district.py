@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.access import Viewer
 from db.queries import coverage, maps, siting
+from db.queries.suppression import suppresses
 from db.records import Activity, CoverageFigures
 from db.regions import Level
 from db.rules import DEFAULT_REACH_M, LOW_PENETRATION, OVERLOAD_WORKERS
@@ -63,7 +64,7 @@ async def district_data(
     figures = (await coverage.region_coverage(session, Level.DISTRICT, [code], activity, viewer))[code]
     villages = await maps.village_features(session, code, outline.tolerance, activity, viewer)
     agents = await maps.agent_features(session, code, activity, viewer)
-    problem = await siting.siting_data(session, code, DEFAULT_REACH_M, activity)
+    problem = await siting.siting_data(session, code, DEFAULT_REACH_M, activity, suppress=suppresses(viewer))
     chosen = greedy(problem.reaches, [float(w) for _, w in problem.demand], SITES)
     sites = [(*problem.candidates[s.candidate][:3], round(s.gain)) for s in chosen]
     return DistrictData(outline, figures, villages, agents, sites)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.access import Role
 from db.queries.siting import siting_data
+from db.queries.suppression import suppresses
 from db.records import Activity
 from db.writes import agents, enrollment_status, scenarios, snapshots
 from db.writes.agents import AgentFields
@@ -154,7 +155,7 @@ async def create_scenario_from_sites(info: Info, name: str, region_code: str, co
 
     async def action(session: AsyncSession) -> int:
         await scenarios.check_region(session, viewer, region_code)  # before the solve: it may take seconds
-        data = await siting_data(session, region_code, reach_m, Activity())
+        data = await siting_data(session, region_code, reach_m, Activity(), suppress=suppresses(viewer))
         try:
             sites = solve_sites(data, count, use_exact)
         except BadUserInput as error:

@@ -253,3 +253,30 @@ def test_gap_thresholds_cannot_be_moved_to_find_a_hidden_count(small: tuple[str,
         assert "ENROLLMENTS_SUPPRESSED" in node["reasons"] and "LOW_PENETRATION" not in node["reasons"]
         assert node["coverage"]["enrollmentsSuppressed"] and node["coverage"]["activeEnrollments"] is None
         assert node["coverage"]["penetration"] is None and node["coverage"]["uncoveredWorkers"] is None
+
+
+SITES = """query($r: String!) { recommendAgentSites(regionCode: $r, count: 200, reachM: 100) {
+    villageCode newlyReachedWorkers newlyReachedVillages } }"""
+
+
+def test_site_gains_do_not_give_a_hidden_count_back(small: tuple[str, str], planner_view: tuple[dict, dict]) -> None:
+    """A site's gain is the uncovered workers it newly reaches; with a reach of 100 m a site takes in
+    its own village alone, and workers − gain would be the count. A hidden village weighs its
+    informal workers instead (for planners; admins get workers − enrollments)."""
+    server, url = small
+    published, truth = planner_view
+    unreached = {r["code"]: r["informal_workers"] for r in fetch(url, """SELECT v.code, v.informal_workers FROM village v
+        WHERE v.informal_workers > 0 AND NOT EXISTS (SELECT FROM agent_reach r JOIN agent a ON a.id = r.agent_id
+                                                     WHERE r.village_code = v.code AND a.status = 'active')""")}
+    targets = {c for c in _hidden_villages(published) if c in unreached and truth[c] > 0}
+    assert targets, "the test data has no unreached village with a hidden count"
+    checked = 0
+    for district in sorted({c[:8] for c in targets}):
+        planner = {s["villageCode"]: s for s in data(server, SITES, {"r": district}, auth="planner")["recommendAgentSites"]}
+        admin = {s["villageCode"]: s for s in data(server, SITES, {"r": district}, auth="admin")["recommendAgentSites"]}
+        for code in targets & set(planner) & set(admin):
+            if planner[code]["newlyReachedVillages"] == admin[code]["newlyReachedVillages"] == 1:
+                assert admin[code]["newlyReachedWorkers"] == unreached[code] - truth[code]
+                assert planner[code]["newlyReachedWorkers"] == unreached[code]
+                checked += 1
+    assert checked

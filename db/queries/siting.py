@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.queries.coverage import VILLAGE_FIGURES, code_range
+from db.queries.suppression import is_hidden
 from db.records import Activity
 
 
@@ -18,23 +19,32 @@ class SitingData:
     reaches: list[list[int]]  # per candidate: indexes into `demand` within reach_m
 
 
-async def siting_data(session: AsyncSession, region_code: str, reach_m: float, activity: Activity) -> SitingData:
+async def siting_data(session: AsyncSession, region_code: str, reach_m: float, activity: Activity,
+                      suppress: bool = False) -> SitingData:
     """Candidates are the region's village label points; demand its unreached villages' uncovered workers.
 
-    Pairs are geodesic (geography, ellipsoid), like every reach in this project.
+    Pairs are geodesic (geography, ellipsoid), like every reach in this project. With `suppress`
+    (callers without personal data), see SITING_ROWS.
     """
     stmt = text(SITING_ROWS)
-    rows = (await session.execute(stmt, {**code_range(region_code), **activity.params(), "reach_m": reach_m})).all()
+    params = {**code_range(region_code), **activity.params(), "reach_m": reach_m, "suppress": suppress}
+    rows = (await session.execute(stmt, params)).all()
     return siting_from_rows([(r.code, r.lng, r.lat, r.demand_code, r.weight) for r in rows])
 
 
 # (candidate code, lng, lat, demand village code, uncovered workers) for every candidate and
-# every unreached village within :reach_m of it, in the region (:lo, :hi).
+# every unreached village within :reach_m of it, in the region (:lo, :hi). With :suppress, a village
+# whose enrollments are suppressed weighs its informal workers: a site's gain is a sum of weights,
+# and a reach small enough to take in one village would give its count back (workers − gain).
 SITING_ROWS = f"""
     WITH {VILLAGE_FIGURES},
     demand AS (
-        SELECT code, label_point, informal_workers - active_enrollments AS weight FROM village_figures
-        WHERE agents_in_reach = 0 AND informal_workers - active_enrollments > 0 AND label_point IS NOT NULL
+        SELECT code, label_point, weight FROM (
+            SELECT code, label_point, agents_in_reach,
+                   CASE WHEN CAST(:suppress AS boolean) AND {is_hidden("code")} THEN informal_workers
+                        ELSE informal_workers - active_enrollments END AS weight
+            FROM village_figures) f
+        WHERE agents_in_reach = 0 AND weight > 0 AND label_point IS NOT NULL
     )
     SELECT c.code, ST_X(c.label_point) AS lng, ST_Y(c.label_point) AS lat, d.code AS demand_code, d.weight
     FROM village_figures c
