@@ -14,6 +14,7 @@ from compiler.sql import Build, Path, Raw, bind
 from db.access import Role, visible_sql
 from db.queries.coverage import code_range
 from db.queries.snapshots import CHANGES, TREND
+from db.queries.suppression import suppresses
 from db.regions import Level
 from resolvers.errors import ApiError, BadUserInput, Forbidden, NotFound
 
@@ -51,7 +52,7 @@ def _coverage_changes(b: Build, f: Field, alias: str, path: Path) -> str:
     bounds = code_range(code)
     statement = bind(b, CHANGES, {**bounds, "from_id": Raw(_snapshot_id(b, first_day)),
                                   "to_id": Raw(_snapshot_id(b, last_day)), "threshold": float(threshold),
-                                  "within_days": None, "as_of": None})
+                                  "within_days": None, "as_of": None, "suppress": suppresses(b.viewer)})
     c = b.alias("cc")
     rows = Rows(f"FROM ({statement}) {c} WHERE true", c, ((f"{c}.rank", int), (f"{c}.code", str)))
     listing = connection(b, f, rows, "CoverageChange", path)
@@ -74,6 +75,7 @@ compiles_columns("CoverageChange", {
     "penetrationBefore": lambda c: f"{c}.penetration_before",
     "penetrationAfter": lambda c: f"{c}.penetration_after",
     "reasons": lambda c: f"to_json({c}.reasons)",
+    "enrollmentsSuppressed": lambda c: f"{c}.suppressed",
 })
 compiles("CoverageChange", field="village")(
     lambda b, f, alias, path: region_row(b, Level.VILLAGE, f.fields(), lambda v: f"{v}.code = {alias}.code", path))
@@ -86,7 +88,7 @@ def _coverage_trend(b: Build, f: Field, alias: str, path: Path) -> str:
     except ApiError as error:
         return b.error(error, f.nodes)
     t = b.alias("t")
-    statement = bind(b, TREND, code_range(code))
+    statement = bind(b, TREND, {**code_range(code), "region": code, "suppress": suppresses(b.viewer)})
     item = object_json(b, "CoverageTrendPoint", f.fields(), t, (*path, 0))
     listing = f"(SELECT coalesce(json_agg({item} ORDER BY {t}.as_of), '[]'::json) FROM ({statement}) {t})"
     return exists_or_not_found(b, f, level, code, listing)
@@ -99,6 +101,8 @@ compiles_columns("CoverageTrendPoint", {
     "coveredShare": lambda t: f"{t}.covered_villages::float8 / nullif({t}.villages, 0)::float8",
     "informalWorkers": lambda t: f"{t}.informal_workers",
     "workersInReach": lambda t: f"{t}.workers_in_reach",
-    "activeEnrollments": lambda t: f"{t}.active_enrollments",
-    "penetration": lambda t: f"{t}.estimated_enrollments::float8 / nullif({t}.informal_workers, 0)::float8",
+    "activeEnrollments": lambda t: f"CASE WHEN {t}.suppressed THEN NULL ELSE {t}.active_enrollments END",
+    "penetration": lambda t: f"CASE WHEN {t}.suppressed THEN NULL "
+                             f"ELSE {t}.estimated_enrollments::float8 / nullif({t}.informal_workers, 0)::float8 END",
+    "enrollmentsSuppressed": lambda t: f"{t}.suppressed",
 })

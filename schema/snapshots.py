@@ -17,6 +17,12 @@ if TYPE_CHECKING:
 
 VillageType = Annotated["Village", strawberry.lazy("schema.regions")]
 
+SUPPRESSED_CHANGE = ("True when this caller gets no enrollment figures for a day here (small-count suppression, as that day "
+                     "hid them): that day's activeEnrollments and penetration are null, and the village is listed for its "
+                     "reach only, never for its penetration. Snapshots taken before suppression existed hide every figure.")
+SUPPRESSED_TREND = ("True when this caller gets no enrollment figures for the region on that day (small-count suppression, as "
+                    "that day hid them; snapshots taken before suppression existed hide every figure).")
+
 
 @strawberry.type(description="Coverage as it stood on `asOf` (nominal: active agents count), kept per village "
                  "and per agent with its inputs.")
@@ -67,6 +73,7 @@ class CoverageChange:
     penetration_before: float | None
     penetration_after: float | None
     reasons: list[ChangeReason] = strawberry.field(description="Every cause found, sorted.")
+    enrollments_suppressed: bool = strawberry.field(description=SUPPRESSED_CHANGE)
 
     @strawberry.field
     async def village(self, root: strawberry.Parent[Any], info: Info) -> VillageType | None:
@@ -81,6 +88,7 @@ class CoverageTrendPoint:
     covered_share: float | None
     informal_workers: int
     workers_in_reach: int
-    active_enrollments: int
+    active_enrollments: int | None = strawberry.field(description="Null when suppressed (see enrollmentsSuppressed).")
     penetration: float | None = strawberry.field(description="Active enrollments / informal workers, over villages "
                                                  "with an estimate.")
+    enrollments_suppressed: bool = strawberry.field(description=SUPPRESSED_TREND)

@@ -156,3 +156,53 @@ def test_two_writers_at_once_leave_the_table_equal_to_the_rule(demo_db: str) -> 
     assert_kept(url, "two writers at once")
     stored = table_and_rule(url)[0]
     assert {first, second} <= stored
+
+
+SNAPSHOT = "mutation($d: Date) { takeSnapshot(asOf: $d) { asOf } }"
+SINCE = """query($r: String!, $from: Date!, $t: Float!) { coverageChanges(regionCode: $r, from: $from, penetrationChange: $t,
+    first: 500) { edges { node { code reasons activeEnrollmentsBefore activeEnrollmentsAfter penetrationBefore
+    penetrationAfter enrollmentsSuppressed } } } }"""
+TREND = """query($r: String) { coverageTrend(regionCode: $r) { asOf activeEnrollments penetration enrollmentsSuppressed } }"""
+
+
+def test_snapshots_hide_what_their_day_hid(demo_db: str, tmp_path: Path) -> None:
+    """coverageChanges shows a day's figures as that day's suppression did, and never lists a hidden
+    village for its penetration (a threshold moved step by step would measure its count); the trend
+    hides a region's figures on the days it was hidden; a snapshot from before suppression hides all."""
+    url = demo_db
+    district = fetch(url, """SELECT v.district_code AS code FROM village v WHERE v.informal_workers > 0
+        AND (SELECT count(*) FROM enrollment e WHERE e.village_code = v.code) >= 40
+        GROUP BY 1 HAVING count(*) >= 3 ORDER BY 1 LIMIT 1""")[0]["code"]
+    small, big = [r["code"] for r in fetch(url, """SELECT v.code FROM village v WHERE v.district_code = $1 AND v.informal_workers > 0
+        AND (SELECT count(*) FROM enrollment e WHERE e.village_code = v.code) >= 40 ORDER BY v.code LIMIT 2""", district)]
+    fetch(url, set_counts_sql([small], 2))
+    fetch(url, set_counts_sql([big], 10))
+    workers = fetch(url, "SELECT informal_workers FROM village WHERE code = $1", small)[0]["informal_workers"]
+    assert 1 / workers >= 1e-4
+    day = "2026-10-31"
+    with running_server(url, tmp_path) as server:
+        data(server, SNAPSHOT, {"d": day}, auth="planner")
+        hidden_then = table_and_rule(url)[0]
+        assert small in hidden_then and big not in hidden_then
+        fetch(url, set_counts_sql([small], 3))  # still hidden, and a change of penetration
+        fetch(url, set_counts_sql([big], 40))
+        for role in ("admin", "planner"):
+            for threshold in (1e-6, 1e-4, 1e-3, 1e-2):
+                changes = data(server, SINCE, {"r": district, "from": day, "t": threshold}, auth=role)["coverageChanges"]
+                listed = {e["node"]["code"]: e["node"] for e in changes["edges"]}
+                assert listed[big]["activeEnrollmentsBefore"] == 10 and listed[big]["activeEnrollmentsAfter"] == 40
+                assert not listed[big]["enrollmentsSuppressed"]
+                if role == "admin" and 1 / workers >= threshold:  # what a planner would be measuring
+                    assert (listed[small]["activeEnrollmentsBefore"], listed[small]["activeEnrollmentsAfter"]) == (2, 3)
+                else:
+                    assert small not in listed, (threshold, listed.get(small))
+        for role, region in (("planner", district), ("planner", None), ("admin", district)):
+            (point,) = data(server, TREND, {"r": region}, auth=role)["coverageTrend"]
+            hidden = role == "planner" and (region or "") in hidden_then
+            assert point["enrollmentsSuppressed"] is hidden
+            assert (point["activeEnrollments"] is None) is hidden and (point["penetration"] is None) is hidden
+        fetch(url, "UPDATE coverage_snapshot SET small_counts_kept = false")  # as if taken before suppression existed
+        (point,) = data(server, TREND, {"r": district}, auth="planner")["coverageTrend"]
+        assert point["enrollmentsSuppressed"] and point["activeEnrollments"] is None
+        listed = data(server, SINCE, {"r": district, "from": day, "t": 1e-6}, auth="planner")["coverageChanges"]["edges"]
+        assert all(e["node"]["activeEnrollmentsBefore"] is None and e["node"]["enrollmentsSuppressed"] for e in listed)

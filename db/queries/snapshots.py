@@ -44,7 +44,10 @@ _GAINED_BECAUSE = """CASE WHEN b.agent_id IS NULL THEN 'NEW_AGENT' WHEN NOT b.ac
 
 # The villages of (:lo, :hi) whose reach changed between snapshot :from_id and snapshot :to_id
 # (null: today), or whose penetration moved by at least :threshold; with both states, the
-# reasons (sorted) and a rank: lost first, then newly reached, then penetration changes.
+# reasons (sorted) and a rank: lost first, then newly reached, then penetration changes. With
+# :suppress (callers without personal data), a village's enrollment figures hidden on a day
+# (small-count suppression, migration 0013) are null for that day, and such a village is listed
+# only for its reach, never for its penetration: a threshold moved step by step would measure it.
 CHANGES = f"""
 WITH before_v AS (SELECT * FROM snapshot_village WHERE snapshot_id = CAST(:from_id AS bigint) AND {within("village_code")}),
 after_v AS (
@@ -62,7 +65,7 @@ after_a AS (
     SELECT t.agent_id, t.location, t.reach_m, t.active FROM ({AGENT_STATE}) t JOIN named n USING (agent_id)
     WHERE CAST(:to_id AS bigint) IS NULL
 ),
-pairs AS (
+known AS (
     SELECT coalesce(b.village_code, a.village_code) AS code,
            b.informal_workers AS workers_before, a.informal_workers AS workers_after,
            b.active_enrollments AS enrollments_before, a.active_enrollments AS enrollments_after,
@@ -72,6 +75,20 @@ pairs AS (
            b.active_enrollments::float8 / nullif(b.informal_workers, 0) AS penetration_before,
            a.active_enrollments::float8 / nullif(a.informal_workers, 0) AS penetration_after
     FROM before_v b FULL JOIN after_v a ON a.village_code = b.village_code
+),
+marked AS (
+    SELECT k.*, CAST(:suppress AS boolean) AND enrollments_hidden_in(CAST(:from_id AS bigint), k.code) AS hidden_before,
+           CAST(:suppress AS boolean) AND enrollments_hidden_in(CAST(:to_id AS bigint), k.code) AS hidden_after
+    FROM known k
+),
+pairs AS (
+    SELECT m.code, m.workers_before, m.workers_after, m.agents_before, m.agents_after, m.new_estimate,
+           CASE WHEN m.hidden_before THEN NULL ELSE m.enrollments_before END AS enrollments_before,
+           CASE WHEN m.hidden_after THEN NULL ELSE m.enrollments_after END AS enrollments_after,
+           CASE WHEN m.hidden_before THEN NULL ELSE m.penetration_before END AS penetration_before,
+           CASE WHEN m.hidden_after THEN NULL ELSE m.penetration_after END AS penetration_after,
+           m.hidden_before OR m.hidden_after AS suppressed
+    FROM marked m
 ),
 changed AS (
     SELECT p.*, CASE WHEN cardinality(agents_before) = 0 AND cardinality(agents_after) > 0 THEN 'REACHED'
@@ -89,20 +106,22 @@ SELECT c.*,
                LEFT JOIN before_a b ON b.agent_id = came.id LEFT JOIN after_a a ON a.agent_id = came.id
            WHERE came.id <> ALL (c.agents_before)
            UNION ALL SELECT 'NEW_ESTIMATE' WHERE c.new_estimate
-           UNION ALL SELECT 'ENROLLMENTS_CHANGED' WHERE c.enrollments_before IS DISTINCT FROM c.enrollments_after
+           UNION ALL SELECT 'ENROLLMENTS_CHANGED' WHERE NOT c.suppressed AND c.enrollments_before IS DISTINCT FROM c.enrollments_after
        ) r ORDER BY why) AS reasons
 FROM changed c
 WHERE c.reach IS NOT NULL OR abs(c.penetration_after - c.penetration_before) >= CAST(:threshold AS float8)
 """
 
-# A region's (:lo, :hi) figures in every snapshot, oldest first.
+# A region's (:region, the codes in (:lo, :hi)) figures in every snapshot, oldest first; with
+# :suppress, `suppressed` where the region's enrollments were hidden that day.
 TREND = f"""
 SELECT s.as_of, count(v.village_code) AS villages,
+       CAST(:suppress AS boolean) AND enrollments_hidden_in(s.id, CAST(:region AS text)) AS suppressed,
        count(*) FILTER (WHERE cardinality(v.agent_ids) > 0) AS covered_villages,
        coalesce(sum(v.informal_workers), 0) AS informal_workers,
        coalesce(sum(v.informal_workers) FILTER (WHERE cardinality(v.agent_ids) > 0), 0) AS workers_in_reach,
        coalesce(sum(v.active_enrollments), 0) AS active_enrollments,
        coalesce(sum(v.active_enrollments) FILTER (WHERE v.informal_workers IS NOT NULL), 0) AS estimated_enrollments
 FROM coverage_snapshot s JOIN snapshot_village v ON v.snapshot_id = s.id AND {within("v.village_code")}
-GROUP BY s.as_of
+GROUP BY s.as_of, s.id
 """

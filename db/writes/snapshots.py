@@ -27,8 +27,8 @@ async def take_snapshot(session: AsyncSession, viewer: Viewer, as_of: dt.date, r
     if replace:
         await session.execute(text("DELETE FROM coverage_snapshot WHERE as_of = :as_of"), {"as_of": as_of})
     snapshot_id = (await session.execute(text(f"""
-        INSERT INTO coverage_snapshot (as_of, taken_by, boundary_version, villages, agents)
-        VALUES (:as_of, :by, ({BOUNDARY_VERSION}), 0, 0) ON CONFLICT (as_of) DO NOTHING RETURNING id
+        INSERT INTO coverage_snapshot (as_of, taken_by, boundary_version, villages, agents, small_counts_kept)
+        VALUES (:as_of, :by, ({BOUNDARY_VERSION}), 0, 0, true) ON CONFLICT (as_of) DO NOTHING RETURNING id
     """), {"as_of": as_of, "by": viewer.subject})).scalar_one_or_none()
     if snapshot_id is None:
         raise WriteRefused("CONFLICT", f"there is a snapshot of {as_of} already; give replace: true to take it again",
@@ -38,6 +38,8 @@ async def take_snapshot(session: AsyncSession, viewer: Viewer, as_of: dt.date, r
                                       active_enrollments, agent_ids)
         SELECT :id, s.* FROM ({VILLAGE_STATE}) s
     """), {"id": snapshot_id, **NATIONAL})
+    await session.execute(text("INSERT INTO snapshot_hidden_cell (snapshot_id, code) "
+                               "SELECT :id, code FROM hidden_enrollment_cell"), {"id": snapshot_id})
     await session.execute(text(f"""
         INSERT INTO snapshot_agent (snapshot_id, agent_id, home_village_code, location, reach_m, active)
         SELECT :id, s.* FROM ({AGENT_STATE}) s

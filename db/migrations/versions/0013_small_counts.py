@@ -306,10 +306,31 @@ $$;
 """
 
 
+# Snapshots keep the hidden cells of their day (coverageChanges and coverageTrend show their
+# figures); one taken before this migration kept none, and hides every enrollment figure instead.
+_SNAPSHOTS = [
+    "ALTER TABLE coverage_snapshot ADD COLUMN small_counts_kept boolean NOT NULL DEFAULT false",
+    """CREATE TABLE snapshot_hidden_cell (
+           snapshot_id bigint NOT NULL REFERENCES coverage_snapshot (id) ON DELETE CASCADE,
+           code varchar(13) COLLATE "C" NOT NULL,
+           PRIMARY KEY (snapshot_id, code)
+       )""",
+    # A region's or village's enrollments hidden in snapshot `snapshot` (NULL: today); region NULL: Indonesia.
+    """CREATE FUNCTION enrollments_hidden_in(snapshot bigint, region text) RETURNS boolean
+       LANGUAGE sql STABLE PARALLEL SAFE AS $$
+           SELECT CASE WHEN snapshot IS NULL
+               THEN EXISTS (SELECT FROM hidden_enrollment_cell h WHERE h.code = coalesce(region, ''))
+               ELSE EXISTS (SELECT FROM coverage_snapshot s WHERE s.id = snapshot AND (NOT s.small_counts_kept OR EXISTS (
+                                SELECT FROM snapshot_hidden_cell h WHERE h.snapshot_id = s.id AND h.code = coalesce(region, ''))))
+               END
+       $$""",
+]
+
+
 def upgrade() -> None:
     # Region prefixes are matched with ~>=~ / ~<~ (any collation), as elsewhere: they need this index.
     op.execute("CREATE INDEX village_enrollments_code_pattern ON village_enrollments (village_code text_pattern_ops) INCLUDE (active)")
-    for sql in (*_TABLES, _CAPPED, _ALL_ONES, _STATE, _GROUP, _NATION, _CELLS, _REFRESH_ALL, _REFRESH_LEVEL, _REFRESH_VILLAGES, _REGIONS_CHANGED, _SET_K):
+    for sql in (*_TABLES, *_SNAPSHOTS, _CAPPED, _ALL_ONES, _STATE, _GROUP, _NATION, _CELLS, _REFRESH_ALL, _REFRESH_LEVEL, _REFRESH_VILLAGES, _REGIONS_CHANGED, _SET_K):
         op.execute(sql)
     for name, changed in _CHANGED.items():
         op.execute(f"""CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -340,6 +361,9 @@ def downgrade() -> None:
                      "nation_enrollments_hidden(integer)", "hidden_children(integer, text[], text[], integer)",
                      "region_enrollment_state_of(text, integer)", "enrollments_all_ones(text)", "enrollments_capped(text, integer)", "small_count_k()"):
         op.execute(f"DROP FUNCTION {function}")
+    op.execute("DROP FUNCTION enrollments_hidden_in(bigint, text)")
+    op.execute("DROP TABLE snapshot_hidden_cell")
+    op.execute("ALTER TABLE coverage_snapshot DROP COLUMN small_counts_kept")
     op.execute("DROP TABLE region_enrollment_state")
     op.execute("DROP TABLE hidden_enrollment_cell")
     op.execute("DROP TABLE small_count_rule")
