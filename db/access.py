@@ -4,8 +4,9 @@ Scoping is applied in SQL, never by filtering fetched rows in Python, so `totalC
 `node(id)` can never reveal a row outside the caller's scope.
 
 - admin: everything.
-- planner: every row; personal fields (participant names and NIK digits, agent phones) are
-  refused by the API layer.
+- planner: every row but the enrollments and participants of villages whose counts are
+  suppressed (small counts, migration 0013: listing them would count them); personal fields
+  (participant names and NIK digits, agent phones) are refused by the API layer.
 - manager: rows inside one or more region codes (`34.71` covers `34.71`, `34.71.01`, …);
   agents by their home village, enrollments and participants by their village.
 - agent: its own profile, the villages whose label point lies within its reach or that are its
@@ -18,13 +19,16 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
     CompoundSelect,
+    and_,
     bindparam,
+    exists,
     false,
     func,
     literal_column,
@@ -36,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.orm import aliased
 
-from db.models import Agent, AgentReach, Enrollment
+from db.models import Agent, AgentReach, Enrollment, HiddenEnrollmentCell
 from db.regions import Level
 
 
@@ -135,7 +139,15 @@ def agent_visible(viewer: Viewer, agent: Any = Agent) -> ColumnElement[bool]:
 def enrollment_visible(viewer: Viewer, enrollment: Any = Enrollment) -> ColumnElement[bool]:
     if viewer.role is Role.AGENT:
         return enrollment.agent_id == own_agent_id(viewer)
-    return _scoped(viewer, enrollment.village_code)
+    return and_(_scoped(viewer, enrollment.village_code), _counted(viewer, enrollment.village_code))
+
+
+def _counted(viewer: Viewer, village_code: ColumnElement[str]) -> ColumnElement[bool]:
+    """Rows of a village may be listed (and so counted) by this caller: for callers without personal
+    data, not when the village's enrollment count is suppressed."""
+    if viewer.sees_personal_data:
+        return true()
+    return ~exists().where(HiddenEnrollmentCell.code == village_code)
 
 
 def scenario_visible(viewer: Viewer, region_code: ColumnElement[str]) -> ColumnElement[bool]:
@@ -148,7 +160,7 @@ def participant_visible(viewer: Viewer, participant_id: ColumnElement[int], vill
         return participant_id.in_(
             select(Enrollment.participant_id).where(Enrollment.agent_id == own_agent_id(viewer))
         )
-    return _scoped(viewer, village_code)
+    return and_(_scoped(viewer, village_code), _counted(viewer, village_code))
 
 
 @lru_cache(maxsize=4096)  # SQLAlchemy's compilation was 10 % of a manager's compiled read
@@ -165,7 +177,9 @@ def visible_sql(viewer: Viewer, table: str, alias: str) -> str:
     elif table == "agent":
         predicate = agent_visible(viewer, aliased(Agent, name=alias))
     elif table == "enrollment":
-        predicate = enrollment_visible(viewer, aliased(Enrollment, name=alias))
+        # Columns by name, not an aliased entity: a subquery over an entity would pull it into its FROM.
+        row = SimpleNamespace(agent_id=literal_column(f"{alias}.agent_id"), village_code=literal_column(f"{alias}.village_code"))
+        predicate = enrollment_visible(viewer, row)
     elif table == "participant":
         predicate = participant_visible(viewer, literal_column(f"{alias}.id"), literal_column(f"{alias}.village_code"))
     elif table == "scenario":

@@ -234,3 +234,11 @@ class VillageEnrollments(Base):
     __tablename__ = "village_enrollments"
     village_code: Mapped[str] = mapped_column(ForeignKey("village.code", ondelete="CASCADE"), primary_key=True)
     active: Mapped[int]
+
+
+class HiddenEnrollmentCell(Base):
+    """A region or village ('' is Indonesia) whose enrollments callers without personal data may not
+    see (small-count suppression, migration 0013); kept by triggers, never written by application code."""
+
+    __tablename__ = "hidden_enrollment_cell"
+    code: Mapped[str] = mapped_column(primary_key=True)

@@ -280,3 +280,23 @@ def test_site_gains_do_not_give_a_hidden_count_back(small: tuple[str, str], plan
                 assert planner[code]["newlyReachedWorkers"] == unreached[code]
                 checked += 1
     assert checked
+
+
+ROWS = """query($r: String!) { villages(filter: {regionCode: $r}, first: 500) { edges { node { code
+    enrollments(filter: {status: ACTIVE}, first: 1) { totalCount } } } }
+    enrollments(filter: {regionCode: $r, status: ACTIVE}, first: 1) { totalCount } }"""
+
+
+def test_enrollment_rows_cannot_be_counted_where_the_count_is_hidden(small: tuple[str, str],
+                                                                      planner_view: tuple[dict, dict]) -> None:
+    """Planners may list enrollments (without personal fields), so listing them must not count what
+    is hidden: a village whose count is suppressed lists no rows to them (admins get them all)."""
+    server, _ = small
+    published, truth = planner_view
+    for regency in [c for c in published if len(c) == 5]:
+        for role in ("planner", "admin"):
+            got = data(server, ROWS, {"r": regency}, auth=role)
+            per_village = {e["node"]["code"]: e["node"]["enrollments"]["totalCount"] for e in got["villages"]["edges"]}
+            expected = {c: truth.get(c, 0) if role == "admin" else (published[c] or 0) for c in per_village}
+            assert per_village == expected, (regency, role)
+            assert got["enrollments"]["totalCount"] == sum(expected.values())
