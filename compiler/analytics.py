@@ -259,7 +259,7 @@ def _data_quality(b: Build, f: Field, alias: str, path: Path) -> str:
         "far_factor": FAR_FACTOR, "burst_size": BURST_SIZE, "burst_window": BURST_WINDOW,
         "inactive_days": INACTIVE_DAYS, "as_of": as_of or dt.date.today(),
         "after_rank": page.after[0] if page.after else None, "after_key": page.after[1] if page.after else None,
-        "limit": page.limit + 1,
+        "limit": page.limit + 1, "suppress": suppresses(viewer),
     })
     d = b.alias("d")
     inner = f"SELECT {d}.*, {d}.rank AS page_key0, {d}.key AS page_key1 FROM ({statement}) {d}"

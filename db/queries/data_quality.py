@@ -24,8 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import text
-
+from db.queries.suppression import is_hidden
 from db.records import FlagReason
 
 FAR_FACTOR = 2
@@ -82,7 +81,9 @@ def _flags(national: bool) -> str:
     return f"""
 WITH region AS (
     SELECT * FROM unnest(CAST(:lo AS text[]), CAST(:hi AS text[])) AS r(lo, hi)
-), scoped AS NOT MATERIALIZED ({_SCOPED[national]})
+), scoped AS NOT MATERIALIZED (  -- with :suppress, not the enrollments of villages whose counts are hidden
+    SELECT * FROM ({_SCOPED[national]}) s WHERE NOT (CAST(:suppress AS boolean) AND {is_hidden("s.village_code")})
+)
 (SELECT 1 AS rank, e.id AS key, e.agent_id, e.village_code, e.id AS enrollment_id,
         ST_Distance(v.geom::geography, e.gps::geography) AS distance_m,
         coalesce(e.gps_accuracy_m, 0)::float8 AS allowed_m, NULL::bigint AS count, NULL::date AS last_enrolled_on
@@ -128,7 +129,6 @@ ORDER BY rank, key LIMIT :limit
 
 
 FLAGS = {national: _flags(national) for national in (True, False)}  # the page statement, national or by region
-_FLAGS = {national: text(sql) for national, sql in FLAGS.items()}
 
 
 def describe_sql(flag: str) -> str:
