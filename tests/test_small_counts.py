@@ -300,3 +300,25 @@ def test_enrollment_rows_cannot_be_counted_where_the_count_is_hidden(small: tupl
             expected = {c: truth.get(c, 0) if role == "admin" else (published[c] or 0) for c in per_village}
             assert per_village == expected, (regency, role)
             assert got["enrollments"]["totalCount"] == sum(expected.values())
+
+
+SCENARIO = """mutation($r: String!) { createScenarioFromSites(input: {name: "small counts", regionCode: $r, count: 2}) {
+    coverage { code activeEnrollments enrollmentsSuppressed children { code activeEnrollments penetration enrollmentsSuppressed } }
+    coverageGaps(kind: UNDERPENETRATED, penetrationBelow: 0.0, first: 500) { edges { node { reasons
+        coverage { activeEnrollments enrollmentsSuppressed village { code } } } } } } }"""
+
+
+def test_scenarios_hide_the_same_cells(small: tuple[str, str], planner_view: tuple[dict, dict]) -> None:
+    """A scenario moves agents, not enrollments: under it a planner gets the same figures, hidden alike."""
+    server, _ = small
+    published, _ = planner_view
+    regency = next(c[:5] for c in sorted(_hidden_villages(published)))
+    scenario = data(server, SCENARIO, {"r": regency}, auth="planner")["createScenarioFromSites"]
+    figures = scenario["coverage"]
+    for cell in (figures, *figures["children"]):
+        assert cell["activeEnrollments"] == published[cell["code"]] and cell["enrollmentsSuppressed"] is (published[cell["code"]] is None)
+    listed = {e["node"]["coverage"]["village"]["code"]: e["node"] for e in scenario["coverageGaps"]["edges"]}
+    hidden = {c for c in _hidden_villages(published) if c.startswith(regency + ".")}
+    assert hidden and hidden <= set(listed)  # listed whatever the threshold (0: nothing is below it)
+    assert all(listed[c]["coverage"]["activeEnrollments"] is None and "ENROLLMENTS_SUPPRESSED" in listed[c]["reasons"]
+               for c in hidden)
