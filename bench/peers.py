@@ -20,12 +20,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from auth.tokens import viewer_from_token
-from bench.peer_forms import FORMS, form_query, manager_token
+from bench.peer_forms import FORMS, form_query, form_token
 from bench.peers_compare import compare, variable_sets
 from bench.peers_data import RIG, ROOT, ensure_our_database, ensure_rig_database, rig
 from bench.peers_floor import TOOL as OUR_FLOOR
@@ -52,7 +51,7 @@ def tool(form: str, floor: bool = False) -> str:
 @contextmanager
 def our_server(url: str) -> Iterator[tuple[str, int]]:
     """(GraphQL URL, parent PID) of `perisai serve` with one worker per core, production settings."""
-    env = {**os.environ, "DATABASE_URL": url, "PERISAI_ENV": "production", "PERISAI_ANONYMOUS_ROLE": "planner",
+    env = {**os.environ, "DATABASE_URL": url, "PERISAI_ENV": "production",
            "PERISAI_JWT_SECRET": SECRET.decode(), "PERISAI_NIK_KEY": "bench-nik-key"}
     proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1", "--port", str(OUR_PORT),
                              "--workers", str(WORKERS)], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
@@ -107,8 +106,8 @@ def run() -> None:
     postmaster = Path("/tmp/peers-pg/data/postmaster.pid").read_text().split()[0]
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}-national.jsonl"
-    manager = manager_token(SECRET)
-    headers = {form: ({"Authorization": f"Bearer {manager}"} if form == "manager" else None) for form in FORMS_RUN}
+    tokens = {form: form_token(SECRET, form) for form in FORMS_RUN}
+    headers = {form: {"Authorization": f"Bearer {tokens[form]}"} for form in FORMS_RUN}
     forms_dir = RESULTS / "forms"
     forms_dir.mkdir(exist_ok=True)
     queries = {}
@@ -126,14 +125,13 @@ def run() -> None:
         for wl in WORKLOADS:
             for form in FORMS_RUN:
                 print(f"{wl}: perisai ({form}) …", flush=True)
-                extra = ["--header", f"Authorization: Bearer {manager}"] if form == "manager" else []
                 bench(wl, tool(form), out, "--url", ours, "--query", str(queries[wl, form]), "--no-floor",
-                      "--server-pid", str(our_pid), "--db-pid", postmaster, *extra)
+                      "--server-pid", str(our_pid), "--db-pid", postmaster,
+                      "--header", f"Authorization: Bearer {tokens[form]}")
                 print(f"{wl}: our floor ({form}) …", flush=True)
-                as_viewer: dict[str, Any] = {"viewer": viewer_from_token(SECRET, manager)} if form == "manager" else {}
                 run_floor(wl, our_url, queries[wl, form].read_text(), ours, out, concurrency=CONCURRENCY,
                           duration=DURATION, db_pid=postmaster, sample_size=SAMPLE, tool=tool(form, floor=True),
-                          headers=headers[form], **as_viewer)
+                          headers=headers[form], viewer=viewer_from_token(SECRET, tokens[form]))
             print(f"{wl}: postgraphile + floor …", flush=True)
             bench(wl, "postgraphile", out, "--url", theirs, "--db", rig_url, "--compare-floor",
                   "--server-pid", str(their_pid), "--db-pid", postmaster)

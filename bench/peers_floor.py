@@ -1,8 +1,8 @@
 """Our own floor: the exact statement our server sends for a workload, run by pgbench.
 
 For each variable set the compiled statement's SQL and parameters come from `compiler/` itself
-(the code the server runs, as an anonymous planner), so the floor is what the server sends, not a
-hand-written copy. The
+(the code the server runs, as the caller the form is sent as), so the floor is what the server
+sends, not a hand-written copy. The
 parameters of every set go into `perisai_floor.params`; the pgbench script picks a set, `\\gset`s
 its parameters and sends the statement prepared (`-M prepared`: parameters bound like asyncpg's).
 
