@@ -23,17 +23,30 @@ def table_and_rule(url: str) -> tuple[set[str], set[str]]:
     return stored, set(fetch(url, "SELECT hidden_enrollment_cells() AS cells")[0]["cells"])
 
 
-STATES_FROM_COUNTERS = """SELECT r.code, s.capped, s.all_ones
-    FROM (SELECT '' AS code UNION ALL SELECT code FROM province UNION ALL SELECT code FROM regency
-          UNION ALL SELECT code FROM district) r, region_enrollment_state_of(r.code, small_count_k()) s"""
-
-
 def assert_kept(url: str, after: str) -> None:
-    states = {tuple(r) for r in fetch(url, "SELECT code, capped, all_ones FROM region_enrollment_state")}
-    fresh = {tuple(r) for r in fetch(url, STATES_FROM_COUNTERS)}
-    assert states == fresh, f"after {after}: stale states {sorted(states - fresh)[:5]}"
-    stored, rule = table_and_rule(url)
-    assert stored == rule, f"after {after}: stale {sorted(stored - rule)}, missing {sorted(rule - stored)}"
+    """The stored states and hidden cells equal what recomputing everything from the counters gives
+    (inside a transaction rolled back)."""
+
+    async def read(conn: asyncpg.Connection) -> tuple[set[tuple[object, ...]], set[str]]:
+        states = {tuple(r) for r in await conn.fetch("SELECT code, capped, slack FROM region_enrollment_state")}
+        return states, {r["code"] for r in await conn.fetch("SELECT code FROM hidden_enrollment_cell")}
+
+    async def both() -> tuple[set[tuple[object, ...]], set[str], set[tuple[object, ...]], set[str]]:
+        conn = await asyncpg.connect(url)
+        try:
+            states, cells = await read(conn)
+            transaction = conn.transaction()
+            await transaction.start()
+            await conn.execute("SELECT refresh_hidden_cells()")
+            fresh_states, fresh_cells = await read(conn)
+            await transaction.rollback()
+            return states, cells, fresh_states, fresh_cells
+        finally:
+            await conn.close()
+
+    states, stored, fresh_states, fresh = asyncio.run(both())
+    assert states == fresh_states, f"after {after}: stale states {sorted(states - fresh_states)[:5]}"
+    assert stored == fresh, f"after {after}: stale {sorted(stored - fresh)}, missing {sorted(fresh - stored)}"
 
 
 def set_counts_sql(villages: list[str], n: int) -> str:
@@ -206,3 +219,70 @@ def test_snapshots_hide_what_their_day_hid(demo_db: str, tmp_path: Path) -> None
         assert point["enrollmentsSuppressed"] and point["activeEnrollments"] is None
         listed = data(server, SINCE, {"r": district, "from": day, "t": 1e-6}, auth="planner")["coverageChanges"]["edges"]
         assert all(e["node"]["activeEnrollmentsBefore"] is None and e["node"]["enrollmentsSuppressed"] for e in listed)
+
+
+def test_no_random_counts_let_a_hidden_cell_be_recovered(demo_db: str) -> None:
+    """The rule against the differencing attack of tests/test_small_counts.py on many random
+    count patterns (sparse to dense, runs of ones, empty districts), read straight from the tables:
+    what a planner is published is every count not in hidden_enrollment_cell."""
+    from tests.test_small_counts import assert_not_recovered
+
+    url = demo_db
+    villages = [r["code"] for r in fetch(url, "SELECT code FROM village ORDER BY code")]
+    have = {r["code"]: r["n"] for r in fetch(url, "SELECT village_code AS code, count(*) AS n FROM enrollment GROUP BY 1")}
+    rng = random.Random(5)
+    for trial in range(30):
+        weights = rng.choice([[60, 30, 5, 3, 2], [20, 50, 10, 10, 10], [5, 10, 5, 10, 70], [10, 80, 5, 3, 2]])
+        counts = {v: min(have.get(v, 0), rng.choices([0, 1, 2, 4, 30], weights)[0]) for v in villages}
+        for n in sorted(set(counts.values())):  # one statement per count: the triggers see batches
+            fetch(url, set_counts_sql([v for v, c in counts.items() if c == n], n))
+        assert_kept(url, f"trial {trial}")
+        truth: dict[str, int] = {}
+        groups: dict[str, list[str]] = {}
+        for v, c in counts.items():
+            for width in (8, 5, 2, 0):  # its district, regency, province and Indonesia ('')
+                truth[v[:width]] = truth.get(v[:width], 0) + c
+        truth |= counts
+        for cell in truth:
+            if cell:
+                parent = cell[:{2: 0, 5: 2, 8: 5, 13: 8}[len(cell)]]
+                groups.setdefault(parent, []).append(cell)
+        hidden = table_and_rule(url)[0]
+        published = {c: None if c in hidden else v for c, v in truth.items()}
+        if any(v is None for v in published.values()):
+            assert_not_recovered(truth, published, groups)
+
+
+def test_two_small_districts_of_ones_are_not_pinned_by_their_floors(demo_db: str) -> None:
+    """Districts of 1+1+1 and 1+1 enrollments are both small and hide each other with a sum of 5 =
+    k; but each hidden village is at least 1, so a district is at least its village count, and
+    3 + 2 = 5 would pin both. Their slack (count over that floor) is 0: the rule must not leave them
+    as each other's only complement."""
+    from tests.test_small_counts import K, assert_not_recovered
+
+    url = demo_db
+    sizes = fetch(url, """SELECT v.district_code AS code, count(*) AS n, bool_and(EXISTS (
+        SELECT FROM enrollment e WHERE e.village_code = v.code)) AS all_enrolled FROM village v GROUP BY 1 ORDER BY 1""")
+    small = [(r["code"], r["n"]) for r in sizes if r["all_enrolled"] and r["n"] < K]
+    pair = next(((a, b) for a in small for b in small if a[0] < b[0] and a[0][:5] == b[0][:5] and a[1] + b[1] >= K), None)
+    assert pair, "the demo has no two small districts of one regency to build the case from"
+    regency = pair[0][0][:5]
+    fetch(url, set_counts_sql([r["code"] for r in fetch(url, "SELECT code FROM village WHERE code LIKE $1 || '.%'", regency)], 0))
+    many = [r["code"] for r in fetch(url, """SELECT v.code FROM village v WHERE v.code LIKE $1 || '.%' AND left(v.code, 8) <> ALL($2)
+        AND (SELECT count(*) FROM enrollment e WHERE e.village_code = v.code) >= $3""", regency, [pair[0][0], pair[1][0]], K)]
+    fetch(url, set_counts_sql(many, K))
+    ones = [r["code"] for r in fetch(url, "SELECT code FROM village WHERE district_code = ANY($1)", [pair[0][0], pair[1][0]])]
+    fetch(url, set_counts_sql(ones, 1))
+    assert_kept(url, "the case")
+    counts = {r["code"]: r["n"] for r in fetch(url, """SELECT v.code, coalesce(ve.active, 0) AS n FROM village v
+        LEFT JOIN village_enrollments ve ON ve.village_code = v.code""")}
+    truth, groups = dict(counts), {}
+    for v, c in counts.items():
+        for width in (8, 5, 2, 0):
+            truth[v[:width]] = truth.get(v[:width], 0) + c
+    for cell in truth:
+        if cell:
+            groups.setdefault(cell[:{2: 0, 5: 2, 8: 5, 13: 8}[len(cell)]], []).append(cell)
+    hidden = table_and_rule(url)[0]
+    assert {pair[0][0], pair[1][0]} <= hidden
+    assert_not_recovered(truth, {c: None if c in hidden else v for c, v in truth.items()}, groups)

@@ -10,23 +10,32 @@ so a change matters only when it moves a village's count below k or from below i
 hidden alongside a small one stay put while counts above k change (a complement that moved with
 every enrollment would let snapshots be subtracted). Parents' totals stay exact, so hiding a small
 cell alone would not hide it (district total minus the other villages); complementary cells are
-hidden with it. The rule, top-down from Indonesia, in each group (the children of one region):
-1. a cell with 1 <= count < k is hidden (zeros are shown: they identify no one), and so is a
-   region whose children have one enrollment each (its total would pin each of them to 1);
-2. when a group has a hidden cell, or its parent is hidden, the shortest prefix of its children in
-   the order (hidden first, then smallest positive, then zeros; ties by code) with at least two
-   cells and a capped sum of at least max(k, cells + 1) is hidden — the whole group when none is.
+hidden with it.
+
+What an analyst can do with what is shown: every parent = Σ children, and the belief that a hidden
+cell holds at least one enrollment (zeros are usually shown). Under that belief a hidden village
+is at least 1, and a hidden region at least its shown children plus one per hidden child. A
+cell's *slack* is how far its count exceeds that floor: count - 1 for a village, the sum of its
+hidden children's slacks for a region. A set of hidden cells whose slacks add up to 0 or less is
+pinned (each at its floor), so the rule keeps every hidden set's slack at 1 or more. Top-down from
+Indonesia, in each group (the children of one region):
+1. a cell with 1 <= count < k is small, and so is a region with enrollments whose children, hidden,
+   would have no slack (all ones, say: its total would pin each of them);
+2. a group with a small cell, or under a hidden parent, hides the shortest prefix of its children
+   in the order (small first, then smallest positive, then zeros; ties by code) that holds every
+   small cell, at least two cells, a capped sum of at least k and a slack of at least 1 — the
+   whole group when none does (its parent then has no slack, and is small by 1).
 So every group has none or at least two hidden cells (none can be had by subtraction from the
-parent), and every hidden region has at least two hidden children (none can be had by adding up
-its children); a sum of at least cells + 1 keeps a group of ones from being pinned to 1 each.
+parent) and no hidden set is pinned by its floors. A region's state — capped count, and the slack
+of the children it would hide — is computed from its children's, bottom-up
+(`region_enrollment_state`); the hidden set then top-down from the states.
 
 Maintenance, in the transaction of the change: a statement that moves villages' capped counts
-reads their ancestors' states again (`region_enrollment_state`: capped count, children all ones),
-then recomputes, level by level from the top, the groups holding a cell whose state changed and
-the groups of regions whose status flipped (most writes move no village across k and do nothing).
-More than `_MANY` villages at once, or regions added or removed (at commit, once), recompute
-everything (1.1 s for 83,000 villages). One advisory lock serialises the recomputations, so under
-READ COMMITTED the last one sees every committed count. k lives in `small_count_rule` (one per
+recomputes their ancestors' states bottom-up, then, top-down, the groups holding a cell whose
+state changed and the groups of regions whose status flipped (most writes move no village across
+k and do nothing). More than `_MANY` villages at once, or regions added or removed (at commit,
+once), recompute everything. One advisory lock serialises the recomputations, so under READ
+COMMITTED the last one sees every committed count. k lives in `small_count_rule` (one per
 database); `set_small_count_k` changes it and recomputes.
 
 Revision ID: 0013
@@ -52,70 +61,26 @@ _TABLES = [
        )""",
     "INSERT INTO small_count_rule (k) VALUES (5)",
     'CREATE TABLE hidden_enrollment_cell (code varchar(13) COLLATE "C" PRIMARY KEY)',
-    # What the rule reads of each region ('' is Indonesia), kept with the hidden cells.
+    # Each region's ('' is Indonesia) capped count and the slack of the children it would hide.
     """CREATE TABLE region_enrollment_state (
            code varchar(13) COLLATE "C" PRIMARY KEY,
            capped integer NOT NULL,
-           all_ones boolean NOT NULL
+           slack integer NOT NULL
        )""",
     """CREATE FUNCTION small_count_k() RETURNS integer LANGUAGE sql STABLE PARALLEL SAFE AS $$
            SELECT k FROM small_count_rule
        $$""",
 ]
 
-# A region's active enrollments, capped at k: reading stops at its first k villages with
-# enrollments (each has at least one). Exact below k, which is all the rule reads.
-_CAPPED = """
-CREATE FUNCTION enrollments_capped(region text, k integer) RETURNS integer
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT least(k, coalesce(CASE WHEN length(region) = 13
-        THEN (SELECT ve.active FROM village_enrollments ve WHERE ve.village_code = region)
-        ELSE (SELECT sum(x.active) FROM (
-                  SELECT ve.active FROM village_enrollments ve
-                  WHERE ve.village_code ~>=~ CASE WHEN region = '' THEN '0' ELSE region || '.' END
-                    AND ve.village_code ~<~ CASE WHEN region = '' THEN ':' ELSE region || '/' END
-                    AND ve.active > 0
-                  LIMIT k) x) END, 0))::integer  -- (least() would skip a NULL)
-$$;
-"""
-
-# A region whose children have exactly one enrollment each: shown, its total would pin each of them
-# (hidden, they could only be 1), so it is small too, whatever its total. Asked only of regions
-# with k or more; stops at the first child that is not 1 (at once, for almost every region).
-_ALL_ONES = """
-CREATE FUNCTION enrollments_all_ones(region text) RETURNS boolean LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    -- A village of two or more makes its ancestors' children not all ones: almost always the first read.
-    SELECT NOT EXISTS (SELECT FROM village_enrollments ve
-                       WHERE ve.village_code ~>=~ CASE WHEN region = '' THEN '0' ELSE region || '.' END
-                         AND ve.village_code ~<~ CASE WHEN region = '' THEN ':' ELSE region || '/' END
-                         AND ve.active >= 2)
-       AND CASE length(region)
-        WHEN 0 THEN NOT EXISTS (SELECT FROM province c WHERE enrollments_capped(c.code, 2) <> 1)
-        WHEN 2 THEN NOT EXISTS (SELECT FROM regency c WHERE c.province_code = region AND enrollments_capped(c.code, 2) <> 1)
-        WHEN 5 THEN NOT EXISTS (SELECT FROM district c WHERE c.regency_code = region AND enrollments_capped(c.code, 2) <> 1)
-        WHEN 8 THEN NOT EXISTS (SELECT FROM village c LEFT JOIN village_enrollments ve ON ve.village_code = c.code
-                                WHERE c.district_code = region AND coalesce(ve.active, 0) <> 1)
-        ELSE false END
-$$;
-"""
-
-# What the rule reads of a region, from the counters.
-_STATE = """
-CREATE FUNCTION region_enrollment_state_of(region text, k integer, OUT capped integer, OUT all_ones boolean)
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
-BEGIN  -- (PL/pgSQL keeps its plans: a SQL function per row in FROM is planned anew each time, 14x slower)
-    capped := enrollments_capped(region, k);
-    all_ones := capped >= k AND enrollments_all_ones(region);
-END
-$$;
-"""
-
 # One level (1 provinces … 4 villages): the children of `parents` ('' is Indonesia; NULL: of every
-# region of the level above), grouped by parent, each with whether it is hidden. Regions' counts
-# are read from region_enrollment_state, villages' from their counters.
+# region of the level above), grouped by parent, each with its capped count and slack, whether it
+# is in the set the group hides when it hides any (`member`) and whether it is hidden now (its
+# group has a small cell or its parent is in `parents_hidden`). Regions' counts and slacks are
+# read from region_enrollment_state, villages' from their counters.
 _GROUP = """
 CREATE FUNCTION hidden_children(level integer, parents text[], parents_hidden text[], k integer)
-RETURNS TABLE (code text, hidden boolean) LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+RETURNS TABLE (parent text, code text, n integer, slack integer, member boolean, hidden boolean)
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 DECLARE
     village boolean := level = 4;
 BEGIN
@@ -123,30 +88,31 @@ BEGIN
     -- all); sets are joined, not scanned with = ANY(array): O(n) for 83,000 villages.
     RETURN QUERY EXECUTE format($q$
         WITH kids AS (
-            SELECT c.code, %2$s AS parent, %3$s AS n, %4$s AS all_ones
+            SELECT c.code, %2$s AS parent, %3$s AS n, %4$s AS slack
             FROM %1$I c %5$s
             WHERE $1 IS NULL OR %2$s = ANY($1)
         ),
-        cells AS (SELECT k.*, k.n > 0 AND (k.n < $3 OR k.all_ones) AS small FROM kids k),
+        cells AS (SELECT k.*, k.n > 0 AND (k.n < $3 OR k.slack <= 0) AS small FROM kids k),
         ordered AS (
-            SELECT k.*, row_number() OVER g AS pos, sum(k.n) OVER g AS running,
+            SELECT k.*, row_number() OVER g AS pos, sum(k.n) OVER g AS running, sum(k.slack) OVER g AS running_slack,
                    count(*) FILTER (WHERE k.small) OVER (PARTITION BY k.parent) AS smalls,
                    count(*) OVER (PARTITION BY k.parent) AS size
             FROM cells k
             WINDOW g AS (PARTITION BY k.parent ORDER BY k.small DESC, k.n = 0, k.n, k.code ROWS UNBOUNDED PRECEDING)
         ),
         prefix AS (
-            SELECT o.*, coalesce(min(o.pos) FILTER (WHERE o.pos >= o.smalls AND o.pos >= 2
-                                                     AND o.running >= greatest($3, o.pos + 1))
+            SELECT o.*, coalesce(min(o.pos) FILTER (WHERE o.pos >= o.smalls AND o.pos >= 2 AND o.running >= $3
+                                                     AND o.running_slack >= 1)
                                  OVER (PARTITION BY o.parent), o.size) AS hide_to
             FROM ordered o
         )
-        SELECT p.code::text, (p.smalls > 0 OR p.parent IN (SELECT unnest($2))) AND p.pos <= p.hide_to  -- a hashed set
+        SELECT p.parent::text, p.code::text, p.n::integer, p.slack::integer, p.pos <= p.hide_to,
+               (p.smalls > 0 OR p.parent IN (SELECT unnest($2))) AND p.pos <= p.hide_to  -- a hashed set
         FROM prefix p
     $q$, (ARRAY['province', 'regency', 'district', 'village'])[level],
         (ARRAY['''''', 'c.province_code', 'c.regency_code', 'c.district_code'])[level],
         CASE WHEN village THEN 'least(coalesce(ve.active, 0), $3)' ELSE 'coalesce(s.capped, 0)' END,
-        CASE WHEN village THEN 'false' ELSE 'coalesce(s.all_ones, false)' END,
+        CASE WHEN village THEN 'least(coalesce(ve.active, 0), $3) - 1' ELSE 'coalesce(s.slack, 0)' END,
         CASE WHEN village THEN 'LEFT JOIN village_enrollments ve ON ve.village_code = c.code'
              ELSE 'LEFT JOIN region_enrollment_state s ON s.code = c.code' END)
     USING parents, parents_hidden, k;
@@ -154,10 +120,37 @@ END
 $$;
 """
 
-# Indonesia's own status, from its state.
-_NATION = """
-CREATE FUNCTION nation_enrollments_hidden(k integer) RETURNS boolean LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT EXISTS (SELECT FROM region_enrollment_state s WHERE s.code = '' AND s.capped > 0 AND (s.capped < k OR s.all_ones))
+# The states of `parents` (all of one level's parents; NULL: every region of it) from their
+# children's (level `level`): written where they changed; returns the regions whose state changed.
+_STATES = """
+CREATE FUNCTION refresh_region_states(level integer, parents text[]) RETURNS text[] LANGUAGE plpgsql AS $$
+DECLARE
+    k integer := small_count_k();
+    changed text[];
+BEGIN
+    WITH fresh AS (
+        SELECT p.code, coalesce(least(k, sum(c.n)), 0)::integer AS capped,
+               coalesce(sum(c.slack) FILTER (WHERE c.member), 0)::integer AS slack
+        FROM (SELECT DISTINCT x.code FROM unnest(parents) x(code)) p
+        LEFT JOIN hidden_children(level, parents, '{}', k) c ON c.parent = p.code
+        GROUP BY p.code
+    ), written AS (
+        INSERT INTO region_enrollment_state AS t (code, capped, slack) SELECT * FROM fresh
+        ON CONFLICT (code) DO UPDATE SET capped = EXCLUDED.capped, slack = EXCLUDED.slack
+        WHERE (t.capped, t.slack) IS DISTINCT FROM (EXCLUDED.capped, EXCLUDED.slack)
+        RETURNING t.code
+    )
+    SELECT coalesce(array_agg(w.code), '{}') INTO changed FROM written w;
+    RETURN changed;
+END
+$$;
+"""
+
+# A region's (or Indonesia's, NULL) enrollments are small on their own: the first rule above.
+_SMALL = """
+CREATE FUNCTION region_enrollments_small(region text, k integer) RETURNS boolean LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT EXISTS (SELECT FROM region_enrollment_state s WHERE s.code = coalesce(region, '')
+                   AND s.capped > 0 AND (s.capped < k OR s.slack <= 0))
 $$;
 """
 
@@ -167,7 +160,7 @@ CREATE FUNCTION hidden_enrollment_cells() RETURNS text[]
 LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 DECLARE
     k integer := small_count_k();
-    hidden text[] := CASE WHEN nation_enrollments_hidden(k) THEN ARRAY[''] ELSE '{}' END;
+    hidden text[] := CASE WHEN region_enrollments_small(NULL, k) THEN ARRAY[''] ELSE '{}' END;
 BEGIN
     FOR level IN 1..4 LOOP
         hidden := hidden || ARRAY(SELECT c.code FROM hidden_children(level, NULL, hidden, k) c WHERE c.hidden);
@@ -179,6 +172,8 @@ $$;
 
 _LOCK = "PERFORM pg_advisory_xact_lock(hashtext('perisai hidden enrollment cells'));"
 
+# Everything from the counters: the states bottom-up (districts from their villages, … Indonesia
+# from its provinces), then the hidden cells.
 _REFRESH_ALL = f"""
 CREATE FUNCTION refresh_hidden_cells() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -186,11 +181,10 @@ DECLARE
 BEGIN
     {_LOCK}
     DELETE FROM region_enrollment_state;
-    INSERT INTO region_enrollment_state (code, capped, all_ones)
-    SELECT r.code, s.capped, s.all_ones
-    FROM (SELECT '' AS code UNION ALL SELECT code FROM province UNION ALL SELECT code FROM regency
-          UNION ALL SELECT code FROM district) r,
-         region_enrollment_state_of(r.code, small_count_k()) s;
+    PERFORM refresh_region_states(4, ARRAY(SELECT code FROM district));
+    PERFORM refresh_region_states(3, ARRAY(SELECT code FROM regency));
+    PERFORM refresh_region_states(2, ARRAY(SELECT code FROM province));
+    PERFORM refresh_region_states(1, ARRAY['']);
     fresh := hidden_enrollment_cells();
     DELETE FROM hidden_enrollment_cell h WHERE NOT EXISTS (SELECT 1 FROM unnest(fresh) f(code) WHERE f.code = h.code);
     INSERT INTO hidden_enrollment_cell (code) SELECT unnest(fresh) ON CONFLICT DO NOTHING;
@@ -219,14 +213,15 @@ END
 $$;
 """
 
-# The chains of `villages` (whose capped counts moved): each ancestor's state is read again, and
-# the groups holding a cell whose state or parent changed are recomputed, level by level.
+# The chains of `villages` (whose capped counts moved): their ancestors' states bottom-up, then
+# the groups holding a cell whose state or parent changed, top-down.
 _REFRESH_VILLAGES = f"""
 CREATE FUNCTION refresh_hidden_cells_for(villages text[]) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     k integer;
-    region text;
-    groups text[];
+    widths integer[] := ARRAY[0, 2, 5, 8];  -- the parents' code widths of levels 1 … 4
+    changed text[];
+    groups text[];  -- regions whose children's group must be recomputed
     flipped text[] := '{{}}';
     parents text[];
     was_hidden boolean;
@@ -237,28 +232,24 @@ BEGIN
     END IF;
     {_LOCK}
     k := small_count_k();
-    groups := ARRAY(SELECT DISTINCT left(v, 8) FROM unnest(villages) v);  -- the villages' own groups
-    FOR region IN SELECT DISTINCT p FROM unnest(villages) v, unnest(ARRAY['', left(v, 2), left(v, 5), left(v, 8)]) p LOOP
-        INSERT INTO region_enrollment_state AS t (code, capped, all_ones)
-        SELECT region, s.capped, s.all_ones FROM region_enrollment_state_of(region, k) s
-        ON CONFLICT (code) DO UPDATE SET capped = EXCLUDED.capped, all_ones = EXCLUDED.all_ones
-        WHERE (t.capped, t.all_ones) IS DISTINCT FROM (EXCLUDED.capped, EXCLUDED.all_ones);
-        IF FOUND AND region <> '' THEN  -- the group it is in
-            groups := groups || left(region, length(region) - CASE length(region) WHEN 2 THEN 2 ELSE 3 END);
-        END IF;
+    changed := villages;
+    groups := '{{}}';
+    FOR level IN REVERSE 4..1 LOOP  -- a parent's state from its children's, just settled
+        parents := ARRAY(SELECT DISTINCT left(c, widths[level]) FROM unnest(changed) c);
+        groups := groups || parents;
+        changed := refresh_region_states(level, parents);
     END LOOP;
     was_hidden := EXISTS (SELECT FROM hidden_enrollment_cell WHERE code = '');
-    IF nation_enrollments_hidden(k) <> was_hidden THEN
+    IF region_enrollments_small(NULL, k) <> was_hidden THEN
         IF was_hidden THEN
             DELETE FROM hidden_enrollment_cell WHERE code = '';
         ELSE
             INSERT INTO hidden_enrollment_cell (code) VALUES ('');
         END IF;
-        flipped := ARRAY[''];
     END IF;
     -- Top-down: a group reads its parent's status, settled by the level above.
     FOR level IN 1..4 LOOP
-        parents := ARRAY(SELECT DISTINCT g FROM unnest(groups || flipped) g WHERE length(g) = (ARRAY[0, 2, 5, 8])[level]);
+        parents := ARRAY(SELECT DISTINCT g FROM unnest(groups || flipped) g WHERE length(g) = widths[level]);
         flipped := CASE WHEN cardinality(parents) > 0 THEN refresh_hidden_level(level, parents) ELSE '{{}}' END;
     END LOOP;
 END
@@ -328,9 +319,8 @@ _SNAPSHOTS = [
 
 
 def upgrade() -> None:
-    # Region prefixes are matched with ~>=~ / ~<~ (any collation), as elsewhere: they need this index.
-    op.execute("CREATE INDEX village_enrollments_code_pattern ON village_enrollments (village_code text_pattern_ops) INCLUDE (active)")
-    for sql in (*_TABLES, *_SNAPSHOTS, _CAPPED, _ALL_ONES, _STATE, _GROUP, _NATION, _CELLS, _REFRESH_ALL, _REFRESH_LEVEL, _REFRESH_VILLAGES, _REGIONS_CHANGED, _SET_K):
+    for sql in (*_TABLES, *_SNAPSHOTS, _GROUP, _STATES, _SMALL, _CELLS, _REFRESH_ALL, _REFRESH_LEVEL, _REFRESH_VILLAGES,
+                _REGIONS_CHANGED, _SET_K):
         op.execute(sql)
     for name, changed in _CHANGED.items():
         op.execute(f"""CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -358,8 +348,8 @@ def downgrade() -> None:
         op.execute(f"DROP FUNCTION {name}()")
     for function in ("set_small_count_k(integer)", "hidden_cells_after_regions()", "refresh_hidden_cells_for(text[])",
                      "refresh_hidden_level(integer, text[])", "refresh_hidden_cells()", "hidden_enrollment_cells()",
-                     "nation_enrollments_hidden(integer)", "hidden_children(integer, text[], text[], integer)",
-                     "region_enrollment_state_of(text, integer)", "enrollments_all_ones(text)", "enrollments_capped(text, integer)", "small_count_k()"):
+                     "region_enrollments_small(text, integer)", "refresh_region_states(integer, text[])",
+                     "hidden_children(integer, text[], text[], integer)", "small_count_k()"):
         op.execute(f"DROP FUNCTION {function}")
     op.execute("DROP FUNCTION enrollments_hidden_in(bigint, text)")
     op.execute("DROP TABLE snapshot_hidden_cell")
@@ -367,4 +357,3 @@ def downgrade() -> None:
     op.execute("DROP TABLE region_enrollment_state")
     op.execute("DROP TABLE hidden_enrollment_cell")
     op.execute("DROP TABLE small_count_rule")
-    op.execute("DROP INDEX village_enrollments_code_pattern")
