@@ -16,6 +16,7 @@ from compiler.sql import Build, Path, bind
 from db.access import visible_sql
 from db.filters import ListFilter, filter_sql
 from db.queries.observed import enrolled_village_codes, observed_reach_m
+from db.queries.suppression import fewest_shown, suppresses
 from db.regions import Level
 from db.rules import MAX_OBSERVED_DAYS
 from db.spatial import METRES_PER_DEGREE
@@ -237,7 +238,7 @@ def _observed_reach(b: Build, f: Field, alias: str, path: Path) -> str:
         window = _observed_window(f)
     except ApiError as error:
         return b.error(error, f.nodes)
-    return bind(b, observed_reach_m(alias), window)
+    return bind(b, observed_reach_m(alias, fewest_shown(b.viewer)), window)
 
 
 @compiles("Agent", field="enrolledVillages")
@@ -248,7 +249,7 @@ def _enrolled_villages(b: Build, f: Field, alias: str, path: Path) -> str:
         return b.error(error, f.nodes)
     v = b.alias("v")
     item = object_json(b, "Village", f.fields(), v, (*path, 0))
-    codes = bind(b, enrolled_village_codes(alias), window)
+    codes = bind(b, enrolled_village_codes(alias, suppresses(b.viewer)), window)
     return (f"(SELECT coalesce(json_agg({item} ORDER BY {v}.code), '[]'::json) FROM village {v} "
             f"WHERE {v}.code IN ({codes}) AND {visible_sql(b.viewer, 'village', v)})")
 

@@ -72,7 +72,9 @@ class Agent(relay.Node):
 
     @strawberry.field(description="Observed reach: the geodesic distance from its base within which 90 % of the "
                       "enrollments it recorded in the window lie (each at its GPS fix, else its village's label "
-                      "point); null without enrollments. Compare with `reachM`, its reach on paper.")
+                      "point); null without enrollments, and for roles without personal data with fewer than k (a "
+                      "radius around a few people's points says where they live). Compare with `reachM`, its reach "
+                      "on paper.")
     def observed_reach_m(
         self, root: strawberry.Parent[Any],
         within_days: Annotated[int, strawberry.argument(description=OBSERVED_DAYS)] = DEFAULT_OBSERVED_DAYS,
@@ -80,7 +82,8 @@ class Agent(relay.Node):
     ) -> float | None:
         return by_compiler()
 
-    @strawberry.field(description="The villages where it enrolled someone in the window (those you may see), by code.")
+    @strawberry.field(description="The villages where it enrolled someone in the window (those you may see; for roles "
+                      "without personal data, not those whose enrollment counts are suppressed), by code.")
     async def enrolled_villages(
         self, root: strawberry.Parent[Any], info: Info,
         within_days: Annotated[int, strawberry.argument(description=OBSERVED_DAYS)] = DEFAULT_OBSERVED_DAYS,

@@ -322,3 +322,31 @@ def test_scenarios_hide_the_same_cells(small: tuple[str, str], planner_view: tup
     assert hidden and hidden <= set(listed)  # listed whatever the threshold (0: nothing is below it)
     assert all(listed[c]["coverage"]["activeEnrollments"] is None and "ENROLLMENTS_SUPPRESSED" in listed[c]["reasons"]
                for c in hidden)
+
+
+AGENTS = """query($d: Int!) { agents(first: 500) { edges { node { code observedReachM(withinDays: $d)
+    enrolledVillages(withinDays: $d) { code } } } } }"""
+
+
+@pytest.mark.parametrize("days", [30, 365])
+def test_observed_reach_rests_on_k_enrollments_and_lists_no_hidden_village(small: tuple[str, str],
+                                                                           planner_view: tuple[dict, dict], days: int) -> None:
+    """An agent's observed reach is a radius around the points of the people it enrolled: around one
+    to four of them it says where they live, so planners get it only from k enrollments up; and the
+    villages it enrolled in leave out those whose counts are hidden."""
+    server, url = small
+    published, _ = planner_view
+    recorded = {r["code"]: r["n"] for r in fetch(url, """SELECT a.code, count(e.id) AS n FROM agent a
+        LEFT JOIN enrollment e ON e.agent_id = a.id AND e.enrolled_on > current_date - $1::integer
+                                  AND e.enrolled_on <= current_date GROUP BY a.code""", days)}
+    admin = {e["node"]["code"]: e["node"] for e in data(server, AGENTS, {"d": days}, auth="admin")["agents"]["edges"]}
+    planner = {e["node"]["code"]: e["node"] for e in data(server, AGENTS, {"d": days}, auth="planner")["agents"]["edges"]}
+    assert set(planner) == set(admin) == set(recorded)
+    assert any(0 < n < K for n in recorded.values()) and any(n >= K for n in recorded.values())
+    hidden = {v for v, count in published.items() if count is None}
+    assert any(v["code"] in hidden for a in admin.values() for v in a["enrolledVillages"])
+    for code, n in recorded.items():
+        assert (admin[code]["observedReachM"] is None) is (n == 0), code
+        assert planner[code]["observedReachM"] == (admin[code]["observedReachM"] if n >= K else None), code
+        assert [v["code"] for v in planner[code]["enrolledVillages"]] == \
+            [v["code"] for v in admin[code]["enrolledVillages"] if v["code"] not in hidden], code

@@ -39,6 +39,12 @@ def hidden(viewer: Viewer, code: str) -> str:
     return is_hidden(code)
 
 
+def fewest_shown(viewer: Viewer) -> str:
+    """SQL: the fewest enrollments a figure drawn from individual ones (a radius around their
+    points) may rest on for the viewer."""
+    return "small_count_k()" if suppresses(viewer) else "1"
+
+
 def shown(viewer: Viewer, code: str, value: str) -> str:
     """`value` (SQL), or NULL when the cell `code` is suppressed for the viewer."""
     if not suppresses(viewer):
