@@ -103,3 +103,28 @@ def test_a_subscription_needs_a_valid_token_and_a_role_that_may_see_it(two_serve
     with subscription(a, query, token("agent", agent="AG-000001")) as ws:
         refused = next_payload(ws)
         assert refused is not None and refused["errors"][0]["extensions"]["code"] == "FORBIDDEN", refused
+
+
+def test_a_planner_hears_no_enrollment_in_a_village_whose_count_is_suppressed(two_servers: tuple[str, str, str]) -> None:
+    """Each event would count one enrollment: a planner is not sent those of a village whose count
+    is hidden (small counts). Recorded first, such an event would arrive before the next one."""
+    from tests.test_small_count_upkeep import set_counts_sql
+
+    url, a, b = two_servers
+    pair = fetch(url, """SELECT a.code, array_agg(r.village_code ORDER BY r.village_code) AS villages FROM agent a
+        JOIN agent_reach r ON r.agent_id = a.id WHERE a.status = 'active' GROUP BY a.code HAVING count(*) >= 3
+        ORDER BY a.code LIMIT 1""")[0]
+    hidden = pair["villages"][0]
+    fetch(url, set_counts_sql([hidden], 1))
+    shown = fetch(url, """SELECT ve.village_code AS code FROM village_enrollments ve WHERE ve.village_code = ANY($1)
+        AND ve.active >= 5 AND NOT EXISTS (SELECT FROM hidden_enrollment_cell h WHERE h.code = ve.village_code)
+        ORDER BY 1 LIMIT 1""", pair["villages"])[0]["code"]
+    assert fetch(url, "SELECT count(*) AS n FROM hidden_enrollment_cell WHERE code = $1", hidden)[0]["n"] == 1
+    auth = token("agent", agent=pair["code"])
+    with subscription(a, ENROLLMENTS, token("planner"), r=None) as planner:
+        time.sleep(1.0)  # listening
+        for n, village in enumerate((hidden, shown)):
+            recorded = post(b, RECORD, {"input": item(60_000 + n, village)}, auth=auth)
+            assert recorded["data"]["recordEnrollment"]["status"] == "CREATED"
+        assert next_payload(planner) == {"data": {"enrollmentRecorded": {"village": {"code": shown},
+                                                                         "agent": {"code": pair["code"]}}}}
