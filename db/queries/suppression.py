@@ -66,10 +66,10 @@ async def mark_suppressed(session: AsyncSession, viewer: Viewer | None,
         return dict(figures)
     codes = sorted({cell.code or "" for f in figures.values() for cell in (f, *f.children)})
     rows = await session.execute(text("SELECT code FROM hidden_enrollment_cell WHERE code = ANY(:codes)"), {"codes": codes})
-    hidden = frozenset(rows.scalars())
-    return {key: _marked(f, hidden) for key, f in figures.items()}
+    hidden_codes = frozenset(rows.scalars())
+    return {key: _marked(f, hidden_codes) for key, f in figures.items()}
 
 
-def _marked(figures: CoverageFigures, hidden: frozenset[str]) -> CoverageFigures:
-    return replace(figures, suppressed=(figures.code or "") in hidden,
-                   children=tuple(_marked(c, hidden) for c in figures.children))
+def _marked(figures: CoverageFigures, hidden_codes: frozenset[str]) -> CoverageFigures:
+    return replace(figures, suppressed=(figures.code or "") in hidden_codes,
+                   children=tuple(_marked(c, hidden_codes) for c in figures.children))
