@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
         app.state.engine = create_engine(url, statement_timeout_ms=config.statement_timeout_ms)
         app.state.sessions = create_sessionmaker(app.state.engine)
-        await store_small_count_k(app.state.engine, config.small_count_k)
+        await store_small_count_k(url, config.small_count_k)
         app.state.pool = await create_pool(url, size=config.read_pool_size, statement_timeout_ms=config.statement_timeout_ms)
         app.state.events = EventHub(asyncpg_url(url))
         # Everything loaded so far (schema, libraries, settings) lives as long as the process; frozen,

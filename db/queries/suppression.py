@@ -14,9 +14,10 @@ from dataclasses import replace
 from typing import TypeVar
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.access import Viewer
+from db.engine import create_engine
 from db.records import CoverageFigures
 
 K = TypeVar("K")
@@ -52,11 +53,17 @@ def shown(viewer: Viewer, code: str, value: str) -> str:
     return f"CASE WHEN {hidden(viewer, code)} THEN NULL ELSE {value} END"
 
 
-async def store_small_count_k(engine: AsyncEngine, k: int) -> None:
-    """Make `k` the database's k; a change recomputes every hidden cell (under the rule's lock)."""
-    async with engine.begin() as connection:
-        if (await connection.execute(text("SELECT small_count_k()"))).scalar_one() != k:  # read-only when unchanged
-            await connection.execute(text("SELECT set_small_count_k(:k)"), {"k": k})
+async def store_small_count_k(url: str, k: int) -> None:
+    """Make `k` the database's k; a change recomputes every hidden cell (under the rule's lock).
+    Start-up, not a request: on a connection of its own, without the requests' statement timeout
+    (as low as 1 ms in tests; recomputing every cell takes about a second nationally)."""
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with engine.begin() as connection:
+            if (await connection.execute(text("SELECT small_count_k()"))).scalar_one() != k:  # read-only when unchanged
+                await connection.execute(text("SELECT set_small_count_k(:k)"), {"k": k})
+    finally:
+        await engine.dispose()
 
 
 async def mark_suppressed(session: AsyncSession, viewer: Viewer | None,
