@@ -1,7 +1,9 @@
 """Small-count suppression: a planner never gets an enrollment count of 1 to k - 1, and cannot get
-one back by differencing what every path publishes (GraphQL figures at every level, maps, tiles,
-OGC API, exports) — the attack here combines all of them and tightens each hidden cell's bounds
-through every parent = Σ children equation until nothing moves."""
+one back by differencing. The attack runs on what GraphQL publishes at every level, tightening each
+hidden cell's bounds through every parent = Σ children equation until nothing moves; every other
+path (maps, tiles, OGC API, exports, scenarios) must show the same values and hide the same cells;
+and the paths that could give a count back another way (gap thresholds, site gains, enrollment
+lists, an agent's observed reach and villages) are attacked on their own."""
 
 from __future__ import annotations
 
