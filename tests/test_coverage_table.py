@@ -7,6 +7,7 @@ writes (importers, mutations, psql).
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 
 import asyncpg
 import pytest
@@ -32,11 +33,18 @@ def _table(url: str) -> dict[tuple[int, str], float]:
 
 
 def _assert_equal_to_oracle(url: str) -> None:
-    expected = reach_pairs(_villages(url), _agents(url))
+    """The pairs equal pyproj's, and each village's counter of active agents (migration 0014) equals
+    the active agents among pyproj's pairs."""
+    agents = _agents(url)
+    expected = reach_pairs(_villages(url), agents)
     table = _table(url)
     assert expected, "the demo should have agents reaching villages"
     assert set(table) == set(expected)
     assert max(abs(table[k] - expected[k]) for k in expected) < 0.01
+    active = {a.id for a in agents if a.active}
+    expected_counts = Counter(village for agent, village in expected if agent in active)
+    counters = {r["village_code"]: r["active"] for r in fetch(url, "SELECT village_code, active FROM village_agents")}
+    assert {v: n for v, n in counters.items() if n} == expected_counts
 
 
 def test_demo_coverage_table_equals_pyproj(demo_db: str) -> None:
@@ -138,3 +146,35 @@ def test_a_new_village_gets_its_pairs(demo_db: str) -> None:
     """)
     _assert_equal_to_oracle(demo_db)
     assert fetch(demo_db, f"SELECT 1 FROM agent_reach WHERE village_code = '{district}.9999'")
+
+
+def test_status_changes_with_moves_and_deletions_keep_the_agent_counters_exact(demo_db: str) -> None:
+    """The counters of active agents per village follow every way an agent stops or starts
+    counting: a status change alone, with a move in the same statement (either direction), an
+    active agent deleted, a village deleted with its pairs, and the pairs rebuilt from nothing."""
+    ids = [r["id"] for r in fetch(demo_db, "SELECT id FROM agent WHERE status = 'active' ORDER BY id LIMIT 3")]
+    _run(demo_db,
+         f"UPDATE agent SET status = 'inactive' WHERE id = {ids[0]}",
+         f"UPDATE agent SET status = 'inactive', location = ST_Translate(location, 0.05, 0) WHERE id = {ids[1]}")
+    _assert_equal_to_oracle(demo_db)
+    _run(demo_db,
+         f"UPDATE agent SET status = 'active', location = ST_Translate(location, -0.05, 0.02), reach_m = reach_m + 2000 "
+         f"WHERE id IN ({ids[0]}, {ids[1]})",
+         f"DELETE FROM enrollment WHERE agent_id = {ids[2]}",
+         f"DELETE FROM agent WHERE id = {ids[2]}")
+    _assert_equal_to_oracle(demo_db)
+    unused = fetch(demo_db, """
+        SELECT r.village_code FROM agent_reach r JOIN agent a ON a.id = r.agent_id AND a.status = 'active'
+        WHERE NOT EXISTS (SELECT 1 FROM agent h WHERE h.home_village_code = r.village_code)
+          AND NOT EXISTS (SELECT 1 FROM participant p WHERE p.village_code = r.village_code)
+          AND NOT EXISTS (SELECT 1 FROM enrollment e WHERE e.village_code = r.village_code)
+        ORDER BY 1 LIMIT 1""")
+    assert unused, "the demo should have a reached village nobody lives in or enrolled in"
+    _run(demo_db, f"DELETE FROM village WHERE code = '{unused[0]['village_code']}'")
+    _assert_equal_to_oracle(demo_db)
+    _run(demo_db, "TRUNCATE agent_reach")
+    assert not fetch(demo_db, "SELECT 1 FROM village_agents WHERE active <> 0")
+    _run(demo_db, "INSERT INTO agent_reach (agent_id, village_code, distance_m) "
+                  "SELECT a.id, v.code, ST_Distance(a.location::geography, v.label_point::geography) FROM agent a "
+                  "JOIN village v ON ST_DWithin(v.label_point::geography, a.location::geography, a.reach_m)")
+    _assert_equal_to_oracle(demo_db)

@@ -85,6 +85,12 @@ def reaches(agent: str, village: str) -> str:
     return f"ST_DWithin({village}.label_point::geography, {agent}.location::geography, {agent}.reach_m)"
 
 
+def active_agents(village_code: str) -> str:
+    """SQL: the active agents reaching the village, from the counters triggers keep (migration 0014):
+    the village's counting agents when no activity window applies."""
+    return f"coalesce((SELECT va.active FROM village_agents va WHERE va.village_code = {village_code}), 0)"
+
+
 def active_enrollments(village_code: str) -> str:
     """SQL: the village's active enrollments, from the counters triggers keep (migration 0011)."""
     return f"coalesce((SELECT ve.active FROM village_enrollments ve WHERE ve.village_code = {village_code}), 0)"
