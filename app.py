@@ -17,6 +17,7 @@ from auth.oidc import OidcVerifier
 from auth.signin import SignIn
 from db.engine import create_engine, create_pool, create_sessionmaker
 from db.queries.suppression import store_small_count_k
+from db.replicas import ReadRouter, Replica, display_name
 from embedded.cluster import resolve_database_url
 from events.hub import EventHub, asyncpg_url
 from maps.exports import export_routes
@@ -50,6 +51,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.sessions = create_sessionmaker(app.state.engine)
         await store_small_count_k(url, config.small_count_k)
         app.state.pool = await create_pool(url, size=config.read_pool_size, statement_timeout_ms=config.statement_timeout_ms)
+        app.state.router = ReadRouter(app.state.pool, app.state.sessions, [
+            Replica(display_name(replica),
+                    await create_pool(replica, size=config.read_pool_size, statement_timeout_ms=config.statement_timeout_ms,
+                                      min_size=0),
+                    create_engine(replica, statement_timeout_ms=config.statement_timeout_ms))
+            for replica in config.replicas], config.max_replica_lag_s)
+        await app.state.router.start()
         app.state.events = EventHub(asyncpg_url(url))
         # Everything loaded so far (schema, libraries, settings) lives as long as the process; frozen,
         # full collections stop re-scanning it. Unfrozen, each one paused a worker for 65-230 ms
@@ -57,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         gc.freeze()
         yield
         await app.state.events.close()
+        await app.state.router.close()
         await app.state.pool.close()
         await app.state.engine.dispose()
 

@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "PERISAI_DATABASE_URL")
     )
+    # Streaming replicas that serve reads, space-separated URLs (db/replicas.py); writes, mutations'
+    # reads and subscriptions' LISTEN use DATABASE_URL, the primary.
+    replica_urls: str = ""
+    max_replica_lag_s: float = Field(default=5.0, gt=0)  # a replica further behind serves no reads
     data_dir: Path = Path(".perisai/pgdata")
     database_name: str = "perisai"
     host: str = "127.0.0.1"
@@ -88,6 +92,10 @@ class Settings(BaseSettings):
         return OidcSettings(self.oidc_issuer, self.oidc_audience, self.oidc_jwks_url, self.oidc_role_claim,
                             self.oidc_scope_claim, self.oidc_agent_claim, self.oidc_leeway_s, self.oidc_jwks_cache_s,
                             self.oidc_jwks_refetch_s)
+
+    @property
+    def replicas(self) -> list[str]:
+        return self.replica_urls.split()
 
     @property
     def allowed_origins(self) -> list[str]:

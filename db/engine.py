@@ -31,12 +31,14 @@ def create_engine(
     )
 
 
-async def create_pool(url: str, *, size: int = 10, statement_timeout_ms: int | None = None) -> asyncpg.Pool:
+async def create_pool(url: str, *, size: int = 10, statement_timeout_ms: int | None = None,
+                      min_size: int = 1) -> asyncpg.Pool:
     """A plain asyncpg pool for statements that need no ORM (compiled reads): prepared statements
-    are cached per connection, and nothing runs between checkout and the statement."""
+    are cached per connection, and nothing runs between checkout and the statement. With
+    `min_size=0` it connects on first use (a replica that is down at start-up stops nothing)."""
     server_settings = {"statement_timeout": str(statement_timeout_ms)} if statement_timeout_ms else {}
     return await asyncpg.create_pool(async_url(url).replace("postgresql+asyncpg://", "postgresql://", 1),
-                                     min_size=1, max_size=size, server_settings=server_settings, reset=_keep)
+                                     min_size=min_size, max_size=size, server_settings=server_settings, reset=_keep)
 
 
 async def _keep(connection: asyncpg.Connection) -> None:
@@ -78,6 +80,13 @@ def is_unavailable(error: BaseException) -> bool:
             return True  # SQLAlchemy: the connection died during the statement
         stack += [getattr(link, "orig", None), link.__cause__, link.__context__]
     return False
+
+
+def is_recovery_conflict(error: BaseException) -> bool:
+    """A standby cancelled the statement because replaying the primary's changes needed its rows
+    (SQLSTATE 40001 or 40P01 there): the same read succeeds on the primary."""
+    original = getattr(error, "orig", None)
+    return any(getattr(link, "sqlstate", None) in ("40001", "40P01") for link in (error, original))
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

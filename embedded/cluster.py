@@ -179,6 +179,25 @@ class EmbeddedCluster:
             raise ClusterError(f"pg_ctl stop failed: {out.stderr.strip() or out.stdout.strip()}")
         return True
 
+    def standby(self, data_dir: Path) -> EmbeddedCluster:
+        """A hot standby of this running cluster in `data_dir`, streaming from it, started on a
+        port of its own: `pg_basebackup -R` copies the data and writes the standby's connection
+        to this one (initdb's pg_hba.conf already lets the superuser replicate over 127.0.0.1)."""
+        bins = find_binaries()
+        standby = EmbeddedCluster(data_dir)
+        standby._check_reachable()
+        standby.data_dir.mkdir(parents=True)
+        self._own(standby.data_dir)
+        standby.data_dir.chmod(0o700)
+        self._own(self.data_dir / INFO_FILE)  # clusters made before it was: pg_basebackup must read it
+        info = self.info()
+        out = self._run([bins.bindir / "pg_basebackup", "-D", standby.data_dir, "-R", "-X", "stream", "-c", "fast",
+                         "-d", f"host=127.0.0.1 port={info['port']} user={info['user']} password={info['password']}"])
+        if out.returncode != 0:
+            raise ClusterError(f"pg_basebackup failed:\n{out.stderr.strip() or out.stdout.strip()}")
+        standby.ensure_running()  # this cluster holds the copied port: the standby takes a free one
+        return standby
+
     def ensure_database(self, dbname: str) -> None:
         """Create `dbname` (if missing) with the PostGIS extension."""
         asyncio.run(_ensure_database(self.url("postgres"), self.url(dbname), dbname))
@@ -211,6 +230,7 @@ class EmbeddedCluster:
         info_path = self.data_dir / INFO_FILE
         info_path.touch(mode=0o600)
         info_path.write_text(json.dumps({"user": SUPERUSER, "password": password, "port": free_port()}))
+        self._own(info_path)  # the server reads every file of its directory when a standby is copied
         self._write_conf()
 
     def _write_conf(self) -> None:

@@ -3,13 +3,17 @@ bearer header or a map link's `?token=`, and never an agent's token (these are a
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
 from auth.tokens import MAP_LINK, InvalidToken, bearer
 from db.access import Role, Viewer
+from resolvers.context import read_after
 
 
-class SignInRefused(Exception):
+class Refusal(Exception):
+    """A request refused before any data is read: its status, code and what to do."""
+
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.code = status, code
@@ -20,12 +24,23 @@ async def analyst(request: Request, what: str) -> tuple[Viewer, str | None]:
     header = bearer(request.headers.get("authorization"))
     link = request.query_params.get("token")
     if not header and not link:
-        raise SignInRefused(401, "UNAUTHENTICATED", "send Authorization: Bearer <token>, or use a map link's ?token=")
+        raise Refusal(401, "UNAUTHENTICATED", "send Authorization: Bearer <token>, or use a map link's ?token=")
     try:
         viewer = (await request.app.state.sign_in.viewer(header, uses=(None, MAP_LINK)) if header
                   else await request.app.state.sign_in.viewer(str(link), uses=(MAP_LINK,)))
     except InvalidToken as exc:
-        raise SignInRefused(401, "UNAUTHENTICATED", f"the token cannot be used: {exc}") from exc
+        raise Refusal(401, "UNAUTHENTICATED", f"the token cannot be used: {exc}") from exc
     if viewer.role is Role.AGENT:
-        raise SignInRefused(403, "FORBIDDEN", f"{what} are coverage analytics, for planners and managers")
+        raise Refusal(403, "FORBIDDEN", f"{what} are coverage analytics, for planners and managers")
     return viewer, None if header else str(link)
+
+
+def read_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+    """Sessions on a replica that has replayed the request's `X-Perisai-LSN` (if any) and is fresh
+    enough, else on the primary (db/replicas.py)."""
+    try:
+        after = read_after(request.headers)
+    except ValueError as exc:
+        raise Refusal(400, "BAD_USER_INPUT", str(exc)) from exc
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.router.sessions_for(after)
+    return sessions

@@ -32,7 +32,7 @@ from starlette.routing import Route
 from db.access import Viewer, analyses
 from db.queries.exports import EXPORTS, export_rows
 from db.regions import Level
-from maps.access import SignInRefused, analyst
+from maps.access import Refusal, analyst
 
 FORMATS = {"csv": "text/csv; charset=utf-8", "geojson": "application/geo+json",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -159,7 +159,7 @@ async def export_endpoint(request: Request) -> Response:
             raise ExportRefused(404, "NOT_FOUND", f"exports are /exports/{{{'|'.join(EXPORTS)}}}.{{{'|'.join(FORMATS)}}}")
         try:
             viewer, _ = await analyst(request, "exports")
-        except SignInRefused as refused:
+        except Refusal as refused:
             raise ExportRefused(refused.status, refused.code, str(refused)) from refused
         region = _region(request, viewer)
     except ExportRefused as refused:

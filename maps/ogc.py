@@ -14,6 +14,7 @@ import math
 from typing import Any
 from urllib.parse import urlencode
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -23,7 +24,7 @@ from db.engine import is_statement_timeout, is_unavailable
 from db.queries.features import MAX_LIMIT, ItemsQuery, feature, items
 from db.regions import Level
 from geo.extent import INDONESIA
-from maps.access import SignInRefused, analyst
+from maps.access import Refusal, analyst, read_sessions
 
 GEOJSON = "application/geo+json"
 CORE = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core"
@@ -47,9 +48,16 @@ class Problem(Exception):
 async def _viewer(request: Request) -> tuple[Viewer, str | None]:
     try:
         return await analyst(request, "the features")
-    except SignInRefused as refused:
+    except Refusal as refused:
         names = {"UNAUTHENTICATED": "Unauthenticated", "FORBIDDEN": "Forbidden"}
         raise Problem(refused.status, names[refused.code], str(refused)) from refused
+
+
+def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+    try:
+        return read_sessions(request)
+    except Refusal as refused:
+        raise Problem(400, "InvalidParameterValue", str(refused)) from refused
 
 
 def _link(request: Request, path: str, rel: str, kind: str, title: str, link: str | None, **params: str) -> dict[str, str]:
@@ -159,7 +167,7 @@ async def collection_items(request: Request) -> Response:
         name = _known(request.path_params["collection"])
         viewer, link = await _viewer(request)
         query = _query(request, name)
-        async with request.app.state.sessions() as session:
+        async with _sessions(request)() as session:
             page = await items(session, name, query, viewer)
     except Problem as problem:
         return problem.response
@@ -185,7 +193,7 @@ async def collection_item(request: Request) -> Response:
         key = str(request.path_params["item"])
         if not (key.isascii() and key.isprintable() and 0 < len(key) <= 40):
             raise Problem(404, "NotFound", "no such feature")
-        async with request.app.state.sessions() as session:
+        async with _sessions(request)() as session:
             found = await feature(session, name, key, viewer)
     except Problem as problem:
         return problem.response

@@ -22,7 +22,7 @@ from db.access import Viewer
 from db.engine import is_statement_timeout, is_unavailable
 from db.queries.tiles import LAYERS, MAX_ZOOM, tile
 from geo.extent import INDONESIA
-from maps.access import SignInRefused, analyst
+from maps.access import Refusal, analyst, read_sessions
 
 log = logging.getLogger("perisai.tiles")
 
@@ -42,7 +42,7 @@ class Refused(Exception):
 async def _viewer(request: Request) -> tuple[Viewer, str | None]:
     try:
         return await analyst(request, "coverage tiles")
-    except SignInRefused as refused:
+    except Refusal as refused:
         raise Refused(_refusal(refused.status, refused.code, str(refused))) from refused
 
 
@@ -73,10 +73,12 @@ async def tile_endpoint(request: Request) -> Response:
         layer = _layer(request)
         z, x, y = _coordinates(request)
         viewer, _ = await _viewer(request)
-        async with request.app.state.sessions() as session:
+        async with read_sessions(request)() as session:
             body = await tile(session, layer, z, x, y, viewer)
     except Refused as refused:
         return refused.response
+    except Refusal as refused:
+        return _refusal(refused.status, refused.code, str(refused))
     except Exception as exc:  # every failure is a coded answer, never a bare 500
         if is_unavailable(exc) or is_statement_timeout(exc):
             log.warning("tile %s unavailable: %s", request.url.path, exc)

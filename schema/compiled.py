@@ -33,7 +33,7 @@ class CompiledReads(SchemaExtension):
                                            context.variables or {})
                 if not _introspection_only(operation):
                     sql, build = compile_operation(operation, request.viewer, build_for(request).map_link)
-                    data, errors = await run(request.pool, sql, build, operation)
+                    data, errors = await request.read(lambda pool: run(pool, sql, build, operation))
                     context.result = ExecutionResult(data=data, errors=errors or None)
             except ApiError as error:
                 context.result = ExecutionResult(

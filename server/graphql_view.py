@@ -29,7 +29,7 @@ import metrics
 from auth.signin import SignIn
 from auth.tokens import InvalidToken, bearer
 from db.access import Role, Viewer
-from resolvers.context import Context, build_context
+from resolvers.context import POSITION_HEADER, Context, build_context
 from resolvers.errors import ApiError, QueryTooComplex, Unauthenticated
 from schema.limits import Limits
 from server.graphiql import graphiql_html
@@ -138,7 +138,11 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def get_context(self, request: Any, response: Any) -> Context:
         state = request.app.state
-        return await build_context(request, state.sessions, self.sign_in, self.nik_key, self.anonymous, state.pool)
+        try:
+            return await build_context(request, state.sessions, self.sign_in, self.nik_key, self.anonymous, state.pool,
+                                       state.router)
+        except ValueError as exc:  # a malformed X-Perisai-LSN
+            raise HTTPException(400, str(exc)) from exc
 
     async def execute_single(self, request: Request, request_adapter: Any, sub_response: Response,
                              context: Context, root_value: Any, request_data: Any) -> ExecutionResult:
@@ -165,8 +169,17 @@ class GraphQLApp(GraphQL[Context, None]):
         if any((e.extensions or {}).get("code") == "UNAVAILABLE" for e in result.errors or ()):
             sub_response.status_code = 503
             sub_response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        elif context.operation_kind == "mutation":
+            await self._position(request, sub_response)
         cache_headers(request, context.caller, result, sub_response)
         return result
+
+    async def _position(self, request: Request, sub_response: Response) -> None:
+        """After a mutation, where the primary's WAL is: the client's reads sent with it see the write."""
+        try:
+            sub_response.headers[POSITION_HEADER] = await request.app.state.router.write_position()
+        except Exception as exc:  # the write has committed: answer it, without the header (reads may then lag)
+            log.warning("no WAL position after a mutation: %s", exc)
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         response = super().create_response(response_data, sub_response)

@@ -33,7 +33,11 @@ async def healthz(request: Request) -> Response:
     except Exception as exc:  # the point of a health check is to report any failure
         log.warning("health check failed: %s", exc)
         return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok", "postgis": postgis, "version": VERSION})
+    body: dict[str, object] = {"status": "ok", "database": "ok", "postgis": postgis, "version": VERSION}
+    router = request.app.state.router
+    if router.replicas:  # each replica's role, lag and whether it serves reads (db/replicas.py)
+        body["replicas"] = router.status()
+    return JSONResponse(body)
 
 
 async def livez(request: Request) -> Response:
@@ -69,8 +73,8 @@ def http_middleware(config: Settings) -> list[Middleware]:
     middleware = []
     if config.allowed_origins:
         middleware.append(Middleware(CORSMiddleware, allow_origins=config.allowed_origins, allow_methods=["GET", "POST"],
-                                     allow_headers=["authorization", "content-type", "x-request-id"],
-                                     expose_headers=["x-request-id"], max_age=600))
+                                     allow_headers=["authorization", "content-type", "x-request-id", "x-perisai-lsn"],
+                                     expose_headers=["x-request-id", "x-perisai-lsn"], max_age=600))
     # Level 5: brotli's default (11) took 2.5 s on the 1 MB national map page, level 5 66 ms
     # (gzip 38 ms) for 3.5× smaller; a 220 KB district page: 5 ms, 8.6× (BENCHMARKS.md).
     middleware.append(Middleware(CompressionMiddleware, minimum_size=config.compress_min_bytes, compression_level=5,
