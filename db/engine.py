@@ -11,13 +11,33 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+CONNECT_TIMEOUT_S = 3.0  # a primary that is gone without refusing (a dead host) fails fast, not in 60 s
 
-def async_url(url: str) -> str:
-    """`postgresql://…` as given by users, in the asyncpg dialect SQLAlchemy needs."""
+
+def _rest(url: str) -> str:
     for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url[len(prefix):]
+            return url[len(prefix):]
     raise ValueError(f"DATABASE_URL must start with postgresql://, got {url.split(':', 1)[0]}://…")
+
+
+def plain_url(url: str) -> str:
+    """The URL as asyncpg takes it: `postgresql://`, several hosts libpq-style (`h1:5432,h2:5432`)."""
+    return "postgresql://" + _rest(url)
+
+
+def async_url(url: str) -> str:
+    """`postgresql://…` as given by users, in the asyncpg dialect SQLAlchemy needs. Several hosts
+    (`user:pass@h1:5432,h2:5432/db?target_session_attrs=read-write`, libpq's form, for failover)
+    become SQLAlchemy's `?host=h1:5432&host=h2:5432`."""
+    rest = _rest(url)
+    authority, slash, tail = rest.partition("/")
+    user, at, hosts = authority.rpartition("@")
+    if "," not in hosts:
+        return "postgresql+asyncpg://" + rest
+    path, question, query = tail.partition("?")
+    params = "&".join(f"host={host}" for host in hosts.split(","))
+    return f"postgresql+asyncpg://{user}{at}/{path}?{params}" + (f"&{query}" if query else "")
 
 
 def create_engine(
@@ -27,7 +47,7 @@ def create_engine(
     server_settings = {"statement_timeout": str(statement_timeout_ms)} if statement_timeout_ms else {}
     return create_async_engine(
         async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo,
-        connect_args={"server_settings": server_settings},
+        connect_args={"server_settings": server_settings, "timeout": CONNECT_TIMEOUT_S},
     )
 
 
@@ -37,8 +57,8 @@ async def create_pool(url: str, *, size: int = 10, statement_timeout_ms: int | N
     are cached per connection, and nothing runs between checkout and the statement. With
     `min_size=0` it connects on first use (a replica that is down at start-up stops nothing)."""
     server_settings = {"statement_timeout": str(statement_timeout_ms)} if statement_timeout_ms else {}
-    return await asyncpg.create_pool(async_url(url).replace("postgresql+asyncpg://", "postgresql://", 1),
-                                     min_size=min_size, max_size=size, server_settings=server_settings, reset=_keep)
+    return await asyncpg.create_pool(plain_url(url), min_size=min_size, max_size=size, server_settings=server_settings,
+                                     reset=_keep, timeout=CONNECT_TIMEOUT_S)
 
 
 async def _keep(connection: asyncpg.Connection) -> None:

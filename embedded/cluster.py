@@ -169,12 +169,12 @@ class EmbeddedCluster:
         if not self.is_running():
             self._start(bins)
 
-    def stop(self) -> bool:
-        """Stop the cluster; False when it was not running."""
+    def stop(self, mode: str = "fast") -> bool:
+        """Stop the cluster (`immediate`: as a crash would); False when it was not running."""
         if not self.is_running():
             return False
         bins = find_binaries()
-        out = self._run([bins.bindir / "pg_ctl", "-D", self.data_dir, "-m", "fast", "-w", "stop"])
+        out = self._run([bins.bindir / "pg_ctl", "-D", self.data_dir, "-m", mode, "-w", "stop"])
         if out.returncode != 0:
             raise ClusterError(f"pg_ctl stop failed: {out.stderr.strip() or out.stdout.strip()}")
         return True
@@ -197,6 +197,12 @@ class EmbeddedCluster:
             raise ClusterError(f"pg_basebackup failed:\n{out.stderr.strip() or out.stdout.strip()}")
         standby.ensure_running()  # this cluster holds the copied port: the standby takes a free one
         return standby
+
+    def promote(self) -> None:
+        """End a standby's recovery: it becomes a primary (`pg_ctl promote`, waiting until it is)."""
+        out = self._run([find_binaries().bindir / "pg_ctl", "-D", self.data_dir, "-w", "promote"])
+        if out.returncode != 0:
+            raise ClusterError(f"pg_ctl promote failed: {out.stderr.strip() or out.stdout.strip()}")
 
     def ensure_database(self, dbname: str) -> None:
         """Create `dbname` (if missing) with the PostGIS extension."""

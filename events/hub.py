@@ -22,6 +22,8 @@ import orjson
 
 CHANNEL = "perisai_events"
 QUEUE_SIZE = 1000  # a subscriber this far behind loses the oldest events rather than memory
+CONNECT_TIMEOUT_S = 3.0
+RECONNECT_FIRST_S, RECONNECT_MAX_S = 0.2, 5.0
 
 log = logging.getLogger("perisai.events")
 
@@ -32,12 +34,32 @@ class EventHub:
         self._connection: asyncpg.Connection | None = None
         self._queues: set[asyncio.Queue[dict[str, Any]]] = set()
         self._lock = asyncio.Lock()
+        self._reconnecting: asyncio.Task[None] | None = None
 
     async def _ensure_listening(self) -> None:
         async with self._lock:
             if self._connection is None or self._connection.is_closed():
-                self._connection = await asyncpg.connect(self.url)
+                self._connection = await asyncpg.connect(self.url, timeout=CONNECT_TIMEOUT_S)
                 await self._connection.add_listener(CHANNEL, self._received)
+                self._connection.add_termination_listener(self._lost)
+
+    def _lost(self, _connection: Any) -> None:
+        """The listening connection closed (a restart, a failover): listen again while anyone
+        subscribes. Events committed in between are not delivered (NOTIFY keeps none)."""
+        if self._queues and (self._reconnecting is None or self._reconnecting.done()):
+            self._reconnecting = asyncio.get_running_loop().create_task(self._listen_again())
+
+    async def _listen_again(self) -> None:
+        delay = RECONNECT_FIRST_S
+        while self._queues:
+            try:
+                await self._ensure_listening()
+                log.info("listening for events again")
+                return
+            except Exception as exc:  # the database is still away: try again, less often
+                log.warning("cannot listen for events yet (retry in %.1f s): %s", delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX_S)
 
     def _received(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
         try:
@@ -62,6 +84,9 @@ class EventHub:
             self._queues.discard(queue)
 
     async def close(self) -> None:
+        self._queues.clear()
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
         if self._connection is not None and not self._connection.is_closed():
             await self._connection.close()
 

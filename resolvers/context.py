@@ -48,7 +48,11 @@ class Context:
         try:
             return await statement(replica.pool)
         except Exception as exc:
-            if not (is_unavailable(exc) or is_recovery_conflict(exc)):
+            # asyncpg's own errors too: a connection the replica closed mid-statement can leave the
+            # client in a state it reports as an internal error. The primary then answers, or raises
+            # the same error if it was not the replica's.
+            if not (is_unavailable(exc) or is_recovery_conflict(exc)
+                    or isinstance(exc, (asyncpg.InterfaceError, asyncpg.InternalClientError))):
                 raise
             replica.failed(exc)
             return await statement(self.pool)

@@ -19,6 +19,7 @@ from starlette_cramjam.compression import Compression
 from starlette_cramjam.middleware import CompressionMiddleware
 
 import metrics
+from db.replicas import format_lsn
 from settings import Settings
 
 log = logging.getLogger("perisai")
@@ -27,17 +28,21 @@ VERSION = package_version("perisai-coverage")
 
 
 async def healthz(request: Request) -> Response:
+    """For people: versions, and each database's role — the primary's reachability and every
+    replica's lag and whether it serves reads. 503 while the primary is unreachable."""
+    router = request.app.state.router
+    body: dict[str, object] = {"status": "ok", "database": "ok", "version": VERSION}
     try:
         async with request.app.state.engine.connect() as conn:
-            postgis = await conn.scalar(text("SELECT postgis_lib_version()"))
+            body["postgis"] = await conn.scalar(text("SELECT postgis_lib_version()"))
     except Exception as exc:  # the point of a health check is to report any failure
         log.warning("health check failed: %s", exc)
-        return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
-    body: dict[str, object] = {"status": "ok", "database": "ok", "postgis": postgis, "version": VERSION}
-    router = request.app.state.router
-    if router.replicas:  # each replica's role, lag and whether it serves reads (db/replicas.py)
+        body.update(status="error", database="unreachable")
+    if router.replicas:
+        body["primary"] = {"reachable": body["database"] == "ok", "role": "primary",
+                           "wal_lsn": None if router.primary_lsn is None else format_lsn(router.primary_lsn)}
         body["replicas"] = router.status()
-    return JSONResponse(body)
+    return JSONResponse(body, status_code=200 if body["database"] == "ok" else 503)
 
 
 async def livez(request: Request) -> Response:

@@ -9,24 +9,21 @@ to be behind, so no outcome depends on how fast replication happens to be.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from db.migrate import upgrade
 from db.replicas import parse_lsn
 from embedded.cluster import EmbeddedCluster
-from tests.conftest import fetch, load_demo, running_server, token
+from tests.conftest import fetch, running_server, token
+from tests.replication import DATABASE, primary_and_standbys
 
 MAX_LAG_S = 1.0
 # Statements that are not reads the API sent: the router's probes, these counts, the test's own.
@@ -41,10 +38,10 @@ class Nodes:
 
     @property
     def primary_url(self) -> str:
-        return self.primary.url("perisai")
+        return self.primary.url(DATABASE)
 
     def standby_url(self, i: int) -> str:
-        return self.standbys[i].url("perisai")
+        return self.standbys[i].url(DATABASE)
 
     def urls(self) -> list[str]:
         return [self.primary_url] + [self.standby_url(i) for i in range(len(self.standbys))]
@@ -52,29 +49,13 @@ class Nodes:
 
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nodes]:
-    base = Path(tempfile.mkdtemp(prefix="perisai-test-replicas-"))
-    base.chmod(0o755)  # as root, the postgres user must be able to enter it
-    primary = EmbeddedCluster(base / "primary")
-    standbys: list[EmbeddedCluster] = []
-    try:
-        primary.ensure_running()
-        primary.ensure_database("perisai")
-        url = primary.url("perisai")
-        upgrade(url)
-        load_demo(url)
-        fetch(url, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-        fetch(url, "CREATE TABLE probe_writes (n integer)")
-        standbys = [primary.standby(base / f"standby{i}") for i in (1, 2)]
-        replicas = " ".join(s.url("perisai") for s in standbys)
-        with running_server(url, tmp_path_factory.mktemp("replicas"), PERISAI_REPLICA_URLS=replicas,
+    with primary_and_standbys() as (primary, standbys):
+        replicas = " ".join(s.url(DATABASE) for s in standbys)
+        with running_server(primary.url(DATABASE), tmp_path_factory.mktemp("replicas"), PERISAI_REPLICA_URLS=replicas,
                             PERISAI_MAX_REPLICA_LAG_S=str(MAX_LAG_S)) as server:
             found = Nodes(primary, standbys, server)
             _wait(found, lambda replicas: all(r["serving"] for r in replicas), "both replicas to serve")
             yield found
-    finally:
-        for cluster in [*standbys, primary]:
-            cluster.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def _replicas(nodes: Nodes) -> list[dict[str, Any]]:
