@@ -47,18 +47,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
         url = await run_in_threadpool(
             resolve_database_url, config.database_url, config.data_dir, config.database_name
         )
-        app.state.engine = create_engine(url, statement_timeout_ms=config.statement_timeout_ms)
+        timeout, pooled = config.statement_timeout_ms, config.transaction_pooler
+        app.state.engine = create_engine(url, statement_timeout_ms=timeout, pooled=pooled)
         app.state.sessions = create_sessionmaker(app.state.engine)
-        await store_small_count_k(url, config.small_count_k)
-        app.state.pool = await create_pool(url, size=config.read_pool_size, statement_timeout_ms=config.statement_timeout_ms)
+        await store_small_count_k(url, config.small_count_k, pooled)
+        app.state.pool = await create_pool(url, size=config.read_pool_size, statement_timeout_ms=timeout, pooled=pooled)
         app.state.router = ReadRouter(app.state.pool, app.state.sessions, [
             Replica(display_name(replica),
-                    await create_pool(replica, size=config.read_pool_size, statement_timeout_ms=config.statement_timeout_ms,
-                                      min_size=0),
-                    create_engine(replica, statement_timeout_ms=config.statement_timeout_ms))
+                    await create_pool(replica, size=config.read_pool_size, statement_timeout_ms=timeout, min_size=0,
+                                      pooled=pooled),
+                    create_engine(replica, statement_timeout_ms=timeout, pooled=pooled))
             for replica in config.replicas], config.max_replica_lag_s)
         await app.state.router.start()
-        app.state.events = EventHub(asyncpg_url(url))
+        app.state.events = EventHub(asyncpg_url(config.listen_url or url))
         # Everything loaded so far (schema, libraries, settings) lives as long as the process; frozen,
         # full collections stop re-scanning it. Unfrozen, each one paused a worker for 65-230 ms
         # about once a second under load (nested peer workload: p99 82-207 ms; BENCHMARKS.md).

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     # Streaming replicas that serve reads, space-separated URLs (db/replicas.py); writes, mutations'
     # reads and subscriptions' LISTEN use DATABASE_URL, the primary.
     replica_urls: str = ""
+    # The database URLs lead to a PgBouncer in transaction pooling mode: no prepared statement
+    # outlives its transaction and no startup parameter is sent (README: Running on several machines).
+    transaction_pooler: bool = False
+    # Subscriptions' LISTEN needs a session of its own on the primary, never through such a pooler.
+    listen_url: str | None = None
     max_replica_lag_s: float = Field(default=5.0, gt=0)  # a replica further behind serves no reads
     data_dir: Path = Path(".perisai/pgdata")
     database_name: str = "perisai"
@@ -76,6 +81,14 @@ class Settings(BaseSettings):
         if self.persisted_queries_only and self.persisted_queries is None:
             raise ValueError("PERISAI_PERSISTED_QUERIES_ONLY needs PERISAI_PERSISTED_QUERIES (the file of registered "
                              "documents); without it no request could be answered")
+        return self
+
+    @model_validator(mode="after")
+    def _listen_direct(self) -> Settings:
+        if self.transaction_pooler and not self.listen_url:
+            raise ValueError("PERISAI_TRANSACTION_POOLER needs PERISAI_LISTEN_URL: the primary's own address (not "
+                             "the pooler's), where subscriptions LISTEN; a transaction pooler drops LISTEN after "
+                             "each statement")
         return self
 
     @model_validator(mode="after")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 import asyncpg
 import sqlalchemy.exc
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -41,24 +44,43 @@ def async_url(url: str) -> str:
 
 
 def create_engine(
-    url: str, *, pool_size: int = 10, echo: bool = False, statement_timeout_ms: int | None = None
+    url: str, *, pool_size: int = 10, echo: bool = False, statement_timeout_ms: int | None = None,
+    pooled: bool = False,
 ) -> AsyncEngine:
-    """An engine; with `statement_timeout_ms`, PostgreSQL cancels any statement running longer."""
-    server_settings = {"statement_timeout": str(statement_timeout_ms)} if statement_timeout_ms else {}
+    """An engine; with `statement_timeout_ms`, PostgreSQL cancels any statement running longer.
+    `pooled`: `url` leads to a transaction-pooling PgBouncer (see `_startup`)."""
+    connect_args: dict[str, object] = {"timeout": CONNECT_TIMEOUT_S, **_startup(statement_timeout_ms, pooled)}
+    if pooled:
+        # SQLAlchemy prepares every statement inside its transaction (so on one server connection);
+        # names unique per statement keep two clients sharing a server connection from colliding
+        # (SQLAlchemy's documented set-up for PgBouncer; its own cache must be off too).
+        connect_args["prepared_statement_name_func"] = lambda: f"__perisai_{uuid.uuid4().hex}__"
+    address = make_url(async_url(url))
+    if pooled:
+        address = address.update_query_dict({"prepared_statement_cache_size": "0"})
     return create_async_engine(
-        async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo,
-        connect_args={"server_settings": server_settings, "timeout": CONNECT_TIMEOUT_S},
+        address, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo, connect_args=connect_args,
     )
 
 
+def _startup(statement_timeout_ms: int | None, pooled: bool) -> dict[str, object]:
+    """asyncpg's connection arguments for the statement timeout and prepared statements. PgBouncer
+    (1.18, Debian 12's) refuses startup parameters it does not know, statement_timeout among them,
+    and keeps no prepared statement across transactions: through it, no cache, and the timeout is
+    set where PgBouncer connects (its `connect_query`, or `ALTER ROLE … SET statement_timeout`)."""
+    if pooled:
+        return {"statement_cache_size": 0}
+    return {"server_settings": {"statement_timeout": str(statement_timeout_ms)} if statement_timeout_ms else {}}
+
+
 async def create_pool(url: str, *, size: int = 10, statement_timeout_ms: int | None = None,
-                      min_size: int = 1) -> asyncpg.Pool:
+                      min_size: int = 1, pooled: bool = False) -> asyncpg.Pool:
     """A plain asyncpg pool for statements that need no ORM (compiled reads): prepared statements
-    are cached per connection, and nothing runs between checkout and the statement. With
-    `min_size=0` it connects on first use (a replica that is down at start-up stops nothing)."""
-    server_settings = {"statement_timeout": str(statement_timeout_ms)} if statement_timeout_ms else {}
-    return await asyncpg.create_pool(plain_url(url), min_size=min_size, max_size=size, server_settings=server_settings,
-                                     reset=_keep, timeout=CONNECT_TIMEOUT_S)
+    are cached per connection (not through a transaction pooler: `pooled`), and nothing runs
+    between checkout and the statement. With `min_size=0` it connects on first use (a replica that
+    is down at start-up stops nothing)."""
+    return await asyncpg.create_pool(plain_url(url), min_size=min_size, max_size=size, reset=_keep,
+                                     timeout=CONNECT_TIMEOUT_S, **_startup(statement_timeout_ms, pooled))
 
 
 async def _keep(connection: asyncpg.Connection) -> None:

@@ -1,0 +1,120 @@
+"""Behind PgBouncer in transaction pooling mode (Debian's 1.18): the server keeps no session state
+across transactions and no prepared statement outside the transaction that made it, so concurrent
+clients sharing two server connections all get their answers.
+
+Without `PERISAI_TRANSACTION_POOLER` the same load fails (asyncpg's cached prepared statements are
+looked up on server connections that never saw them): the last test shows that this set-up really
+shares connections, so the first one could fail.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import ValidationError
+
+from embedded.cluster import EmbeddedCluster
+from settings import Settings
+from tests.conftest import _clone, fetch, running_server, token
+from tests.replication import pgbouncer
+from tests.test_api_enrollment_writes import RECORD, an_agent, item
+from tests.test_api_subscriptions import ENROLLMENTS, next_payload, subscription
+
+READS = [
+    "{ provinces { totalCount } villages(first: 5) { edges { node { code name coverage { covered } } } } }",
+    "query ($n: Int!) { villages(first: $n) { totalCount edges { node { __typename id code } } } }",
+    "{ agents(first: 3) { edges { node { code status villagesInReach(first: 2) { totalCount } } } } }",
+]
+
+
+@pytest.fixture(scope="module")
+def pooled(cluster: EmbeddedCluster, templates: dict[str, str]) -> Iterator[tuple[str, str]]:
+    """(direct URL, pooler URL) of a demo database behind its own PgBouncer."""
+    for url in _clone(cluster, templates["demo"]):
+        database = url.rsplit("/", 1)[1]
+        with pgbouncer(cluster, database) as through:
+            yield url, through
+
+
+def _load(server: str, agent: dict[str, object], seconds: float = 3.0) -> Counter[str]:
+    """Eight clients for `seconds`: reads of several shapes, writes, a tile and an OGC page."""
+    outcomes: Counter[str] = Counter()
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+    numbers = iter(range(300_000, 400_000))
+
+    def client(i: int) -> None:
+        writer = i % 4 == 0
+        auth = token("agent", agent=str(agent["code"])) if writer else token("admin")
+        with httpx.Client(base_url=server, timeout=30, headers={"authorization": f"Bearer {auth}"}) as http:
+            n = 0
+            while time.monotonic() < stop:
+                n += 1
+                try:
+                    outcome = _outcome(_request(http, i, n, writer, agent, numbers))
+                except httpx.HTTPError as exc:
+                    outcome = f"transport: {exc}"
+                with lock:
+                    outcomes[outcome] += 1
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def _request(http: httpx.Client, i: int, n: int, writer: bool, agent: dict[str, object], numbers: Iterator[int]) -> httpx.Response:
+    if writer:
+        return http.post("/graphql", json={"query": RECORD, "variables": {"input": item(next(numbers), str(agent["reached"]))}})
+    if n % 5 == 0:
+        return http.get("/tiles/villages/8/209/130.mvt" if i % 2 else "/ogc/collections/villages/items?limit=5")
+    return http.post("/graphql", json={"query": READS[n % len(READS)], "variables": {"n": 1 + n % 7}})
+
+
+def _outcome(response: httpx.Response) -> str:
+    json_body = "json" in response.headers.get("content-type", "")
+    if response.status_code in (200, 204) and not (json_body and "errors" in response.json()):
+        return "ok"
+    return f"{response.status_code} {response.text[:200]}"
+
+
+def test_every_kind_of_request_through_a_transaction_pooler(pooled: tuple[str, str], tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    direct, through = pooled
+    agent = an_agent(direct)
+    with running_server(through, tmp_path, PERISAI_TRANSACTION_POOLER="true", PERISAI_LISTEN_URL=direct,
+                        PERISAI_STATEMENT_TIMEOUT_MS="5000") as server:
+        with subscription(server, ENROLLMENTS, token("admin"), r=None) as events:
+            time.sleep(0.5)  # the subscription is listening (on the direct URL)
+            outcomes = _load(server, agent)
+            assert next_payload(events) is not None, "no event through LISTEN on the direct URL"
+    with capsys.disabled():
+        print(f"\nthrough PgBouncer (transaction mode, 2 server connections): {dict(outcomes)}")
+    assert set(outcomes) == {"ok"}, outcomes
+    assert outcomes["ok"] >= 50
+
+
+def test_the_statement_timeout_holds_through_the_pooler(pooled: tuple[str, str]) -> None:
+    _, through = pooled
+    assert fetch(through, "SHOW statement_timeout")[0]["statement_timeout"] == "5s"
+
+
+def test_without_the_setting_the_same_load_fails(pooled: tuple[str, str], tmp_path: Path) -> None:
+    """The control: the server's usual prepared-statement cache through the same pooler."""
+    direct, through = pooled
+    with running_server(through, tmp_path) as server:
+        outcomes = _load(server, an_agent(direct), seconds=2.0)
+    assert set(outcomes) != {"ok"}, "the pooler should have broken cached prepared statements"
+
+
+def test_a_pooler_without_a_direct_address_for_listen_is_refused_at_start() -> None:
+    with pytest.raises(ValidationError, match="PERISAI_LISTEN_URL"):
+        Settings(transaction_pooler=True, database_url="postgresql://u:p@pooler:6432/perisai")
