@@ -3,8 +3,9 @@ across transactions and no prepared statement outside the transaction that made 
 clients sharing two server connections all get their answers.
 
 Without `PERISAI_TRANSACTION_POOLER` the same load fails (asyncpg's cached prepared statements are
-looked up on server connections that never saw them): the last test shows that this set-up really
-shares connections, so the first one could fail.
+looked up on server connections that never saw them: tried by hand, most requests of a 2 s run
+failed). That is not a test here: whether a statement lands on another server connection depends
+on PgBouncer's scheduling, so such a test would pass or fail by timing.
 """
 
 from __future__ import annotations
@@ -105,14 +106,6 @@ def test_every_kind_of_request_through_a_transaction_pooler(pooled: tuple[str, s
 def test_the_statement_timeout_holds_through_the_pooler(pooled: tuple[str, str]) -> None:
     _, through = pooled
     assert fetch(through, "SHOW statement_timeout")[0]["statement_timeout"] == "5s"
-
-
-def test_without_the_setting_the_same_load_fails(pooled: tuple[str, str], tmp_path: Path) -> None:
-    """The control: the server's usual prepared-statement cache through the same pooler."""
-    direct, through = pooled
-    with running_server(through, tmp_path) as server:
-        outcomes = _load(server, an_agent(direct), seconds=2.0)
-    assert set(outcomes) != {"ok"}, "the pooler should have broken cached prepared statements"
 
 
 def test_a_pooler_without_a_direct_address_for_listen_is_refused_at_start() -> None:
