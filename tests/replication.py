@@ -4,21 +4,19 @@ it, each on a port of its own); a PgBouncer in transaction pooling mode."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from db.migrate import upgrade
 from embedded.cluster import EmbeddedCluster
-from tests.conftest import fetch, free_port, load_demo
+from embedded.pgbouncer import PoolerMissing
+from embedded.pgbouncer import pgbouncer as run_pgbouncer
+from tests.conftest import fetch, load_demo
 
 DATABASE = "perisai"
 
@@ -45,62 +43,13 @@ def primary_and_standbys(standbys: int = 2) -> Iterator[tuple[EmbeddedCluster, l
         shutil.rmtree(base, ignore_errors=True)
 
 
-def pgbouncer_binary() -> str | None:
-    """Debian's pgbouncer (in /usr/sbin, which a normal user's PATH may lack), or None."""
-    found = shutil.which("pgbouncer") or shutil.which("pgbouncer", path="/usr/sbin:/usr/local/sbin")
-    return found
-
-
 @contextmanager
 def pgbouncer(cluster: EmbeddedCluster, database: str, statement_timeout_ms: int = 5_000,
               pool_size: int = 2) -> Iterator[str]:
-    """A PgBouncer in transaction pooling mode in front of `database`; yields its URL. Few server
-    connections (`pool_size`), so concurrent clients share them as in production. The statement
-    timeout is set where PgBouncer connects (`connect_query`): as a startup parameter PgBouncer
-    refuses it, or, listed in `ignore_startup_parameters` (as here, for clients that send it), drops it. Runs as the `postgres` user when we are root (PgBouncer refuses root)."""
-    binary = pgbouncer_binary()
-    if binary is None:
-        pytest.skip("pgbouncer is not installed (`apt-get install pgbouncer`; `make test` as root installs it)")
-    info = cluster.info()
-    base = Path(tempfile.mkdtemp(prefix="perisai-test-pgbouncer-"))
-    base.chmod(0o755)
-    port = free_port()
-    (base / "userlist.txt").write_text(f'"{info["user"]}" "{info["password"]}"\n')
-    (base / "pgbouncer.ini").write_text(f"""[databases]
-{database} = host=127.0.0.1 port={info['port']} dbname={database} connect_query='SET statement_timeout = {statement_timeout_ms}'
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = {port}
-unix_socket_dir =
-auth_type = scram-sha-256
-auth_file = {base}/userlist.txt
-pool_mode = transaction
-default_pool_size = {pool_size}
-max_client_conn = 500
-ignore_startup_parameters = extra_float_digits,statement_timeout
-""")
-    as_root = os.geteuid() == 0
-    for path in base.iterdir():
-        path.chmod(0o600)
-        if as_root:
-            shutil.chown(path, "postgres", "postgres")
-    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
-    log = (base / "pgbouncer.log").open("w")
-    process = subprocess.Popen([*prefix, binary, str(base / "pgbouncer.ini")], stdout=log, stderr=subprocess.STDOUT)
-    url = f"postgresql://{info['user']}:{info['password']}@127.0.0.1:{port}/{database}"
+    """A PgBouncer in transaction pooling mode in front of `database` (embedded/pgbouncer.py), or
+    a skip with the reason when it is not installed."""
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                fetch(url, "SELECT 1")
-                break
-            except (OSError, asyncpg.PostgresError):
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise AssertionError(f"pgbouncer did not start:\n{(base / 'pgbouncer.log').read_text()}") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
-        shutil.rmtree(base, ignore_errors=True)
+        with run_pgbouncer(cluster.url(database), pool_size=pool_size, statement_timeout_ms=statement_timeout_ms) as url:
+            yield url
+    except PoolerMissing as missing:
+        pytest.skip(f"{missing} (`make test` as root installs it)")
