@@ -1,4 +1,4 @@
-.PHONY: demo test serve bench bench-peers lint lock schema messages clean
+.PHONY: demo test serve bench bench-peers bench-peers-pooler lint lock schema messages clean
 
 demo: ## Install what is missing, start the embedded database, load demo data, serve on :8000
 	scripts/bootstrap
@@ -27,6 +27,10 @@ bench: ## National-scale coverage benchmark: HTTP vs SQL alone (first run builds
 bench-peers: ## Against PostGraphile on ../shared/peers' national data, side by side (first run imports it, ~15 min)
 	scripts/bootstrap --peers
 	.venv/bin/python -m bench.peers
+
+bench-peers-pooler: ## Our server on the same data straight to PostgreSQL, then through PgBouncer (transaction mode)
+	scripts/bootstrap --peers
+	.venv/bin/python -m bench.peers --pooler
 
 schema: ## Write the GraphQL SDL to schema.graphql (a test fails when it is out of date)
 	.venv/bin/python -c 'from schema import schema; print(schema.as_str())' > schema.graphql

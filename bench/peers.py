@@ -29,6 +29,7 @@ from bench.peers_compare import compare, variable_sets
 from bench.peers_data import RIG, ROOT, ensure_our_database, ensure_rig_database, rig
 from bench.peers_floor import TOOL as OUR_FLOOR
 from bench.peers_floor import run_floor
+from embedded.pgbouncer import pgbouncer
 
 WORKLOADS = ("nested", "gaps", "bbox")
 QUERIES = ROOT / "bench" / "peer_workloads"
@@ -49,10 +50,10 @@ def tool(form: str, floor: bool = False) -> str:
 
 
 @contextmanager
-def our_server(url: str) -> Iterator[tuple[str, int]]:
+def our_server(url: str, **settings: str) -> Iterator[tuple[str, int]]:
     """(GraphQL URL, parent PID) of `perisai serve` with one worker per core, production settings."""
     env = {**os.environ, "DATABASE_URL": url, "PERISAI_ENV": "production",
-           "PERISAI_JWT_SECRET": SECRET.decode(), "PERISAI_NIK_KEY": "bench-nik-key"}
+           "PERISAI_JWT_SECRET": SECRET.decode(), "PERISAI_NIK_KEY": "bench-nik-key", **settings}
     proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1", "--port", str(OUR_PORT),
                              "--workers", str(WORKERS)], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
     try:
@@ -94,7 +95,7 @@ def bench(workload: str, tool: str, out: Path, *args: str) -> None:
 def main() -> None:
     was_running = subprocess.run([str(RIG / "pg.sh"), "status"], capture_output=True).returncode == 0
     try:
-        run()
+        pooler() if "--pooler" in sys.argv[1:] else run()
     finally:
         if not was_running:  # leave the machine as we found it, like the rig's all.sh
             rig("pg.sh", "stop")
@@ -143,6 +144,29 @@ def run() -> None:
     print(f"\nMachine: {os.cpu_count()} cores; {time.strftime('%Y-%m-%d')}; results {out}\n", flush=True)
     subprocess.run([sys.executable, str(RIG / "report.py"), str(out)], check=True)
     print_targets(out)
+
+
+def pooler() -> None:
+    """`make bench-peers-pooler`: our server straight to PostgreSQL, then through PgBouncer in
+    transaction mode (20 server connections), back to back on the same data, plain form: what the
+    pooler costs. No PostGraphile in this run."""
+    rig_url = ensure_rig_database()
+    our_url = ensure_our_database(rig_url)
+    postmaster = Path("/tmp/peers-pg/data/postmaster.pid").read_text().split()[0]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}-pooler.jsonl"
+    token = form_token(SECRET, "plain")
+    with pgbouncer(our_url, pool_size=20, max_clients=1000) as through:
+        for label, url, settings in (("perisai", our_url, {}),
+                                     ("perisai-pgbouncer", through, {"PERISAI_TRANSACTION_POOLER": "true",
+                                                                     "PERISAI_LISTEN_URL": our_url})):
+            with our_server(url, **settings) as (ours, our_pid):
+                for wl in WORKLOADS:
+                    print(f"{wl}: {label} …", flush=True)
+                    bench(wl, label, out, "--url", ours, "--query", str(QUERIES / f"{wl}.graphql"), "--no-floor",
+                          "--server-pid", str(our_pid), "--db-pid", postmaster, "--header", f"Authorization: Bearer {token}")
+    print(f"\nMachine: {os.cpu_count()} cores; {time.strftime('%Y-%m-%d')}; results {out}\n", flush=True)
+    subprocess.run([sys.executable, str(RIG / "report.py"), str(out)], check=True)
 
 
 def print_targets(out: Path) -> None:
