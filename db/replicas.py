@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -32,12 +33,15 @@ PROBE_TIMEOUT_S = 1.0
 HISTORY_S = 600.0  # primary positions kept to date a replica's lag; older lag reads as "at least"
 
 
+_LSN = re.compile(r"([0-9A-Fa-f]{1,8})/([0-9A-Fa-f]{1,8})")
+
+
 def parse_lsn(text: str) -> int:
     """`'16/B374D848'` (PostgreSQL's pg_lsn text) as a number; ValueError when malformed."""
-    high, sep, low = text.strip().partition("/")
-    if not sep or not (0 < len(high) <= 8 and 0 < len(low) <= 8) or not (high + low).isascii():
+    found = _LSN.fullmatch(text.strip())
+    if found is None:
         raise ValueError(f"{text!r} is not a WAL position like 16/B374D848")
-    return (int(high, 16) << 32) | int(low, 16)
+    return (int(found[1], 16) << 32) | int(found[2], 16)
 
 
 def format_lsn(value: int) -> str:
@@ -90,9 +94,9 @@ class ReadRouter:
     interval_s: float = 0.5
     primary_lsn: int | None = None
     primary_reachable: bool = True
-    _history: deque[tuple[float, int]] = field(default_factory=deque)
-    _task: asyncio.Task[None] | None = None
-    _turn: int = 0
+    _history: deque[tuple[float, int]] = field(default_factory=deque, init=False)  # (when, primary's position)
+    _task: asyncio.Task[None] | None = field(default=None, init=False)
+    _turn: int = field(default=0, init=False)
 
     def pick(self, min_lsn: int | None = None) -> Replica | None:
         """A replica that serves (in turn, to spread the load), or None: read from the primary."""
@@ -145,8 +149,9 @@ class ReadRouter:
             while self._history and self._history[0][0] < now - HISTORY_S:
                 self._history.popleft()
         except Exception as exc:  # unreachable or in recovery: replicas are then dated by the last sample
+            if self.primary_reachable:
+                log.warning("primary not sampled: %s", exc)
             self.primary_reachable = False
-            log.warning("primary not sampled: %s", exc)
         await asyncio.gather(*(self._probe(r, now) for r in self.replicas))
 
     async def _probe(self, replica: Replica, now: float) -> None:
@@ -175,7 +180,7 @@ class ReadRouter:
 
     def status(self) -> list[dict[str, object]]:
         """Each replica's state, for /healthz."""
-        return [{"name": r.name, "role": "replica" if r.in_recovery else ("primary" if r.reachable else "unreachable"),
+        return [{"name": r.name, "role": "unreachable" if not r.reachable else ("replica" if r.in_recovery else "primary"),
                  "serving": r.serves(self.max_lag_s, None),
                  "lag_s": None if r.lag_s is None else round(r.lag_s, 3),
                  "replay_lsn": None if r.replay_lsn is None else format_lsn(r.replay_lsn),
