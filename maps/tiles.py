@@ -86,7 +86,7 @@ async def tile_endpoint(request: Request) -> Response:
                             **{"Retry-After": "5"})
         raise
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    headers = {"ETag": etag, "Cache-Control": f"private, max-age={MAX_AGE_S}", "Vary": "Authorization"}
+    headers = {"ETag": etag, "Cache-Control": f"private, max-age={MAX_AGE_S}", "Vary": "Authorization, X-Perisai-LSN"}
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     if not body:

@@ -68,7 +68,7 @@ def cache_headers(request: Request, caller: Viewer | None, result: ExecutionResu
     if request.method == "GET" and not result.errors and caller is not None and caller.role is Role.PLANNER:
         shared = "authorization" not in request.headers
         sub_response.headers["Cache-Control"] = f"{'public' if shared else 'private'}, max-age={CACHE_MAX_AGE_S}"
-        sub_response.headers["Vary"] = "Authorization"
+        sub_response.headers["Vary"] = f"Authorization, {POSITION_HEADER}"  # a cache must not answer a read-your-writes
         _IF_NONE_MATCH.set(request.headers.get("if-none-match", ""))
     else:
         sub_response.headers["Cache-Control"] = "no-store"
