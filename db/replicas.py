@@ -19,15 +19,18 @@ import logging
 import re
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from db.engine import create_sessionmaker
+from db.engine import create_sessionmaker, is_recovery_conflict, is_unavailable
 
 log = logging.getLogger("perisai.replicas")
+T = TypeVar("T")
 
 PROBE_TIMEOUT_S = 1.0
 HISTORY_S = 600.0  # primary positions kept to date a replica's lag; older lag reads as "at least"
@@ -52,6 +55,13 @@ def display_name(url: str) -> str:
     """host:port of a database URL, for /healthz and logs (never the user or password)."""
     parts = urlsplit(url)
     return f"{parts.hostname}:{parts.port or 5432}{parts.path}"
+
+
+def _replica_fault(error: BaseException) -> bool:
+    # asyncpg's own errors count too: a connection the replica closed mid-statement can leave the
+    # client in a state it reports as an internal error.
+    return (is_unavailable(error) or is_recovery_conflict(error)
+            or isinstance(error, (asyncpg.InterfaceError, asyncpg.InternalClientError)))
 
 
 @dataclass
@@ -108,9 +118,21 @@ class ReadRouter:
         chosen.reads += 1
         return chosen
 
-    def sessions_for(self, min_lsn: int | None = None) -> async_sessionmaker[AsyncSession]:
-        chosen = self.pick(min_lsn)
-        return self.primary_sessions if chosen is None else chosen.sessions
+    async def read(self, min_lsn: int | None, work: Callable[[asyncpg.Pool, async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
+        """Do a read (`work` gets a pool and sessions) on a replica fresh enough for `min_lsn`, else
+        on the primary. A replica that went away since the last sample (or cancelled the statement
+        for a conflict with recovery) costs the read nothing: it is left out and the read runs on
+        the primary, which answers, or raises the same error if the fault was not the replica's."""
+        replica = self.pick(min_lsn)
+        if replica is None:
+            return await work(self.primary, self.primary_sessions)
+        try:
+            return await work(replica.pool, replica.sessions)
+        except Exception as exc:
+            if not _replica_fault(exc):
+                raise
+            replica.failed(exc)
+            return await work(self.primary, self.primary_sessions)
 
     async def write_position(self) -> str:
         """The primary's WAL position now: past every transaction committed before the call."""

@@ -3,12 +3,17 @@ bearer header or a map link's `?token=`, and never an agent's token (these are a
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
 from auth.tokens import MAP_LINK, InvalidToken, bearer
 from db.access import Role, Viewer
 from resolvers.context import read_after
+
+T = TypeVar("T")
 
 
 class Refusal(Exception):
@@ -35,12 +40,17 @@ async def analyst(request: Request, what: str) -> tuple[Viewer, str | None]:
     return viewer, None if header else str(link)
 
 
-def read_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
-    """Sessions on a replica that has replayed the request's `X-Perisai-LSN` (if any) and is fresh
-    enough, else on the primary (db/replicas.py)."""
+async def read(request: Request, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in a session on a replica that has replayed the request's `X-Perisai-LSN` (if
+    any) and is fresh enough, else on the primary (db/replicas.py); a malformed header is refused."""
     try:
         after = read_after(request.headers)
     except ValueError as exc:
         raise Refusal(400, "BAD_USER_INPUT", str(exc)) from exc
-    sessions: async_sessionmaker[AsyncSession] = request.app.state.router.sessions_for(after)
-    return sessions
+
+    async def in_session(_: object, sessions: async_sessionmaker[AsyncSession]) -> T:
+        async with sessions() as session:
+            return await work(session)
+
+    result: T = await request.app.state.router.read(after, in_session)
+    return result

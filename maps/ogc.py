@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -24,7 +25,9 @@ from db.engine import is_statement_timeout, is_unavailable
 from db.queries.features import MAX_LIMIT, ItemsQuery, feature, items
 from db.regions import Level
 from geo.extent import INDONESIA
-from maps.access import Refusal, analyst, read_sessions
+from maps.access import Refusal, analyst, read
+
+T = TypeVar("T")
 
 GEOJSON = "application/geo+json"
 CORE = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core"
@@ -53,9 +56,9 @@ async def _viewer(request: Request) -> tuple[Viewer, str | None]:
         raise Problem(refused.status, names[refused.code], str(refused)) from refused
 
 
-def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+async def _read(request: Request, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     try:
-        return read_sessions(request)
+        return await read(request, work)
     except Refusal as refused:
         raise Problem(400, "InvalidParameterValue", str(refused)) from refused
 
@@ -167,8 +170,7 @@ async def collection_items(request: Request) -> Response:
         name = _known(request.path_params["collection"])
         viewer, link = await _viewer(request)
         query = _query(request, name)
-        async with _sessions(request)() as session:
-            page = await items(session, name, query, viewer)
+        page = await _read(request, lambda session: items(session, name, query, viewer))
     except Problem as problem:
         return problem.response
     except Exception as exc:
@@ -193,8 +195,7 @@ async def collection_item(request: Request) -> Response:
         key = str(request.path_params["item"])
         if not (key.isascii() and key.isprintable() and 0 < len(key) <= 40):
             raise Problem(404, "NotFound", "no such feature")
-        async with _sessions(request)() as session:
-            found = await feature(session, name, key, viewer)
+        found = await _read(request, lambda session: feature(session, name, key, viewer))
     except Problem as problem:
         return problem.response
     except Exception as exc:

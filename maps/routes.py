@@ -26,7 +26,7 @@ from auth.tokens import MAP_LINK, InvalidToken, bearer
 from db.access import Viewer, analyses
 from db.engine import is_statement_timeout, is_unavailable
 from db.regions import Level
-from maps.access import Refusal, read_sessions
+from maps.access import Refusal, read
 from maps.classes import CLASSIFICATIONS, METRICS
 from maps.district import district_data, district_page
 from maps.escape import text
@@ -129,11 +129,9 @@ def _map_route(level: Level | None, load: Callable[..., Awaitable[Any]], page: P
                 return problem_page(lang, 403, lang._("Not in your scope"), lang._(
                     "Your token does not give access to this map."))
             try:
-                sessions = read_sessions(request)
+                data = await read(request, lambda session: load(session, code, viewer))
             except Refusal as refused:
                 return problem_page(lang, 400, lang._("This request cannot be answered"), str(refused))
-            async with sessions() as session:
-                data = await load(session, code, viewer)
             if data is None and not region_path:
                 return problem_page(lang, 404, lang._("No such map"), lang._(
                     "There is no scenario {id} that you can see.").format(id=code))

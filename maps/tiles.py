@@ -22,7 +22,7 @@ from db.access import Viewer
 from db.engine import is_statement_timeout, is_unavailable
 from db.queries.tiles import LAYERS, MAX_ZOOM, tile
 from geo.extent import INDONESIA
-from maps.access import Refusal, analyst, read_sessions
+from maps.access import Refusal, analyst, read
 
 log = logging.getLogger("perisai.tiles")
 
@@ -73,8 +73,7 @@ async def tile_endpoint(request: Request) -> Response:
         layer = _layer(request)
         z, x, y = _coordinates(request)
         viewer, _ = await _viewer(request)
-        async with read_sessions(request)() as session:
-            body = await tile(session, layer, z, x, y, viewer)
+        body = await read(request, lambda session: tile(session, layer, z, x, y, viewer))
     except Refused as refused:
         return refused.response
     except Refusal as refused:

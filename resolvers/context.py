@@ -15,7 +15,6 @@ from starlette.websockets import WebSocket
 from auth.signin import SignIn
 from auth.tokens import InvalidToken, bearer
 from db.access import Role, Viewer
-from db.engine import is_recovery_conflict, is_unavailable
 from db.replicas import ReadRouter, parse_lsn
 from resolvers.errors import Unauthenticated
 
@@ -38,24 +37,11 @@ class Context:
     operation_name: str | None = None  # the operation's name in the document, once parsed (metrics)
 
     async def read(self, statement: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
-        """Run a query's statement on a replica fresh enough for it, else on the primary. A replica
-        that went away (or cancelled the statement for a conflict with recovery) since the router
-        last saw it costs the request nothing: it is left out and the statement runs on the primary."""
+        """Run a query's statement on a replica fresh enough for it, else on the primary (db/replicas.py)."""
         assert self.pool is not None
-        replica = self.router.pick(self.read_after) if self.router is not None else None
-        if replica is None:
+        if self.router is None:
             return await statement(self.pool)
-        try:
-            return await statement(replica.pool)
-        except Exception as exc:
-            # asyncpg's own errors too: a connection the replica closed mid-statement can leave the
-            # client in a state it reports as an internal error. The primary then answers, or raises
-            # the same error if it was not the replica's.
-            if not (is_unavailable(exc) or is_recovery_conflict(exc)
-                    or isinstance(exc, (asyncpg.InterfaceError, asyncpg.InternalClientError))):
-                raise
-            replica.failed(exc)
-            return await statement(self.pool)
+        return await self.router.read(self.read_after, lambda pool, _: statement(pool))
 
     @property
     def viewer(self) -> Viewer:
