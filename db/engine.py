@@ -15,6 +15,10 @@ from sqlalchemy.ext.asyncio import (
 )
 
 CONNECT_TIMEOUT_S = 3.0  # a primary that is gone without refusing (a dead host) fails fast, not in 60 s
+# A statement the server has not answered this long after its own statement_timeout would have
+# cancelled it is waiting on a host that went silent (or on a synchronous standby that is gone):
+# the client gives up, the request answers UNAVAILABLE, instead of waiting for TCP to notice.
+COMMAND_MARGIN_S = 5.0
 
 
 def _rest(url: str) -> str:
@@ -68,9 +72,10 @@ def _startup(statement_timeout_ms: int | None, pooled: bool) -> dict[str, object
     (1.18, Debian 12's) refuses startup parameters it does not know, statement_timeout among them,
     and keeps no prepared statement across transactions: through it, no cache, and the timeout is
     set where PgBouncer connects (its `connect_query`, or `ALTER ROLE … SET statement_timeout`)."""
+    waited = {"command_timeout": statement_timeout_ms / 1000 + COMMAND_MARGIN_S} if statement_timeout_ms else {}
     if pooled:
-        return {"statement_cache_size": 0}
-    return {"server_settings": {"statement_timeout": str(statement_timeout_ms)} if statement_timeout_ms else {}}
+        return {"statement_cache_size": 0, **waited}
+    return {"server_settings": {"statement_timeout": str(statement_timeout_ms)} if statement_timeout_ms else {}, **waited}
 
 
 async def create_pool(url: str, *, size: int = 10, statement_timeout_ms: int | None = None,

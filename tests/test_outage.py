@@ -31,6 +31,7 @@ class Relay:
         self.links: list[socket.socket] = []
         self.lock = threading.Lock()
         self.listener: socket.socket | None = None
+        self.frozen = threading.Event()
         self.open()
 
     def open(self) -> None:
@@ -40,6 +41,14 @@ class Relay:
         listener.listen(64)
         self.listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def freeze(self) -> None:
+        """Go silent like a host that died without closing anything: connections stay open, and
+        nothing passes either way (new ones are accepted and hang)."""
+        self.frozen.set()
+
+    def thaw(self) -> None:
+        self.frozen.clear()
 
     def shut(self) -> None:
         """Refuse new connections and cut the open ones."""
@@ -70,11 +79,11 @@ class Relay:
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while chunk := source.recv(65536):
-                sink.sendall(chunk)
+                if not self.frozen.is_set():  # frozen: swallowed, as by a dead host
+                    sink.sendall(chunk)
         except OSError:
             pass
         finally:
@@ -125,3 +134,32 @@ def test_a_failing_read_is_one_error_not_one_per_row(behind_relay: tuple[str, Re
     fetch(url, "ALTER TABLE district RENAME TO district_moved")  # every row's district fails the same way
     body = ask(server, "{ villages(first: 100) { edges { node { code district { name } } } } }").json()
     assert error_codes(body) == ["INTERNAL_SERVER_ERROR"], [e.get("path") for e in body["errors"]]
+
+
+def test_a_primary_that_goes_silent_answers_unavailable_instead_of_hanging(
+        cluster: EmbeddedCluster, templates: dict[str, str], tmp_path: Path) -> None:
+    """No RST, no FIN: the requests in flight and the next ones get UNAVAILABLE once the statement
+    timeout and a margin have passed (asyncpg's command timeout), not when TCP gives up minutes
+    later; the server serves again when the host answers, without a restart."""
+    for url in _clone(cluster, templates["demo"]):
+        relay = Relay(int(str(cluster.info()["port"])))
+        relayed = url.replace(f":{cluster.info()['port']}/", f":{relay.port}/")
+        with running_server(relayed, tmp_path, PERISAI_STATEMENT_TIMEOUT_MS="1000") as server:
+            assert "errors" not in ask(server, READ).json()
+            relay.freeze()
+            for query in (WRITE, READ):
+                response = ask(server, query)  # ask() gives up after 60 s: a hang fails the test
+                assert response.status_code == 503, response.text
+                assert set(error_codes(response.json())) == {"UNAVAILABLE"}, response.text
+            relay.thaw()
+            _until_answered(server)
+            assert data(server, WRITE)["setAgentStatus"]["status"] == "INACTIVE"
+        relay.shut()
+
+
+def _until_answered(server: str) -> None:
+    """Connections that timed out are dropped from the pools; new ones answer."""
+    for _ in range(20):
+        if "errors" not in ask(server, READ).json():
+            return
+    raise AssertionError("the server did not serve again after the host answered")
