@@ -77,7 +77,9 @@ def upgrade() -> None:
     # No CHECK (active >= 0), as for village_enrollments: an upsert's proposed row is a difference.
     op.execute("""
         CREATE TABLE village_agents (
-            village_code varchar(13) PRIMARY KEY REFERENCES village (code) ON DELETE CASCADE,
+            -- ON UPDATE too: a recoded village (a move to another district) keeps its counter; its
+            -- pairs must be deleted before (agent_reach's key refuses the new code), which brings it to 0.
+            village_code varchar(13) PRIMARY KEY REFERENCES village (code) ON DELETE CASCADE ON UPDATE CASCADE,
             active integer NOT NULL
         )
     """)
