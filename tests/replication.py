@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -53,3 +54,12 @@ def pgbouncer(cluster: EmbeddedCluster, database: str, statement_timeout_ms: int
             yield url
     except PoolerMissing as missing:
         pytest.skip(f"{missing} (`make test` as root installs it)")
+
+
+def wait_for(done: Callable[[], bool], what: str, within_s: float = 60) -> None:
+    """Poll until `done()` (a deadline for a broken set-up, not a timed assertion)."""
+    deadline = time.monotonic() + within_s
+    while not done():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {within_s:g} s for {what}")
+        time.sleep(0.05)

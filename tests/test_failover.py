@@ -18,7 +18,7 @@ import itertools
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -26,7 +26,7 @@ import pytest
 
 from embedded.cluster import EmbeddedCluster
 from tests.conftest import fetch, running_server, token
-from tests.replication import DATABASE, primary_and_standbys
+from tests.replication import DATABASE, primary_and_standbys, wait_for
 from tests.test_api_enrollment_writes import RECORD, an_agent, item
 from tests.test_api_subscriptions import next_payload, subscription
 
@@ -46,20 +46,12 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Embedde
     with primary_and_standbys() as (primary, standbys):
         fetch(primary.url(DATABASE), "ALTER SYSTEM SET synchronous_standby_names = 'ANY 2 (*)'")
         fetch(primary.url(DATABASE), "SELECT pg_reload_conf()")
-        _wait_for(lambda: len(fetch(primary.url(DATABASE), "SELECT 1 FROM pg_stat_replication "
+        wait_for(lambda: len(fetch(primary.url(DATABASE), "SELECT 1 FROM pg_stat_replication "
                                                            "WHERE sync_state = 'quorum'")) == 2, "quorum replication")
         replicas = " ".join(s.url(DATABASE) for s in standbys)
         with running_server(_libpq_url(primary, standbys[0]), tmp_path_factory.mktemp("failover"),
                             PERISAI_REPLICA_URLS=replicas, PERISAI_MAX_REPLICA_LAG_S="2") as server:
             yield primary, standbys, server
-
-
-def _wait_for(done: Callable[[], bool], what: str, within_s: float = 60) -> None:
-    deadline = time.monotonic() + within_s
-    while not done():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {within_s:g} s for {what}")
-        time.sleep(0.05)
 
 
 class Load:
@@ -123,20 +115,20 @@ def test_the_primary_crashes_a_standby_is_promoted_and_the_server_follows(
     agent = an_agent(primary.url(DATABASE))
     with subscription(server, RECORDED, token("admin")) as events:
         with Load(server, agent) as load:
-            _wait_for(lambda: len(load.acknowledged) >= 20, "writes before the crash")
+            wait_for(lambda: len(load.acknowledged) >= 20, "writes before the crash")
             primary.stop(mode="immediate")
             crashed_at = len(load.acknowledged)
-            _wait_for(lambda: sum(n for o, n in load.writes.items() if o != "ok") >= 10, "writes while there is no primary")
+            wait_for(lambda: sum(n for o, n in load.writes.items() if o != "ok") >= 10, "writes while there is no primary")
             # A load balancer stops sending writes; people see which databases are there.
             assert httpx.get(f"{server}/readyz", timeout=10).status_code == 503
             health = httpx.get(f"{server}/healthz", timeout=10)
             assert health.status_code == 503 and health.json()["primary"]["reachable"] is False
             assert [r["role"] for r in health.json()["replicas"]] == ["replica", "replica"]
             standbys[0].promote()
-            _wait_for(lambda: len(load.acknowledged) >= crashed_at + 20, "writes after the promotion")
+            wait_for(lambda: len(load.acknowledged) >= crashed_at + 20, "writes after the promotion")
             after_promotion = len(load.acknowledged)
             assert httpx.get(f"{server}/readyz", timeout=10).status_code == 200
-            _wait_for(lambda: load.reads["ok"] >= 100, "reads")
+            wait_for(lambda: load.reads["ok"] >= 100, "reads")
         # The subscription opened before the crash still delivers: an enrollment recorded now arrives.
         delivered = _delivered_after(events, server, agent)
     stored = fetch(standbys[0].url(DATABASE), "SELECT client_id::text AS id FROM enrollment WHERE client_id = ANY($1::uuid[])",

@@ -23,7 +23,7 @@ import pytest
 from db.replicas import parse_lsn
 from embedded.cluster import EmbeddedCluster
 from tests.conftest import fetch, running_server, token
-from tests.replication import DATABASE, primary_and_standbys
+from tests.replication import DATABASE, primary_and_standbys, wait_for
 
 MAX_LAG_S = 1.0
 # Statements that are not reads the API sent: the router's probes, these counts, the test's own.
@@ -173,10 +173,10 @@ def test_a_replica_stopped_under_load_fails_no_request(nodes: Nodes, capsys: pyt
     for thread in threads:
         thread.start()
     try:
-        _wait_for(lambda: sum(outcomes.values()) >= 50, "reads under way")
+        wait_for(lambda: sum(outcomes.values()) >= 50, "reads under way")
         nodes.standbys[1].stop()
         before = sum(outcomes.values())
-        _wait_for(lambda: sum(outcomes.values()) >= before + 100, "reads after the replica stopped")
+        wait_for(lambda: sum(outcomes.values()) >= before + 100, "reads after the replica stopped")
     finally:
         stop.set()
         for thread in threads:
@@ -186,14 +186,6 @@ def test_a_replica_stopped_under_load_fails_no_request(nodes: Nodes, capsys: pyt
         print(f"\nreplica stopped under load: {sum(outcomes.values())} reads sent, {dict(outcomes)}")
     assert set(outcomes) == {"ok (graphql)", "ok (tiles)", "ok (ogc)"}, outcomes
     _wait(nodes, lambda replicas: all(r["serving"] for r in replicas), "the restarted replica to serve")
-
-
-def _wait_for(done: Callable[[], bool], what: str, within_s: float = 60) -> None:
-    deadline = time.monotonic() + within_s
-    while not done():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {within_s:g} s for {what}")
-        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("path", ["/graphql", "/tiles/villages/8/209/130.mvt", "/ogc/collections/villages/items",
