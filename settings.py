@@ -84,6 +84,14 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _replicas_are_urls(self) -> Settings:
+        for url in self.replicas:
+            if not url.startswith(("postgresql://", "postgres://")) or url.count("://") != 1:  # commas instead of spaces
+                raise ValueError(f"PERISAI_REPLICA_URLS: {url[:40]!r} is not a postgresql:// URL; list the replicas' "
+                                 "URLs separated by spaces, like postgresql://user:pass@replica1:5432/perisai")
+        return self
+
+    @model_validator(mode="after")
     def _listen_direct(self) -> Settings:
         if self.transaction_pooler and not self.listen_url:
             raise ValueError("PERISAI_TRANSACTION_POOLER needs PERISAI_LISTEN_URL: the primary's own address (not "

@@ -14,6 +14,10 @@ import pytest
     ({"PERISAI_OIDC_ISSUER": "https://sso.example.go.id/realms/bpjs"}, "PERISAI_OIDC_AUDIENCE must be set"),
     ({"PERISAI_PERSISTED_QUERIES_ONLY": "true"}, "needs PERISAI_PERSISTED_QUERIES"),
     ({"PERISAI_OIDC_LEEWAY_S": "3600"}, "PERISAI_OIDC_LEEWAY_S: Input should be less than or equal to 300"),
+    ({"PERISAI_TRANSACTION_POOLER": "true"}, "needs PERISAI_LISTEN_URL"),
+    ({"PERISAI_REPLICA_URLS": "postgresql://u@r1/perisai,postgresql://u@r2/perisai"}, "PERISAI_REPLICA_URLS: 'postgresql"),
+    ({"PERISAI_REPLICA_URLS": "r1:5432"}, "PERISAI_REPLICA_URLS: 'r1:5432' is not a postgresql:// URL"),
+    ({"PERISAI_MAX_REPLICA_LAG_S": "0"}, "PERISAI_MAX_REPLICA_LAG_S: Input should be greater than 0"),
 ])
 @pytest.mark.parametrize("command", [["token", "--role", "admin"], ["serve"]])
 def test_a_bad_setting_is_named(env: dict[str, str], said: str, command: list[str]) -> None:

@@ -18,10 +18,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pydantic import ValidationError
 
 from embedded.cluster import EmbeddedCluster
-from settings import Settings
 from tests.conftest import _clone, fetch, running_server, token
 from tests.replication import pgbouncer
 from tests.test_api_enrollment_writes import RECORD, an_agent, item
@@ -106,8 +104,3 @@ def test_every_kind_of_request_through_a_transaction_pooler(pooled: tuple[str, s
 def test_the_statement_timeout_holds_through_the_pooler(pooled: tuple[str, str]) -> None:
     _, through = pooled
     assert fetch(through, "SHOW statement_timeout")[0]["statement_timeout"] == "5s"
-
-
-def test_a_pooler_without_a_direct_address_for_listen_is_refused_at_start() -> None:
-    with pytest.raises(ValidationError, match="PERISAI_LISTEN_URL"):
-        Settings(transaction_pooler=True, database_url="postgresql://u:p@pooler:6432/perisai")
