@@ -38,11 +38,11 @@ def async_url(url: str) -> str:
     (`user:pass@h1:5432,h2:5432/db?target_session_attrs=read-write`, libpq's form, for failover)
     become SQLAlchemy's `?host=h1:5432&host=h2:5432`."""
     rest = _rest(url)
-    authority, slash, tail = rest.partition("/")
+    authority, _, tail = rest.partition("/")
     user, at, hosts = authority.rpartition("@")
     if "," not in hosts:
         return "postgresql+asyncpg://" + rest
-    path, question, query = tail.partition("?")
+    path, _, query = tail.partition("?")
     params = "&".join(f"host={host}" for host in hosts.split(","))
     return f"postgresql+asyncpg://{user}{at}/{path}?{params}" + (f"&{query}" if query else "")
 
@@ -94,11 +94,14 @@ async def _keep(connection: asyncpg.Connection) -> None:
     …) was one more round trip per request: 8 % of a compiled read's time in the profile."""
 
 
+def _states(error: BaseException) -> tuple[object, ...]:
+    original = getattr(error, "orig", None)  # SQLAlchemy wraps; a plain asyncpg error carries it itself
+    return getattr(original, "sqlstate", None), getattr(original, "pgcode", None), getattr(error, "sqlstate", None)
+
+
 def is_statement_timeout(error: BaseException) -> bool:
     """PostgreSQL cancelled the statement (SQLSTATE 57014), e.g. after statement_timeout."""
-    original = getattr(error, "orig", None)  # SQLAlchemy wraps; a plain asyncpg error carries it itself
-    return "57014" in (getattr(original, "sqlstate", None), getattr(original, "pgcode", None),
-                       getattr(error, "sqlstate", None))
+    return "57014" in _states(error)
 
 
 # SQLSTATE classes of a database that is not there: 08 connection exception, 57P01-57P05
@@ -132,8 +135,7 @@ def is_unavailable(error: BaseException) -> bool:
 def is_recovery_conflict(error: BaseException) -> bool:
     """A standby cancelled the statement because replaying the primary's changes needed its rows
     (SQLSTATE 40001 or 40P01 there): the same read succeeds on the primary."""
-    original = getattr(error, "orig", None)
-    return any(getattr(link, "sqlstate", None) in ("40001", "40P01") for link in (error, original))
+    return any(state in ("40001", "40P01") for state in _states(error))
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from db.engine import is_recovery_conflict
 from db.replicas import ReadRouter, Replica, format_lsn, parse_lsn
 
 
@@ -42,3 +43,25 @@ def test_a_replica_serves_only_when_reachable_in_recovery_fresh_and_far_enough()
     assert not replica.serves(0.5, None)  # too far behind
     replica.in_recovery = False
     assert not replica.serves(5.0, None)  # promoted: no longer a copy of the primary
+
+
+class _Coded(Exception):
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+class _Wrapped(Exception):  # as SQLAlchemy wraps a driver's error
+    def __init__(self, orig: Exception) -> None:
+        super().__init__(str(orig))
+        self.orig = orig
+
+
+@pytest.mark.parametrize(("error", "conflict"), [
+    (_Coded("40001"), True), (_Coded("40P01"), True), (_Wrapped(_Coded("40001")), True),
+    (_Coded("57014"), False), (_Coded("23505"), False), (ValueError("x"), False),
+])
+def test_a_conflict_with_recovery_is_told_from_other_errors(error: Exception, conflict: bool) -> None:
+    """A standby cancels a read whose rows replay needs (40001, 40P01): that read is retried on the
+    primary; a timeout or a constraint is the read's own fault and is not."""
+    assert is_recovery_conflict(error) is conflict
