@@ -198,3 +198,11 @@ def test_a_malformed_position_is_refused_with_what_to_send(nodes: Nodes, path: s
         response = httpx.get(f"{nodes.server}{path}", headers=headers)
     assert response.status_code == 400, response.text
     assert "X-Perisai-LSN" in response.text and "yesterday" in response.text
+
+
+def test_a_hostile_position_on_a_map_page_is_shown_escaped(nodes: Nodes) -> None:
+    hostile = "<script>alert(1)</script>"
+    response = httpx.get(f"{nodes.server}/maps/indonesia", headers={"authorization": f"Bearer {token('admin')}",
+                                                                     "X-Perisai-LSN": hostile})
+    assert response.status_code == 400
+    assert "<script>" not in response.text and "&lt;script&gt;" in response.text
