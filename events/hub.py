@@ -20,9 +20,10 @@ from typing import Any
 import asyncpg
 import orjson
 
+from db.engine import CONNECT_TIMEOUT_S
+
 CHANNEL = "perisai_events"
 QUEUE_SIZE = 1000  # a subscriber this far behind loses the oldest events rather than memory
-CONNECT_TIMEOUT_S = 3.0
 RECONNECT_FIRST_S, RECONNECT_MAX_S = 0.2, 5.0
 
 log = logging.getLogger("perisai.events")

@@ -23,6 +23,7 @@ from db.engine import is_statement_timeout, is_unavailable
 from db.queries.tiles import LAYERS, MAX_ZOOM, tile
 from geo.extent import INDONESIA
 from maps.access import Refusal, analyst, read
+from resolvers.context import POSITION_HEADER
 
 log = logging.getLogger("perisai.tiles")
 
@@ -85,7 +86,7 @@ async def tile_endpoint(request: Request) -> Response:
                             **{"Retry-After": "5"})
         raise
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    headers = {"ETag": etag, "Cache-Control": f"private, max-age={MAX_AGE_S}", "Vary": "Authorization, X-Perisai-LSN"}
+    headers = {"ETag": etag, "Cache-Control": f"private, max-age={MAX_AGE_S}", "Vary": f"Authorization, {POSITION_HEADER}"}
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     if not body:

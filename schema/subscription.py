@@ -16,6 +16,7 @@ from db.records import Activity
 from db.regions import Level
 from resolvers import subscriptions
 from resolvers.context import Info
+from resolvers.errors import unavailable
 from schema.alerts import CoverageAlert
 from schema.coverage import RegionCoverageType
 
@@ -41,8 +42,13 @@ class Subscription:
         self, info: Info, region_code: Annotated[str | None, strawberry.argument(description=REGION)] = None,
     ) -> AsyncGenerator[EnrollmentType, None]:
         async for enrollment_id in subscriptions.enrollments_recorded(info, region_code):
-            found = await payload.row(info, "Enrollment", "enrollment",
-                                      lambda b, e, id=enrollment_id: f"{e}.id = {b.add(id)}")  # type: ignore[misc]
+            try:
+                found = await payload.row(info, "Enrollment", "enrollment",
+                                          lambda b, e, id=enrollment_id: f"{e}.id = {b.add(id)}")  # type: ignore[misc]
+            except Exception as exc:
+                if unavailable(exc) is None:
+                    raise
+                continue  # committed just before the primary went away: dropped, the subscription goes on
             if found is not None:  # not visible to this caller (another region, another agent)
                 yield found  # type: ignore[misc]
 

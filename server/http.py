@@ -20,6 +20,7 @@ from starlette_cramjam.middleware import CompressionMiddleware
 
 import metrics
 from db.replicas import format_lsn
+from resolvers.context import POSITION_HEADER
 from settings import Settings
 
 log = logging.getLogger("perisai")
@@ -78,8 +79,8 @@ def http_middleware(config: Settings) -> list[Middleware]:
     middleware = []
     if config.allowed_origins:
         middleware.append(Middleware(CORSMiddleware, allow_origins=config.allowed_origins, allow_methods=["GET", "POST"],
-                                     allow_headers=["authorization", "content-type", "x-request-id", "x-perisai-lsn"],
-                                     expose_headers=["x-request-id", "x-perisai-lsn"], max_age=600))
+                                     allow_headers=["authorization", "content-type", "x-request-id", POSITION_HEADER],
+                                     expose_headers=["x-request-id", POSITION_HEADER], max_age=600))
     # Level 5: brotli's default (11) took 2.5 s on the 1 MB national map page, level 5 66 ms
     # (gzip 38 ms) for 3.5× smaller; a 220 KB district page: 5 ms, 8.6× (BENCHMARKS.md).
     middleware.append(Middleware(CompressionMiddleware, minimum_size=config.compress_min_bytes, compression_level=5,

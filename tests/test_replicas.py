@@ -10,7 +10,6 @@ to be behind, so no outcome depends on how fast replication happens to be.
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -64,13 +63,8 @@ def _replicas(nodes: Nodes) -> list[dict[str, Any]]:
 
 
 def _wait(nodes: Nodes, ready: Callable[[list[dict[str, Any]]], bool], what: str, within_s: float = 30) -> None:
-    """Poll /healthz until `ready` holds (a deadline for a broken setup, not a timed assertion)."""
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        if ready(_replicas(nodes)):
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"waited {within_s:g} s for {what}: {_replicas(nodes)}")
+    """Poll /healthz until `ready` holds for its replicas."""
+    wait_for(lambda: ready(_replicas(nodes)), what, within_s)
 
 
 def _reset_counts(nodes: Nodes) -> None:
