@@ -28,7 +28,7 @@ bench-peers: ## Against PostGraphile on ../shared/peers' national data, side by 
 	scripts/bootstrap --peers
 	.venv/bin/python -m bench.peers
 
-bench-peers-pooler: ## Our server on the same data straight to PostgreSQL, then through PgBouncer (transaction mode)
+bench-peers-pooler: ## Our server on the same data straight to PostgreSQL, then through PgBouncer 1.18 and 1.24 (transaction mode)
 	scripts/bootstrap --peers
 	.venv/bin/python -m bench.peers --pooler
 

@@ -47,16 +47,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         url = await run_in_threadpool(
             resolve_database_url, config.database_url, config.data_dir, config.database_name
         )
-        timeout, pooled = config.statement_timeout_ms, config.transaction_pooler
-        app.state.engine = create_engine(url, statement_timeout_ms=timeout, pooled=pooled)
+        timeout, pooler = config.statement_timeout_ms, config.pooler
+        app.state.engine = create_engine(url, statement_timeout_ms=timeout, pooler=pooler)
         app.state.sessions = create_sessionmaker(app.state.engine)
-        await store_small_count_k(url, config.small_count_k, pooled)
-        app.state.pool = await create_pool(url, size=config.read_pool_size, statement_timeout_ms=timeout, pooled=pooled)
+        await store_small_count_k(url, config.small_count_k, pooler)
+        app.state.pool = await create_pool(url, size=config.read_pool_size, statement_timeout_ms=timeout, pooler=pooler)
         app.state.router = ReadRouter(app.state.pool, app.state.sessions, [
             Replica(display_name(replica),
                     await create_pool(replica, size=config.read_pool_size, statement_timeout_ms=timeout, min_size=0,
-                                      pooled=pooled),
-                    create_engine(replica, statement_timeout_ms=timeout, pooled=pooled))
+                                      pooler=pooler),
+                    create_engine(replica, statement_timeout_ms=timeout, pooler=pooler))
             for replica in config.replicas], config.max_replica_lag_s)
         await app.state.router.start()
         app.state.events = EventHub(asyncpg_url(config.listen_url or url))

@@ -13,6 +13,7 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from auth.oidc import OidcSettings
+from db.engine import Pooler
 
 
 class Settings(BaseSettings):
@@ -30,6 +31,9 @@ class Settings(BaseSettings):
     # The database URLs lead to a PgBouncer in transaction pooling mode: no prepared statement
     # outlives its transaction and no startup parameter is sent (README: Running on several machines).
     transaction_pooler: bool = False
+    # That pooler keeps protocol-level prepared statements (PgBouncer ≥ 1.21 with
+    # max_prepared_statements > 0), so statements stay prepared and planned once per connection.
+    pooler_prepared_statements: bool = False
     # Subscriptions' LISTEN needs a session of its own on the primary, never through such a pooler.
     listen_url: str | None = None
     max_replica_lag_s: float = Field(default=5.0, gt=0)  # a replica further behind serves no reads
@@ -100,6 +104,13 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _prepared_through_a_pooler(self) -> Settings:
+        if self.pooler_prepared_statements and not self.transaction_pooler:
+            raise ValueError("PERISAI_POOLER_PREPARED_STATEMENTS describes the transaction pooler: set it with "
+                             "PERISAI_TRANSACTION_POOLER=true (straight to PostgreSQL, statements stay prepared anyway)")
+        return self
+
+    @model_validator(mode="after")
     def _oidc_complete(self) -> Settings:
         if self.oidc_issuer and not self.oidc_audience:
             raise ValueError("PERISAI_OIDC_AUDIENCE must be set with PERISAI_OIDC_ISSUER "
@@ -113,6 +124,12 @@ class Settings(BaseSettings):
         return OidcSettings(self.oidc_issuer, self.oidc_audience, self.oidc_jwks_url, self.oidc_role_claim,
                             self.oidc_scope_claim, self.oidc_agent_claim, self.oidc_leeway_s, self.oidc_jwks_cache_s,
                             self.oidc_jwks_refetch_s)
+
+    @property
+    def pooler(self) -> Pooler:
+        if not self.transaction_pooler:
+            return Pooler.NONE
+        return Pooler.TRANSACTION_KEEPS_PREPARED if self.pooler_prepared_statements else Pooler.TRANSACTION
 
     @property
     def replicas(self) -> list[str]:

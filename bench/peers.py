@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -148,18 +149,24 @@ def run() -> None:
 
 def pooler() -> None:
     """`make bench-peers-pooler`: our server straight to PostgreSQL, then through PgBouncer in
-    transaction mode (20 server connections), back to back on the same data, plain form: what the
-    pooler costs. No PostGraphile in this run."""
+    transaction mode (20 server connections): Debian 12's 1.18, which keeps no prepared statement,
+    and 1.24 keeping them (scripts/build-pgbouncer), back to back on the same data, plain form:
+    what each pooler costs, beside the run's own noise. No PostGraphile in this run."""
     rig_url = ensure_rig_database()
     our_url = ensure_our_database(rig_url)
     postmaster = Path("/tmp/peers-pg/data/postmaster.pid").read_text().split()[0]
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}-pooler.jsonl"
     token = form_token(SECRET, "plain")
-    with pgbouncer(our_url, pool_size=20, max_clients=1000) as through:
+    through_pooler = {"PERISAI_TRANSACTION_POOLER": "true", "PERISAI_LISTEN_URL": our_url}
+    with pgbouncer(our_url, pool_size=20, max_clients=1000) as plain, \
+            pgbouncer(our_url, pool_size=20, max_clients=1000, prepared_statements=200) as keeping:
+        # Direct first and again last: the difference between the two is this run's noise.
         for label, url, settings in (("perisai", our_url, {}),
-                                     ("perisai-pgbouncer", through, {"PERISAI_TRANSACTION_POOLER": "true",
-                                                                     "PERISAI_LISTEN_URL": our_url})):
+                                     ("perisai-pgbouncer", plain, through_pooler),
+                                     ("perisai-pgbouncer-prepared", keeping,
+                                      {**through_pooler, "PERISAI_POOLER_PREPARED_STATEMENTS": "true"}),
+                                     ("perisai-again", our_url, {})):
             with our_server(url, **settings) as (ours, our_pid):
                 for wl in WORKLOADS:
                     print(f"{wl}: {label} …", flush=True)
@@ -167,6 +174,35 @@ def pooler() -> None:
                           "--server-pid", str(our_pid), "--db-pid", postmaster, "--header", f"Authorization: Bearer {token}")
     print(f"\nMachine: {os.cpu_count()} cores; {time.strftime('%Y-%m-%d')}; results {out}\n", flush=True)
     subprocess.run([sys.executable, str(RIG / "report.py"), str(out)], check=True)
+    print_pooler_costs(out)
+
+
+def print_pooler_costs(out: Path) -> None:
+    """Each pooler's requests/s against the mean of the two direct runs, beside the run's noise (how
+    far those two differ) and the CPU no process of ours used (PgBouncer's, the only other at work)."""
+    lines = [json.loads(line) for line in out.read_text().splitlines() if line.startswith("{")]
+    runs = {(r["workload"], r["tool"]): r for r in lines}
+    print("\n| workload | direct req/s (first, last) | noise | PgBouncer 1.18 × direct | PgBouncer 1.24 keeping "
+          "prepared × direct | PostgreSQL CPU ms/request direct / 1.18 / 1.24 | other CPU cores direct / 1.18 / 1.24 |")
+    print("|---|---:|---:|---:|---:|---|---|")
+    for wl in WORKLOADS:
+        first, last = runs.get((wl, "perisai")), runs.get((wl, "perisai-again"))
+        plain, keeping = runs.get((wl, "perisai-pgbouncer")), runs.get((wl, "perisai-pgbouncer-prepared"))
+        if not (first and last and plain and keeping):
+            print(f"| {wl} | incomplete run |")
+            continue
+        direct = (first["rps"] + last["rps"]) / 2
+
+        def db_ms(r: dict[str, Any]) -> str:
+            return f"{r['cpu']['db_cores'] * 1000 / r['rps']:.1f}"
+
+        def other(r: dict[str, Any]) -> str:
+            return f"{r['cpu']['other_cores']:.2f}"
+
+        print(f"| {wl} | {first['rps']:,.1f}, {last['rps']:,.1f} | {abs(first['rps'] - last['rps']) / direct:.0%} | "
+              f"{plain['rps'] / direct:.2f} | {keeping['rps'] / direct:.2f} | "
+              f"{db_ms(first)}, {db_ms(last)} / {db_ms(plain)} / {db_ms(keeping)} | "
+              f"{other(first)}, {other(last)} / {other(plain)} / {other(keeping)} |")
 
 
 def print_targets(out: Path) -> None:

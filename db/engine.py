@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 
 import asyncpg
@@ -19,6 +20,17 @@ CONNECT_TIMEOUT_S = 3.0  # a primary that is gone without refusing (a dead host)
 # cancelled it is waiting on a host that went silent (or on a synchronous standby that is gone):
 # the client gives up, the request answers UNAVAILABLE, instead of waiting for TCP to notice.
 COMMAND_MARGIN_S = 5.0
+
+
+class Pooler(enum.Enum):
+    """What sits between the server and PostgreSQL (README: Running on several machines)."""
+
+    NONE = "none"  # straight to PostgreSQL: statements prepared once per connection
+    # PgBouncer in transaction mode, before 1.21: nothing prepared outlives its transaction
+    TRANSACTION = "transaction"
+    # PgBouncer ≥ 1.21 in transaction mode with max_prepared_statements > 0: it re-prepares a
+    # client's protocol-level prepared statements on whichever server connection it lends
+    TRANSACTION_KEEPS_PREPARED = "transaction, keeps prepared statements"
 
 
 def _rest(url: str) -> str:
@@ -49,43 +61,45 @@ def async_url(url: str) -> str:
 
 def create_engine(
     url: str, *, pool_size: int = 10, echo: bool = False, statement_timeout_ms: int | None = None,
-    pooled: bool = False,
+    pooler: Pooler = Pooler.NONE,
 ) -> AsyncEngine:
     """An engine; with `statement_timeout_ms`, PostgreSQL cancels any statement running longer.
-    `pooled`: `url` leads to a transaction-pooling PgBouncer (see `_startup`)."""
-    connect_args: dict[str, object] = {"timeout": CONNECT_TIMEOUT_S, **_startup(statement_timeout_ms, pooled)}
-    if pooled:
+    `pooler`: what `url` leads to (see `_startup`)."""
+    connect_args: dict[str, object] = {"timeout": CONNECT_TIMEOUT_S, **_startup(statement_timeout_ms, pooler)}
+    if pooler is Pooler.TRANSACTION:
         # SQLAlchemy prepares every statement inside its transaction (so on one server connection);
         # names unique per statement keep two clients sharing a server connection from colliding
         # (SQLAlchemy's documented set-up for PgBouncer; its own cache must be off too).
         connect_args["prepared_statement_name_func"] = lambda: f"__perisai_{uuid.uuid4().hex}__"
     address = make_url(async_url(url))
-    if pooled:
+    if pooler is Pooler.TRANSACTION:
         address = address.update_query_dict({"prepared_statement_cache_size": "0"})
     return create_async_engine(
         address, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo, connect_args=connect_args,
     )
 
 
-def _startup(statement_timeout_ms: int | None, pooled: bool) -> dict[str, object]:
+def _startup(statement_timeout_ms: int | None, pooler: Pooler) -> dict[str, object]:
     """asyncpg's connection arguments for the statement timeout and prepared statements. PgBouncer
-    (1.18, Debian 12's) refuses startup parameters it does not know, statement_timeout among them,
-    and keeps no prepared statement across transactions: through it, no cache, and the timeout is
-    set where PgBouncer connects (its `connect_query`, or `ALTER ROLE … SET statement_timeout`)."""
-    waited = {"command_timeout": statement_timeout_ms / 1000 + COMMAND_MARGIN_S} if statement_timeout_ms else {}
-    if pooled:
+    refuses startup parameters it does not know, statement_timeout among them: through it the
+    timeout is set where PgBouncer connects (its `connect_query`, or `ALTER ROLE … SET
+    statement_timeout`). Before 1.21 it keeps no prepared statement across transactions: no cache."""
+    waited: dict[str, object] = {"command_timeout": statement_timeout_ms / 1000 + COMMAND_MARGIN_S} if statement_timeout_ms else {}
+    if pooler is Pooler.TRANSACTION:
         return {"statement_cache_size": 0, **waited}
+    if pooler is Pooler.TRANSACTION_KEEPS_PREPARED:
+        return waited
     return {"server_settings": {"statement_timeout": str(statement_timeout_ms)} if statement_timeout_ms else {}, **waited}
 
 
 async def create_pool(url: str, *, size: int = 10, statement_timeout_ms: int | None = None,
-                      min_size: int = 1, pooled: bool = False) -> asyncpg.Pool:
+                      min_size: int = 1, pooler: Pooler = Pooler.NONE) -> asyncpg.Pool:
     """A plain asyncpg pool for statements that need no ORM (compiled reads): prepared statements
-    are cached per connection (not through a transaction pooler: `pooled`), and nothing runs
+    are cached per connection (unless `pooler` cannot keep them), and nothing runs
     between checkout and the statement. With `min_size=0` it connects on first use (a replica that
     is down at start-up stops nothing)."""
     return await asyncpg.create_pool(plain_url(url), min_size=min_size, max_size=size, reset=_keep,
-                                     timeout=CONNECT_TIMEOUT_S, **_startup(statement_timeout_ms, pooled))
+                                     timeout=CONNECT_TIMEOUT_S, **_startup(statement_timeout_ms, pooler))
 
 
 async def _keep(connection: asyncpg.Connection) -> None:

@@ -1,5 +1,7 @@
-"""A throwaway PgBouncer in transaction pooling mode in front of one database, run with the system's
-binary (Debian's `pgbouncer` package), for the tests and `make bench-peers`' pooled runs.
+"""A throwaway PgBouncer in transaction pooling mode in front of one database, for the tests and
+`make bench-peers-pooler`: the system's binary (Debian 12's `pgbouncer` package, 1.18), or, to keep
+prepared statements (`max_prepared_statements`, 1.21 and later), the 1.24 that
+`scripts/build-pgbouncer` builds into .perisai/tools.
 
 Like the embedded cluster it runs as the `postgres` user when this process is root (PgBouncer
 refuses root). The statement timeout is set where PgBouncer connects (`connect_query`): as a
@@ -27,19 +29,38 @@ class PoolerMissing(RuntimeError):
     pass
 
 
-def pgbouncer_binary() -> str | None:
-    """Debian's pgbouncer (in /usr/sbin, which a normal user's PATH may lack), or None."""
-    return shutil.which("pgbouncer") or shutil.which("pgbouncer", path="/usr/sbin:/usr/local/sbin")
+BUILT = Path(__file__).resolve().parents[1] / ".perisai/tools/pgbouncer/bin/pgbouncer"
+KEEPS_PREPARED_FROM = (1, 21)  # the first PgBouncer with max_prepared_statements
+
+
+def pgbouncer_binary(keeps_prepared: bool = False) -> str | None:
+    """A pgbouncer binary, or None: the system's (in /usr/sbin, which a normal user's PATH may lack),
+    or with `keeps_prepared` the first of ours and the system's that is 1.21 or later."""
+    system = shutil.which("pgbouncer") or shutil.which("pgbouncer", path="/usr/sbin:/usr/local/sbin")
+    if not keeps_prepared:
+        return system
+    return next((binary for binary in (str(BUILT), system) if binary and _version(binary) >= KEEPS_PREPARED_FROM), None)
+
+
+def _version(binary: str) -> tuple[int, ...]:
+    try:
+        first = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        return ()
+    return tuple(int(part) for part in first[1].split(".")[:2]) if len(first) > 1 else ()
 
 
 @contextmanager
 def pgbouncer(target_url: str, *, pool_size: int = 2, statement_timeout_ms: int = 5_000,
-              max_clients: int = 500) -> Iterator[str]:
+              max_clients: int = 500, prepared_statements: int = 0) -> Iterator[str]:
     """Run PgBouncer in front of `target_url`'s database; yields the URL to connect through it.
-    `pool_size` server connections, which every client shares as in production."""
-    binary = pgbouncer_binary()
+    `pool_size` server connections, which every client shares as in production. With
+    `prepared_statements` > 0 it keeps that many prepared statements per server connection
+    (`max_prepared_statements`); the database `pgbouncer` then answers SHOW STATS to the same user."""
+    binary = pgbouncer_binary(keeps_prepared=prepared_statements > 0)
     if binary is None:
-        raise PoolerMissing("pgbouncer is not installed: `apt-get install pgbouncer`")
+        raise PoolerMissing("PgBouncer 1.21 or later is not built: `scripts/build-pgbouncer`" if prepared_statements
+                            else "pgbouncer is not installed: `apt-get install pgbouncer`")
     target = urlsplit(target_url)
     user, password = unquote(target.username or "postgres"), unquote(target.password or "")
     database = target.path.lstrip("/")
@@ -60,7 +81,7 @@ pool_mode = transaction
 default_pool_size = {pool_size}
 max_client_conn = {max_clients}
 ignore_startup_parameters = extra_float_digits,statement_timeout
-""")
+""" + (f"max_prepared_statements = {prepared_statements}\nstats_users = {user}\n" if prepared_statements else ""))
     as_root = os.geteuid() == 0
     for path in base.iterdir():
         path.chmod(0o600)

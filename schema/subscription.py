@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
-from typing import TYPE_CHECKING, Annotated
+import logging
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import strawberry
 
@@ -25,6 +26,20 @@ if TYPE_CHECKING:
 
 EnrollmentType = Annotated["Enrollment", strawberry.lazy("schema.enrollments")]
 REGION = "Kemendagri code; null: everywhere you may see."
+T = TypeVar("T")
+log = logging.getLogger("perisai.api")
+
+
+async def _unless_unavailable(read: Awaitable[T], subscription: str) -> T | None:
+    """What `read` reads for one event; None when the database went away meanwhile (a restart, a
+    failover): that event is dropped and the subscription goes on, instead of ending with an error."""
+    try:
+        return await read
+    except Exception as exc:
+        if unavailable(exc) is None:
+            raise
+        log.warning("%s: an event was dropped, the database was unavailable when it was read", subscription)
+        return None
 
 
 def _figures_of(level: Level | None, code: str | None) -> Callable[[Build, Field, Path], str]:
@@ -42,14 +57,10 @@ class Subscription:
         self, info: Info, region_code: Annotated[str | None, strawberry.argument(description=REGION)] = None,
     ) -> AsyncGenerator[EnrollmentType, None]:
         async for enrollment_id in subscriptions.enrollments_recorded(info, region_code):
-            try:
-                found = await payload.row(info, "Enrollment", "enrollment",
-                                          lambda b, e, id=enrollment_id: f"{e}.id = {b.add(id)}")  # type: ignore[misc]
-            except Exception as exc:
-                if unavailable(exc) is None:
-                    raise
-                continue  # committed just before the primary went away: dropped, the subscription goes on
-            if found is not None:  # not visible to this caller (another region, another agent)
+            found = await _unless_unavailable(payload.row(
+                info, "Enrollment", "enrollment", lambda b, e, id=enrollment_id: f"{e}.id = {b.add(id)}"),  # type: ignore[misc]
+                "enrollmentRecorded")
+            if found is not None:  # not visible to this caller (another region, another agent), or dropped
                 yield found  # type: ignore[misc]
 
     @strawberry.subscription(description="The region's coverage now, then whenever agents or enrollments change it.")
@@ -58,8 +69,10 @@ class Subscription:
     ) -> AsyncGenerator[RegionCoverageType, None]:
         last = None
         async for level, code in subscriptions.coverage_changes(info, region_code):
-            figures = await payload.value(info, _figures_of(level, code))
-            if figures != last:
+            read = payload.value(info, _figures_of(level, code))
+            # The first figures are the answer to subscribing: an outage then is an error the client sees.
+            figures = await (read if last is None else _unless_unavailable(read, "coverageChanged"))
+            if figures is not None and figures != last:
                 last = figures
                 yield figures
 
@@ -71,6 +84,7 @@ class Subscription:
         digest_seconds: Annotated[int, strawberry.argument(description="0 to 3600; 0: one message per alert.")] = 30,
     ) -> AsyncGenerator[list[CoverageAlert], None]:
         async for ids in subscriptions.alerts_raised(info, region_code, digest_seconds):
-            alerts = await payload.value(info, lambda b, f, path, ids=ids: alerts_json(b, f, ids, path))  # type: ignore[misc]
-            if alerts:  # none of them visible to this caller
+            alerts = await _unless_unavailable(
+                payload.value(info, lambda b, f, path, ids=ids: alerts_json(b, f, ids, path)), "coverageAlerts")  # type: ignore[misc]
+            if alerts:  # none of them visible to this caller, or dropped
                 yield alerts

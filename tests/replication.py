@@ -46,11 +46,12 @@ def primary_and_standbys(standbys: int = 2) -> Iterator[tuple[EmbeddedCluster, l
 
 @contextmanager
 def pgbouncer(cluster: EmbeddedCluster, database: str, statement_timeout_ms: int = 5_000,
-              pool_size: int = 2) -> Iterator[str]:
+              pool_size: int = 2, prepared_statements: int = 0) -> Iterator[str]:
     """A PgBouncer in transaction pooling mode in front of `database` (embedded/pgbouncer.py), or
     a skip with the reason when it is not installed."""
     try:
-        with run_pgbouncer(cluster.url(database), pool_size=pool_size, statement_timeout_ms=statement_timeout_ms) as url:
+        with run_pgbouncer(cluster.url(database), pool_size=pool_size, statement_timeout_ms=statement_timeout_ms,
+                           prepared_statements=prepared_statements) as url:
             yield url
     except PoolerMissing as missing:
         pytest.skip(f"{missing} (`make test` as root installs it)")

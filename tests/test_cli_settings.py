@@ -15,6 +15,7 @@ import pytest
     ({"PERISAI_PERSISTED_QUERIES_ONLY": "true"}, "needs PERISAI_PERSISTED_QUERIES"),
     ({"PERISAI_OIDC_LEEWAY_S": "3600"}, "PERISAI_OIDC_LEEWAY_S: Input should be less than or equal to 300"),
     ({"PERISAI_TRANSACTION_POOLER": "true"}, "needs PERISAI_LISTEN_URL"),
+    ({"PERISAI_POOLER_PREPARED_STATEMENTS": "true"}, "set it with PERISAI_TRANSACTION_POOLER=true"),
     ({"PERISAI_REPLICA_URLS": "postgresql://u@r1/perisai,postgresql://u@r2/perisai"}, "PERISAI_REPLICA_URLS: 'postgresql"),
     ({"PERISAI_REPLICA_URLS": "r1:5432"}, "PERISAI_REPLICA_URLS: 'r1:5432' is not a postgresql:// URL"),
     ({"PERISAI_MAX_REPLICA_LAG_S": "0"}, "PERISAI_MAX_REPLICA_LAG_S: Input should be greater than 0"),

@@ -7,8 +7,10 @@ the test can shut (open connections are cut, new ones refused), as a restart or 
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +19,9 @@ import pytest
 
 from embedded.cluster import EmbeddedCluster
 from tests.conftest import _clone, data, error_codes, fetch, free_port, running_server, token
+from tests.replication import wait_for
+from tests.test_alerts import _only_reached_by, _sole_agents
+from tests.test_api_subscriptions import ENROLLMENTS, next_payload, subscription
 
 READ = '{ provinces { totalCount } villages(first: 3) { edges { node { code name coverage { covered } } } } }'
 WRITE = 'mutation { setAgentStatus(code: "AG-000001", status: INACTIVE) { status } }'
@@ -163,3 +168,49 @@ def _until_answered(server: str) -> None:
         if "errors" not in ask(server, READ).json():
             return
     raise AssertionError("the server did not serve again after the host answered")
+
+
+COVERAGE = "subscription($r: String) { coverageChanged(regionCode: $r) { coveredVillages } }"
+ALERTS = "subscription { coverageAlerts(digestSeconds: 0) { districtCode } }"
+
+
+def _notify(url: str, event: dict[str, object]) -> None:
+    fetch(url, "SELECT pg_notify('perisai_events', $1)", json.dumps(event))
+
+
+def test_subscriptions_drop_an_event_they_cannot_read_during_an_outage_and_go_on(
+        cluster: EmbeddedCluster, templates: dict[str, str], tmp_path: Path) -> None:
+    """An event heard (LISTEN stays on the primary's own address) while the reads' path is cut:
+    each subscription drops it instead of ending, and delivers the next one once reads work."""
+    for url in _clone(cluster, templates["demo"]):
+        relay = Relay(int(str(cluster.info()["port"])))
+        relayed = url.replace(f":{cluster.info()['port']}/", f":{relay.port}/")
+        sole = _sole_agents(url, "99.01")[0]["code"]
+        districts = {village[:8] for village in _only_reached_by(url, sole)}
+        district = min(districts)
+        enrollment = fetch(url, """SELECT e.id, e.village_code, a.code AS agent FROM enrollment e
+            JOIN agent a ON a.id = e.agent_id ORDER BY e.id LIMIT 1""")[0]
+        heard = {"kind": "enrollment", "id": enrollment["id"], "village": enrollment["village_code"]}
+        with running_server(relayed, tmp_path, PERISAI_LISTEN_URL=url) as server, \
+                subscription(server, ENROLLMENTS, token("admin"), r=None) as enrollments, \
+                subscription(server, COVERAGE, token("planner"), r=district) as coverage, \
+                subscription(server, ALERTS, token("planner")) as alerts:
+            first = next_payload(coverage)
+            assert first is not None and "data" in first, first
+            time.sleep(1.0)  # the other two are listening
+            relay.shut()
+            for event in (heard, {"kind": "coverage", "op": "UPDATE"}, {"kind": "alert", "id": 0, "region": district}):
+                _notify(url, event)
+            log = next(tmp_path.glob("server-*.log"))
+            wait_for(lambda: log.read_text().count("an event was dropped") >= 3, "each subscription to drop its event")
+            relay.open()
+            fetch(url, "UPDATE agent SET status = 'inactive' WHERE code = $1", sole)  # coverage and alert events
+            _notify(url, heard)
+            moved, raised, recorded = next_payload(coverage), next_payload(alerts), next_payload(enrollments)
+        relay.shut()
+    assert moved is not None and "data" in moved, moved
+    assert moved["data"]["coverageChanged"]["coveredVillages"] < first["data"]["coverageChanged"]["coveredVillages"]
+    assert raised is not None and "data" in raised, raised
+    assert {alert["districtCode"] for alert in raised["data"]["coverageAlerts"]} <= districts
+    assert recorded == {"data": {"enrollmentRecorded": {"village": {"code": enrollment["village_code"]},
+                                                        "agent": {"code": enrollment["agent"]}}}}

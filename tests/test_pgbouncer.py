@@ -1,6 +1,8 @@
-"""Behind PgBouncer in transaction pooling mode (Debian's 1.18): the server keeps no session state
+"""Behind PgBouncer in transaction pooling mode. Debian's 1.18: the server keeps no session state
 across transactions and no prepared statement outside the transaction that made it, so concurrent
-clients sharing two server connections all get their answers.
+clients sharing two server connections all get their answers. 1.24 (scripts/build-pgbouncer) with
+`max_prepared_statements`: the same load with the statement caches on, and statements are parsed
+once per server connection, not once per request.
 
 Without `PERISAI_TRANSACTION_POOLER` the same load fails (asyncpg's cached prepared statements are
 looked up on server connections that never saw them: tried by hand, most requests of a 2 s run
@@ -10,6 +12,8 @@ on PgBouncer's scheduling, so such a test would pass or fail by timing.
 
 from __future__ import annotations
 
+import csv
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -38,6 +42,15 @@ def pooled(cluster: EmbeddedCluster, templates: dict[str, str]) -> Iterator[tupl
     for url in _clone(cluster, templates["demo"]):
         database = url.rsplit("/", 1)[1]
         with pgbouncer(cluster, database) as through:
+            yield url, through
+
+
+@pytest.fixture(scope="module")
+def pooled_keeping_prepared(cluster: EmbeddedCluster, templates: dict[str, str]) -> Iterator[tuple[str, str]]:
+    """(direct URL, pooler URL) of a demo database behind a PgBouncer that keeps prepared statements."""
+    for url in _clone(cluster, templates["demo"]):
+        database = url.rsplit("/", 1)[1]
+        with pgbouncer(cluster, database, prepared_statements=100) as through:
             yield url, through
 
 
@@ -104,3 +117,39 @@ def test_every_kind_of_request_through_a_transaction_pooler(pooled: tuple[str, s
 def test_the_statement_timeout_holds_through_the_pooler(pooled: tuple[str, str]) -> None:
     _, through = pooled
     assert fetch(through, "SHOW statement_timeout")[0]["statement_timeout"] == "5s"
+
+
+def _pooler_stats(through: str) -> dict[str, int]:
+    """PgBouncer's SHOW STATS row for the database behind `through` (its admin console speaks only the
+    simple query protocol, which psql uses)."""
+    database = through.rsplit("/", 1)[1]
+    admin = through.rsplit("/", 1)[0] + "/pgbouncer"
+    shown = subprocess.run(["psql", admin, "--csv", "-c", "SHOW STATS"], capture_output=True, text=True, check=True).stdout
+    row = next(row for row in csv.DictReader(shown.splitlines()) if row["database"] == database)
+    return {name: int(row[name]) for name in ("total_server_parse_count", "total_client_parse_count", "total_bind_count")}
+
+
+def test_statements_stay_prepared_through_a_pooler_that_keeps_them(
+        pooled_keeping_prepared: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    direct, through = pooled_keeping_prepared
+    agent = an_agent(direct)
+    with running_server(through, tmp_path, PERISAI_TRANSACTION_POOLER="true", PERISAI_POOLER_PREPARED_STATEMENTS="true",
+                        PERISAI_LISTEN_URL=direct, PERISAI_STATEMENT_TIMEOUT_MS="5000") as server:
+        with subscription(server, ENROLLMENTS, token("admin"), r=None) as events:
+            time.sleep(0.5)  # the subscription is listening (on the direct URL)
+            outcomes = _load(server, agent)
+            assert next_payload(events) is not None, "no event through LISTEN on the direct URL"
+        # Every statement of this read has now been prepared on both server connections (the load
+        # sent it); 100 more of it must not be parsed again by PostgreSQL.
+        before = _pooler_stats(through)
+        with httpx.Client(base_url=server, headers={"authorization": f"Bearer {token('admin')}"}) as http:
+            for _ in range(100):
+                assert _outcome(http.post("/graphql", json={"query": READS[0]})) == "ok"
+        after = _pooler_stats(through)
+    parsed, bound = (after[name] - before[name] for name in ("total_server_parse_count", "total_bind_count"))
+    with capsys.disabled():
+        print(f"\nthrough PgBouncer keeping prepared statements: {dict(outcomes)}; 100 reads after it: "
+              f"{bound} statements bound, {parsed} parsed by PostgreSQL")
+    assert set(outcomes) == {"ok"}, outcomes
+    assert bound >= 100
+    assert parsed <= 2, "statements were parsed again: the statement cache is off or PgBouncer does not keep them"

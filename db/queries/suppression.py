@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.access import Viewer
-from db.engine import create_engine
+from db.engine import Pooler, create_engine
 from db.records import CoverageFigures
 
 K = TypeVar("K")
@@ -53,11 +53,11 @@ def shown(viewer: Viewer, code: str, value: str) -> str:
     return f"CASE WHEN {hidden(viewer, code)} THEN NULL ELSE {value} END"
 
 
-async def store_small_count_k(url: str, k: int, pooled: bool = False) -> None:
+async def store_small_count_k(url: str, k: int, pooler: Pooler = Pooler.NONE) -> None:
     """Make `k` the database's k; a change recomputes every hidden cell (under the rule's lock).
     Start-up, not a request: on a connection of its own, without the requests' statement timeout
     (as low as 1 ms in tests; recomputing every cell takes about a second nationally)."""
-    engine = create_engine(url, pool_size=1, pooled=pooled)
+    engine = create_engine(url, pool_size=1, pooler=pooler)
     try:
         async with engine.begin() as connection:
             if (await connection.execute(text("SELECT small_count_k()"))).scalar_one() != k:  # read-only when unchanged
