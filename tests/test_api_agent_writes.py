@@ -137,7 +137,7 @@ def test_payments_move_the_last_paid_date_forward_only_and_a_lapse_ends_it(writa
     assert paid["data"]["recordPayment"]["lastPaidOn"] == today.isoformat()
     late = post(server, PAY, {"id": gid, "d": (today - dt.timedelta(days=3)).isoformat()}, auth=token("agent", agent=agent))
     assert late["data"]["recordPayment"]["lastPaidOn"] == today.isoformat()
-    future = post(server, PAY, {"id": gid, "d": (today + dt.timedelta(days=1)).isoformat()}, auth=token("agent", agent=agent))
+    future = post(server, PAY, {"id": gid, "d": (today + dt.timedelta(days=2)).isoformat()}, auth=token("agent", agent=agent))
     assert error_codes(future) == ["BAD_USER_INPUT"] and future["errors"][0]["extensions"]["field"] == "input.paidOn"
     other = fetch(url, "SELECT code FROM agent WHERE code <> $1 ORDER BY code LIMIT 1", agent)[0]["code"]
     assert error_codes(post(server, LAPSE, {"id": gid}, auth=token("agent", agent=other))) == ["NOT_FOUND"]

@@ -24,8 +24,6 @@ from tests.oracle import (
     reach_pairs,
 )
 
-TODAY = dt.date.today()
-
 
 @pytest.fixture(scope="module")
 def nominal(shared_demo_db: str) -> World:
@@ -249,8 +247,9 @@ def test_workload_figures_equal_the_oracle(server: str, shared_demo_db: str, nom
     got = data(server, query)["agentWorkload"]
     assert got["totalCount"] == len(nominal.agents)
     recent = defaultdict(list)
+    today = dt.date.today()  # now, not when the suite was collected: it may have started before midnight
     for r in fetch(shared_demo_db, "SELECT agent_id, enrolled_on FROM enrollment"):
-        recent[r["agent_id"]].append((TODAY - r["enrolled_on"]).days)
+        recent[r["agent_id"]].append((today - r["enrolled_on"]).days)
     pairs = reach_pairs(nominal.villages, nominal.agents)
     reached_by: defaultdict[int, list[str]] = defaultdict(list)
     reaching: defaultdict[str, set[int]] = defaultdict(set)

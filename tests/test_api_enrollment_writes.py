@@ -174,7 +174,7 @@ def test_a_manager_records_for_an_agent_of_its_scope_in_the_home_district(writab
     ({"programmes": []}, "input.programmes"),
     ({"monthlyContributionIdr": 500}, "input.monthlyContributionIdr"),
     ({"monthlyContributionIdr": 50_000_000}, "input.monthlyContributionIdr"),
-    ({"enrolledOn": (TODAY + dt.timedelta(days=1)).isoformat()}, "input.enrolledOn"),
+    ({"enrolledOn": (TODAY + dt.timedelta(days=2)).isoformat()}, "input.enrolledOn"),  # future even past a midnight
     ({"gps": {"lng": 10.0, "lat": 50.0}}, "input.gps"),
     ({"gps": {"lng": 128.0, "lat": -6.5, "accuracyM": -1}}, "input.gps.accuracyM"),
 ])

@@ -130,7 +130,8 @@ def test_changes_between_snapshots_are_the_changes_made_with_their_causes(writab
      {}, "planner", "penetrationChange", "BAD_USER_INPUT"),
     (CHANGES, {"r": "99.01", "from": "2026-10-31"}, "manager-elsewhere", "regionCode", "FORBIDDEN"),
     (CHANGES, {"r": "88.88", "from": "2026-10-31"}, "planner", "regionCode", "NOT_FOUND"),
-    (SNAP, {"d": (dt.date.today() + dt.timedelta(days=1)).isoformat()}, "planner", "asOf", "BAD_USER_INPUT"),
+    # two days ahead: still future if the run, collected before midnight, gets here after it
+    (SNAP, {"d": (dt.date.today() + dt.timedelta(days=2)).isoformat()}, "planner", "asOf", "BAD_USER_INPUT"),
     (SNAP, {"d": "2026-01-31"}, "manager", "asOf", "FORBIDDEN"),
     ("{ coverageSnapshots { asOf } }", {}, "agent", "coverageSnapshots", "FORBIDDEN"),
 ])
