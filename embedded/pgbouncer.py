@@ -43,11 +43,12 @@ def pgbouncer_binary(keeps_prepared: bool = False) -> str | None:
 
 
 def _version(binary: str) -> tuple[int, ...]:
+    """(major, minor) from `pgbouncer --version` ("PgBouncer 1.24.1"), or () when it cannot tell."""
     try:
-        first = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True).stdout.split()
-    except (OSError, subprocess.CalledProcessError):
+        words = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True).stdout.split()
+        return tuple(int(part) for part in words[1].split(".")[:2])
+    except (OSError, subprocess.CalledProcessError, IndexError, ValueError):
         return ()
-    return tuple(int(part) for part in first[1].split(".")[:2]) if len(first) > 1 else ()
 
 
 @contextmanager

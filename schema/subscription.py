@@ -67,11 +67,12 @@ class Subscription:
     async def coverage_changed(
         self, info: Info, region_code: Annotated[str | None, strawberry.argument(description=REGION)] = None,
     ) -> AsyncGenerator[RegionCoverageType, None]:
-        last = None
+        last, first = None, True
         async for level, code in subscriptions.coverage_changes(info, region_code):
             read = payload.value(info, _figures_of(level, code))
             # The first figures are the answer to subscribing: an outage then is an error the client sees.
-            figures = await (read if last is None else _unless_unavailable(read, "coverageChanged"))
+            figures = await (read if first else _unless_unavailable(read, "coverageChanged"))
+            first = False
             if figures is not None and figures != last:
                 last = figures
                 yield figures
