@@ -177,11 +177,24 @@ def pooler() -> None:
     print_pooler_costs(out)
 
 
+def _runs(out: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    """The rig's result lines of one run, by (workload, tool)."""
+    lines = [json.loads(line) for line in out.read_text().splitlines() if line.startswith("{")]
+    return {(r["workload"], r["tool"]): r for r in lines}
+
+
+def _db_ms(r: dict[str, Any]) -> str:
+    return f"{r['cpu']['db_cores'] * 1000 / r['rps']:.1f}"
+
+
+def _other_cores(r: dict[str, Any]) -> str:
+    return f"{r['cpu']['other_cores']:.2f}"
+
+
 def print_pooler_costs(out: Path) -> None:
     """Each pooler's requests/s against the mean of the two direct runs, beside the run's noise (how
     far those two differ) and the CPU no process of ours used (PgBouncer's, the only other at work)."""
-    lines = [json.loads(line) for line in out.read_text().splitlines() if line.startswith("{")]
-    runs = {(r["workload"], r["tool"]): r for r in lines}
+    runs = _runs(out)
     print("\n| workload | direct req/s (first, last) | noise | PgBouncer 1.18 × direct | PgBouncer 1.24 keeping "
           "prepared × direct | PostgreSQL CPU ms/request direct / 1.18 / 1.24 | other CPU cores direct / 1.18 / 1.24 |")
     print("|---|---:|---:|---:|---:|---|---|")
@@ -192,24 +205,16 @@ def print_pooler_costs(out: Path) -> None:
             print(f"| {wl} | incomplete run |")
             continue
         direct = (first["rps"] + last["rps"]) / 2
-
-        def db_ms(r: dict[str, Any]) -> str:
-            return f"{r['cpu']['db_cores'] * 1000 / r['rps']:.1f}"
-
-        def other(r: dict[str, Any]) -> str:
-            return f"{r['cpu']['other_cores']:.2f}"
-
         print(f"| {wl} | {first['rps']:,.1f}, {last['rps']:,.1f} | {abs(first['rps'] - last['rps']) / direct:.0%} | "
               f"{plain['rps'] / direct:.2f} | {keeping['rps'] / direct:.2f} | "
-              f"{db_ms(first)}, {db_ms(last)} / {db_ms(plain)} / {db_ms(keeping)} | "
-              f"{other(first)}, {other(last)} / {other(plain)} / {other(keeping)} |")
+              f"{_db_ms(first)}, {_db_ms(last)} / {_db_ms(plain)} / {_db_ms(keeping)} | "
+              f"{_other_cores(first)}, {_other_cores(last)} / {_other_cores(plain)} / {_other_cores(keeping)} |")
 
 
 def print_targets(out: Path) -> None:
     """Each workload and form against the targets: ≥ 1.5× the best PostGraphile, p99 no worse,
     ≥ 0.6× our floor (the statement our server sends in that form)."""
-    lines = [json.loads(line) for line in out.read_text().splitlines() if line.startswith("{")]
-    runs = {(r["workload"], r["tool"]): r for r in lines}
+    runs = _runs(out)
     print("\n| workload | form | ours req/s | best PostGraphile req/s | × (≥ 1.5) | p99 ours / theirs ms | "
           "our floor tps | ours / our floor (≥ 0.6) | errors (ours) |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")

@@ -36,22 +36,22 @@ READS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def pooled(cluster: EmbeddedCluster, templates: dict[str, str]) -> Iterator[tuple[str, str]]:
+def _behind_pgbouncer(cluster: EmbeddedCluster, templates: dict[str, str], prepared_statements: int = 0
+                      ) -> Iterator[tuple[str, str]]:
     """(direct URL, pooler URL) of a demo database behind its own PgBouncer."""
     for url in _clone(cluster, templates["demo"]):
-        database = url.rsplit("/", 1)[1]
-        with pgbouncer(cluster, database) as through:
+        with pgbouncer(cluster, url.rsplit("/", 1)[1], prepared_statements=prepared_statements) as through:
             yield url, through
+
+
+@pytest.fixture(scope="module")
+def pooled(cluster: EmbeddedCluster, templates: dict[str, str]) -> Iterator[tuple[str, str]]:
+    yield from _behind_pgbouncer(cluster, templates)
 
 
 @pytest.fixture(scope="module")
 def pooled_keeping_prepared(cluster: EmbeddedCluster, templates: dict[str, str]) -> Iterator[tuple[str, str]]:
-    """(direct URL, pooler URL) of a demo database behind a PgBouncer that keeps prepared statements."""
-    for url in _clone(cluster, templates["demo"]):
-        database = url.rsplit("/", 1)[1]
-        with pgbouncer(cluster, database, prepared_statements=100) as through:
-            yield url, through
+    yield from _behind_pgbouncer(cluster, templates, prepared_statements=100)
 
 
 def _load(server: str, agent: dict[str, object], seconds: float = 3.0) -> Counter[str]:
@@ -98,16 +98,21 @@ def _outcome(response: httpx.Response) -> str:
     return f"{response.status_code} {response.text[:200]}"
 
 
+def _load_while_subscribed(server: str, direct: str) -> Counter[str]:
+    """`_load`'s outcomes, with a subscription open meanwhile that must hear one of its writes."""
+    with subscription(server, ENROLLMENTS, token("admin"), r=None) as events:
+        time.sleep(0.5)  # the subscription is listening (on the direct URL)
+        outcomes = _load(server, an_agent(direct))
+        assert next_payload(events) is not None, "no event through LISTEN on the direct URL"
+    return outcomes
+
+
 def test_every_kind_of_request_through_a_transaction_pooler(pooled: tuple[str, str], tmp_path: Path,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     direct, through = pooled
-    agent = an_agent(direct)
     with running_server(through, tmp_path, PERISAI_TRANSACTION_POOLER="true", PERISAI_LISTEN_URL=direct,
                         PERISAI_STATEMENT_TIMEOUT_MS="5000") as server:
-        with subscription(server, ENROLLMENTS, token("admin"), r=None) as events:
-            time.sleep(0.5)  # the subscription is listening (on the direct URL)
-            outcomes = _load(server, agent)
-            assert next_payload(events) is not None, "no event through LISTEN on the direct URL"
+        outcomes = _load_while_subscribed(server, direct)
     with capsys.disabled():
         print(f"\nthrough PgBouncer (transaction mode, 2 server connections): {dict(outcomes)}")
     assert set(outcomes) == {"ok"}, outcomes
@@ -132,13 +137,9 @@ def _pooler_stats(through: str) -> dict[str, int]:
 def test_statements_stay_prepared_through_a_pooler_that_keeps_them(
         pooled_keeping_prepared: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     direct, through = pooled_keeping_prepared
-    agent = an_agent(direct)
     with running_server(through, tmp_path, PERISAI_TRANSACTION_POOLER="true", PERISAI_POOLER_PREPARED_STATEMENTS="true",
                         PERISAI_LISTEN_URL=direct, PERISAI_STATEMENT_TIMEOUT_MS="5000") as server:
-        with subscription(server, ENROLLMENTS, token("admin"), r=None) as events:
-            time.sleep(0.5)  # the subscription is listening (on the direct URL)
-            outcomes = _load(server, agent)
-            assert next_payload(events) is not None, "no event through LISTEN on the direct URL"
+        outcomes = _load_while_subscribed(server, direct)
         # Every statement of this read has now been prepared on both server connections (the load
         # sent it); 100 more of it must not be parsed again by PostgreSQL.
         before = _pooler_stats(through)
