@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         limits=limits,
         max_body_bytes=config.max_request_bytes,
         persisted=PersistedQueries(registered, only_registered=config.persisted_queries_only),
+        admit_queries=not config.otel_traces_endpoint,
     )
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]), WebSocketRoute("/graphql", graphql),

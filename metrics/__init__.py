@@ -25,6 +25,8 @@ operations = Counter("perisai_graphql_operations_total", "GraphQL operations by 
                      "(ok or the first error's code)", ["operation", "type", "outcome"])
 operation_seconds = Histogram("perisai_graphql_operation_seconds", "GraphQL operation time, sign-in to answer",
                               ["operation", "type"], buckets=_LATENCY_BUCKETS)
+admitted = Counter("perisai_graphql_admitted_queries_total", "Queries answered by the short path, their text "
+                   "having passed every check of a document alone before (schema/admitted.py)")
 errors = Counter("perisai_graphql_errors_total", "GraphQL errors by extensions.code", ["code"])
 statement_seconds = Histogram("perisai_db_statement_seconds", "Time of the one statement of a compiled read",
                               buckets=_LATENCY_BUCKETS)

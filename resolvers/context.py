@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 import strawberry
+from graphql import DocumentNode
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.websockets import WebSocket
@@ -35,6 +36,7 @@ class Context:
     read_after: int | None = None  # the WAL position the request's reads must see (POSITION_HEADER)
     operation_kind: str = "unknown"  # query, mutation or subscription, once the document is parsed (metrics)
     operation_name: str | None = None  # the operation's name in the document, once parsed (metrics)
+    compiled_document: DocumentNode | None = None  # set when the compiler answered this query (schema/admitted.py)
 
     async def read(self, statement: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
         """Run a query's statement on a replica fresh enough for it, else on the primary (db/replicas.py)."""

@@ -15,16 +15,16 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from schema.admitted import Check, RequestChecks, request_checks
 from schema.compiled import CompiledReads, CompiledValues, OperationInfo
 from schema.errors import ErrorCodes, code_in_place
-from schema.limits import PARSED_DOCUMENTS, Limits, QueryCost, guarded_validation
+from schema.limits import PARSED_DOCUMENTS, Limits, guarded_validation
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.registered import RegisteredDocumentsOnly
 from schema.scalars import SCALARS
 from schema.subscription import Subscription
 from schema.tracing import OperationSpans
-from schema.unstorable import RefuseUnstorableText
 
 
 class CachedParser(ParserCache):
@@ -42,6 +42,7 @@ class CachedParser(ParserCache):
 
 class Schema(strawberry.Schema):
     hide_suggestions = False
+    request_checks: tuple[Check, ...] = ()  # what RequestChecks runs, and the HTTP view's admitted queries
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Code and log errors where Strawberry reports them (instead of its own traceback per
@@ -56,16 +57,16 @@ def build_schema(*, production: bool, limits: Limits = Limits(),
     a span per operation (schema/tracing.py)."""
     # Factories, not instances: an extension keeps per-request state, so each request needs its own.
     # Parsing and validation are cached per query text (bounded LRU): clients repeat the same
-    # documents with new variables, and variables are checked at execution (QueryCost included).
+    # documents with new variables, and variables are checked at execution (RequestChecks: the cost, NUL characters).
     # Sign-in and the byte ceiling are checked by the HTTP view, before any of this runs.
+    checks = request_checks(limits.max_cost)
     extensions: list[Callable[[], SchemaExtension]] = [
         *([OperationSpans] if traced else []),
         lambda: ErrorCodes(hide_suggestions=production),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: CachedParser(maxsize=PARSED_DOCUMENTS),
         guarded_validation(limits, hide_suggestions=production),
-        lambda: QueryCost(limits.max_cost),
-        RefuseUnstorableText,
+        lambda: RequestChecks(checks),
         CompiledValues,
         OperationInfo,
     ]
@@ -77,6 +78,7 @@ def build_schema(*, production: bool, limits: Limits = Limits(),
     config = StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS)  # type: ignore[arg-type]  # keys are scalar classes
     built = Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions, config=config)
     built.hide_suggestions = production
+    built.request_checks = checks
     return built
 
 

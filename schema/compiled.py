@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, NoReturn
 
-from graphql import GraphQLEnumType, GraphQLError, GraphQLResolveInfo, GraphQLScalarType, get_named_type
+from graphql import (
+    DocumentNode,
+    GraphQLEnumType,
+    GraphQLError,
+    GraphQLResolveInfo,
+    GraphQLScalarType,
+    GraphQLSchema,
+    get_named_type,
+)
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -20,27 +28,39 @@ from resolvers.errors import ApiError, BadUserInput
 class CompiledReads(SchemaExtension):
     """Queries are planned, compiled and run here, as one SQL statement. Only a query of schema
     introspection alone (__schema, __type: GraphiQL, code generators) is left to graphql-core's
-    executor. Runs after every refusal that can happen before execution (sign-in, limits, cost)."""
+    executor. Runs after every refusal that can happen before execution (sign-in, limits, cost).
+    A query it answered is marked on the request (`Context.compiled_document`): the HTTP view
+    admits its document to the shorter path of schema/admitted.py."""
 
     async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context
         request: Context = context.context
         if (context.result is None and context.graphql_document is not None and request.caller is not None
                 and context.operation_type is OperationType.QUERY):
-            try:
-                # graphql-core's schema (Strawberry keeps it as _schema): coercion and types come from it.
-                operation = plan_operation(context.schema._schema, context.graphql_document, context.operation_name,
-                                           context.variables or {})
-                if not _introspection_only(operation):
-                    sql, build = compile_operation(operation, request.viewer, build_for(request).map_link)
-                    data, errors = await request.read(lambda pool: run(pool, sql, build, operation))
-                    context.result = ExecutionResult(data=data, errors=errors or None)
-            except ApiError as error:
-                context.result = ExecutionResult(
-                    data=None, errors=[GraphQLError(str(error), original_error=error, extensions={"code": error.code})])
-            except GraphQLError as error:
-                context.result = ExecutionResult(data=None, errors=[error])
+            # graphql-core's schema (Strawberry keeps it as _schema): coercion and types come from it.
+            result = await answer_compiled(context.schema._schema, context.graphql_document, context.operation_name,
+                                           context.variables or {}, request)
+            if result is not None:
+                context.result = result
+                request.compiled_document = context.graphql_document
         yield
+
+
+async def answer_compiled(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None,
+                          variables: dict[str, Any], request: Context) -> ExecutionResult | None:
+    """A query's answer from one compiled statement; None for a query of schema introspection alone."""
+    try:
+        operation = plan_operation(schema, document, operation_name, variables)
+        if _introspection_only(operation):
+            return None
+        sql, build = compile_operation(operation, request.viewer, build_for(request).map_link)
+        data, errors = await request.read(lambda pool: run(pool, sql, build, operation))
+        return ExecutionResult(data=data, errors=errors or None)
+    except ApiError as error:
+        return ExecutionResult(
+            data=None, errors=[GraphQLError(str(error), original_error=error, extensions={"code": error.code})])
+    except GraphQLError as error:
+        return ExecutionResult(data=None, errors=[error])
 
 
 def _introspection_only(operation: Operation) -> bool:

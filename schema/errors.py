@@ -124,7 +124,12 @@ class ErrorCodes(SchemaExtension):
         yield
         result = self.execution_context.result
         if result is not None and result.errors:
-            result.errors = [_coded(e, self.hide_suggestions) for e in _distinct(result.errors)]
+            result.errors = coded(result.errors, self.hide_suggestions)
+
+
+def coded(errors: list[GraphQLError], hide_suggestions: bool = False) -> list[GraphQLError]:
+    """The errors of one result, each with its code, one per cause."""
+    return [_coded(e, hide_suggestions) for e in _distinct(errors)]
 
 
 def code_in_place(errors: list[GraphQLError], hide_suggestions: bool = False) -> None:

@@ -238,25 +238,19 @@ def guarded_validation(limits: Limits, *, hide_suggestions: bool) -> type[Schema
     return GuardedValidation
 
 
-class QueryCost(SchemaExtension):
-    """Refuse, before execution, operations whose estimated rows exceed `max_cost`."""
-
-    def __init__(self, max_cost: int) -> None:
-        self.max_cost = max_cost
-
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context
-        document = context.graphql_document
-        operation = _operation(document.definitions if document else [], context.operation_name)
-        if document is not None and operation is not None:
-            schema: GraphQLSchema = context.schema._schema
-            estimate = _Cost(document, context.variables or {}, schema).operation(operation)
-            if estimate > self.max_cost:
-                context.result = refused(
-                    f"this query could return about {estimate:,} rows (page sizes multiplied along the nesting); "
-                    f"the limit is {self.max_cost:,}. Ask for smaller pages (first/last) or fewer nested lists."
-                )
-        yield
+def cost_refusal(document: DocumentNode, operation_name: str | None, variables: dict[str, Any],
+                 schema: GraphQLSchema, max_cost: int) -> ExecutionResult | None:
+    """The refusal of an operation whose estimated rows exceed `max_cost`, or None."""
+    operation = _operation(document.definitions, operation_name)
+    if operation is None:
+        return None
+    estimate = _Cost(document, variables, schema).operation(operation)
+    if estimate <= max_cost:
+        return None
+    return refused(
+        f"this query could return about {estimate:,} rows (page sizes multiplied along the nesting); "
+        f"the limit is {max_cost:,}. Ask for smaller pages (first/last) or fewer nested lists."
+    )
 
 
 def _operation(definitions: Any, name: str | None) -> OperationDefinitionNode | None:

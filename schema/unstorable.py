@@ -9,13 +9,11 @@ the document.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
 from graphql import ArgumentNode, DocumentNode, GraphQLError, ObjectFieldNode, StringValueNode, visit
 from graphql.language import Visitor
-from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
 from resolvers.errors import BadUserInput
@@ -75,16 +73,13 @@ def _in_document(document: DocumentNode) -> str | None:
     return strings.found
 
 
-class RefuseUnstorableText(SchemaExtension):
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context
-        if context.result is None and context.graphql_document is not None:
-            field = next((f for name, value in (context.variables or {}).items()
-                          if (f := _in_value(value, name)) is not None), None)
-            if field is None:
-                field = _in_document(context.graphql_document)
-            if field is not None:
-                error = BadUserInput(_MESSAGE, field=field)
-                context.result = ExecutionResult(data=None, errors=[
-                    GraphQLError(str(error), original_error=error, extensions={"code": error.code, "field": field})])
-        yield
+def unstorable_refusal(document: DocumentNode, variables: dict[str, Any]) -> ExecutionResult | None:
+    """The refusal of a request with a NUL in its variables or its document's strings, or None."""
+    field = next((f for name, value in variables.items() if (f := _in_value(value, name)) is not None), None)
+    if field is None:
+        field = _in_document(document)
+    if field is None:
+        return None
+    error = BadUserInput(_MESSAGE, field=field)
+    return ExecutionResult(data=None, errors=[
+        GraphQLError(str(error), original_error=error, extensions={"code": error.code, "field": field})])

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import process_result
 from strawberry.http.typevars import RootValue
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
@@ -31,6 +32,8 @@ from auth.tokens import InvalidToken, bearer
 from db.access import Role, Viewer
 from resolvers.context import POSITION_HEADER, Context, build_context
 from resolvers.errors import ApiError, QueryTooComplex, Unauthenticated
+from schema import Schema
+from schema.admitted import Admitted, answer_admitted
 from schema.limits import Limits
 from server.graphiql import graphiql_html
 from server.persisted import PersistedQueries
@@ -55,6 +58,18 @@ def _refusal(error: ApiError) -> ExecutionResult:
     log.info("refused %s: %s", error.code, error)
     return ExecutionResult(data=None, errors=[GraphQLError(str(error), original_error=error,
                                                            extensions={"code": error.code})])
+
+
+def _unavailable(result: ExecutionResult) -> bool:
+    return any((e.extensions or {}).get("code") == "UNAVAILABLE" for e in result.errors or ())
+
+
+def _plain_request(body: dict[str, Any]) -> bool:
+    """A body of a query text with optional variables and operation name, and no persisted-query hash."""
+    extensions = body.get("extensions")
+    return (isinstance(body.get("query"), str) and isinstance(body.get("variables"), (dict, type(None)))
+            and isinstance(body.get("operationName"), (str, type(None)))
+            and (extensions is None or (isinstance(extensions, dict) and "persistedQuery" not in extensions)))
 
 
 CACHE_MAX_AGE_S = 60  # how long a cacheable answer (a planner's GET) may be reused
@@ -86,8 +101,11 @@ def record(name: str | None, kind: str, result: ExecutionResult, seconds: float)
 
 class GraphQLApp(GraphQL[Context, None]):
     def __init__(self, *args: Any, sign_in: SignIn, nik_key: bytes, anonymous: Viewer | None,
-                 limits: Limits, max_body_bytes: int, persisted: PersistedQueries | None = None, **kwargs: Any) -> None:
+                 limits: Limits, max_body_bytes: int, persisted: PersistedQueries | None = None,
+                 admit_queries: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Off when operations are traced: the short path has no operation span (schema/tracing.py).
+        self.admitted = Admitted() if admit_queries else None
         self.sign_in = sign_in
         self.persisted = persisted or PersistedQueries()
         self.nik_key = nik_key
@@ -120,6 +138,8 @@ class GraphQLApp(GraphQL[Context, None]):
         try:
             if isinstance(request, Request) and request.method == "POST":
                 await self._read_body(request)
+                if self.admitted is not None and (response := await self._admitted_response(request)) is not None:
+                    return response
             return await super().run(request, context, root_value)  # type: ignore[arg-type]
         except HTTPException as exc:
             return error_response(exc.status_code, exc.reason)
@@ -135,6 +155,40 @@ class GraphQLApp(GraphQL[Context, None]):
             if len(body) > self.max_body_bytes:
                 raise HTTPException(413, f"the request body is larger than {self.max_body_bytes:,} bytes")
         request._body = bytes(body)  # Starlette's cache of the body: what Strawberry then reads
+
+    async def _admitted_response(self, request: Request) -> Response | None:
+        """The answer to a query whose text was admitted (schema/admitted.py), or None: anything
+        else (another content type, streaming, persisted-query hashes, a text not admitted, no
+        valid sign-in) takes Strawberry's full path, which refuses what must be refused."""
+        if request.headers.get("content-type", "").partition(";")[0].strip().lower() != "application/json" \
+                or any(kind in request.headers.get("accept", "") for kind in ("multipart/mixed", "text/event-stream")):
+            return None
+        try:
+            body = orjson.loads(request._body)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(body, dict) or not _plain_request(body):
+            return None
+        text, name, variables = body.get("query"), body.get("operationName"), body.get("variables") or {}
+        assert self.admitted is not None and isinstance(text, str)
+        query = self.admitted.get(text, name)
+        if query is None:
+            return None
+        started = time.perf_counter()
+        context = await self.get_context(request, None)
+        if context.caller is None:
+            return None
+        schema = self.schema
+        assert isinstance(schema, Schema)
+        result = await answer_admitted(query, variables, context, schema._schema, schema.request_checks,
+                                       schema.hide_suggestions)
+        if result is None:
+            return None
+        record(context.operation_name, context.operation_kind, result, time.perf_counter() - started)
+        metrics.admitted.inc()
+        sub_response = await self.get_sub_response(request)
+        self._headers(request, sub_response, context, result)
+        return self.create_response(process_result(result), sub_response)
 
     async def get_context(self, request: Any, response: Any) -> Context:
         state = request.app.state
@@ -166,13 +220,20 @@ class GraphQLApp(GraphQL[Context, None]):
             return _refusal(QueryTooComplex(f"the query text is larger than {self.limits.max_bytes:,} bytes; "
                                             "send large values (geometries) as variables"))
         result = await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
-        if any((e.extensions or {}).get("code") == "UNAVAILABLE" for e in result.errors or ()):
+        if self.admitted is not None and isinstance(query, str) and isinstance(request_data.operation_name, (str, type(None))):
+            self.admitted.admit(query, request_data.operation_name, context)
+        if context.operation_kind == "mutation" and not _unavailable(result):
+            await self._position(request, sub_response)
+        self._headers(request, sub_response, context, result)
+        return result
+
+    @staticmethod
+    def _headers(request: Request, sub_response: Response, context: Context, result: ExecutionResult) -> None:
+        """503 with Retry-After in an outage, and what may cache the answer."""
+        if _unavailable(result):
             sub_response.status_code = 503
             sub_response.headers["Retry-After"] = str(RETRY_AFTER_S)
-        elif context.operation_kind == "mutation":
-            await self._position(request, sub_response)
         cache_headers(request, context.caller, result, sub_response)
-        return result
 
     async def _position(self, request: Request, sub_response: Response) -> None:
         """After a mutation, where the primary's WAL is: the client's reads sent with it see the write."""
