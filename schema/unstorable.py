@@ -9,7 +9,6 @@ the document.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from graphql import ArgumentNode, DocumentNode, GraphQLError, ObjectFieldNode, StringValueNode, visit
@@ -17,7 +16,7 @@ from graphql.language import Visitor
 from strawberry.types import ExecutionResult
 
 from resolvers.errors import BadUserInput
-from schema.limits import PARSED_DOCUMENTS
+from schema.limits import per_document
 
 _MESSAGE = "contains a NUL character (U+0000), which cannot be stored; remove it and send the text again"
 
@@ -66,7 +65,7 @@ class _Strings(Visitor):
         return None
 
 
-@lru_cache(maxsize=PARSED_DOCUMENTS)
+@per_document
 def _in_document(document: DocumentNode) -> str | None:
     strings = _Strings()
     visit(document, strings)

@@ -121,3 +121,28 @@ def test_bodies_that_are_not_requests_get_a_graphql_shaped_4xx_and_keep_the_conn
         assert error_codes(response.json()) == [code] and response.json()["errors"][0]["message"]
         again = client.post("/graphql", json={"query": "{ __typename }"})  # the same keep-alive connection
         assert again.json() == {"data": {"__typename": "Query"}}
+
+
+def test_checks_of_a_document_are_memoised_by_the_parsed_object_and_bounded() -> None:
+    from graphql import parse
+
+    from schema.limits import PARSED_DOCUMENTS, per_document
+
+    calls: list[int] = []
+
+    @per_document
+    def measured(document: Any, scale: int) -> int:
+        calls.append(scale)
+        return len(document.definitions) * scale
+
+    first, same_text = parse("{ provinces { totalCount } }"), parse("{ provinces { totalCount } }")
+    assert measured(first, 2) == measured(first, 2) == 2 and calls == [2]
+    assert measured(first, 3) == 3 and calls == [2, 3]  # other arguments: another entry
+    assert measured(same_text, 2) == 2 and calls == [2, 3, 2]  # another object: measured again
+    kept = [parse("{ __typename }") for _ in range(PARSED_DOCUMENTS)]
+    for document in kept:
+        measured(document, 1)
+    calls.clear()
+    measured(first, 2)  # evicted by the PARSED_DOCUMENTS more recent ones
+    measured(kept[-1], 1)  # still kept
+    assert calls == [2]
