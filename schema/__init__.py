@@ -16,7 +16,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema.admitted import Check, RequestChecks, request_checks
-from schema.compiled import CompiledReads, CompiledValues, OperationInfo
+from schema.compiled import CompiledReads, CompiledValues, NamedOperation, OperationInfo
 from schema.errors import ErrorCodes, code_in_place
 from schema.limits import PARSED_DOCUMENTS, Limits, guarded_validation
 from schema.mutation import Mutation
@@ -66,6 +66,7 @@ def build_schema(*, production: bool, limits: Limits = Limits(),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: CachedParser(maxsize=PARSED_DOCUMENTS),
         guarded_validation(limits, hide_suggestions=production),
+        NamedOperation,
         lambda: RequestChecks(checks),
         CompiledValues,
         OperationInfo,

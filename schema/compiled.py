@@ -12,6 +12,7 @@ from graphql import (
     GraphQLResolveInfo,
     GraphQLScalarType,
     GraphQLSchema,
+    OperationDefinitionNode,
     get_named_type,
 )
 from strawberry.extensions import SchemaExtension
@@ -83,6 +84,25 @@ class OperationInfo(SchemaExtension):
         if isinstance(context.context, Context):
             context.context.operation_kind = context.operation_type.value
             context.context.operation_name = context.operation_name
+        yield
+
+
+class NamedOperation(SchemaExtension):
+    """A document of several operations runs the one `operationName` names, as GraphQL requires;
+    without a name Strawberry would run the first (a mutation the client did not choose, say)."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        # Strawberry keeps the request's own operationName apart from the name it guesses.
+        if context.result is None and document is not None and getattr(context, "_provided_operation_name", None) is None:
+            names = [d.name.value if d.name else "(anonymous)" for d in document.definitions
+                     if isinstance(d, OperationDefinitionNode)]
+            if len(names) > 1:
+                error = BadUserInput(f"the document has {len(names)} operations ({', '.join(names[:10])}); "
+                                     "name the one to run in operationName", field="operationName")
+                context.result = ExecutionResult(data=None, errors=[GraphQLError(
+                    str(error), original_error=error, extensions={"code": error.code, "field": error.field})])
         yield
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import running_server, token
+from tests.conftest import fetch, running_server, token
 
 DISTRICT = """query District($code: String!, $villages: Int = 10, $name: String) {
   district(code: $code) { __typename code name
@@ -148,11 +148,13 @@ def test_each_operation_of_a_document_is_admitted_by_its_own_name(server: str) -
     same(full, short)
     same(first, short)
     assert short.json()["data"]["village"]["code"] == "99.01.01.2001"
-    # Without operationName Strawberry runs the document's first operation; the short path runs the same.
+    # Without operationName, a document of several operations is refused (GraphQL's rule), never admitted.
     full, short, answered = both_paths(server, TWO_OPERATIONS, {}, ADMIN, operation=None)
-    assert answered == 1
+    assert answered == 0
     same(full, short)
-    assert list(short.json()["data"]) == ["provinces"]
+    assert short.json()["data"] is None
+    assert [(e["extensions"]["code"], e["extensions"]["field"]) for e in short.json()["errors"]] == \
+        [("BAD_USER_INPUT", "operationName")]
 
 
 def test_a_document_refused_as_such_is_never_admitted(server: str) -> None:
@@ -162,3 +164,19 @@ def test_a_document_refused_as_such_is_never_admitted(server: str) -> None:
         assert answered == 0
         same(full, short)
         assert [e["extensions"]["code"] for e in short.json()["errors"]] == ["BAD_USER_INPUT"]
+
+
+def test_a_document_of_several_mutations_without_operation_name_runs_none(server: str, shared_demo_db: str) -> None:
+    """GraphQL's rule; Strawberry alone would run the first mutation, which the client did not choose."""
+    document = """mutation Leave { setAgentStatus(code: "AG-000001", status: INACTIVE) { status } }
+mutation Return { setAgentStatus(code: "AG-000001", status: ACTIVE) { status } }"""
+    before = fetch(shared_demo_db, "SELECT status::text FROM agent WHERE code = 'AG-000001'")[0][0]
+    assert before == "active"  # so that running the first mutation would show
+    body = send(server, document, None, ADMIN, hashed=False).json()
+    assert body["data"] is None
+    assert [(e["extensions"]["code"], e["extensions"]["field"]) for e in body["errors"]] == \
+        [("BAD_USER_INPUT", "operationName")]
+    assert "2 operations (Leave, Return)" in body["errors"][0]["message"]
+    assert fetch(shared_demo_db, "SELECT status::text FROM agent WHERE code = 'AG-000001'")[0][0] == before
+    named = send(server, document, None, ADMIN, hashed=False, operation="Return").json()
+    assert named == {"data": {"setAgentStatus": {"status": "ACTIVE"}}}
