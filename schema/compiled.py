@@ -101,8 +101,11 @@ class NamedOperation(SchemaExtension):
             if len(names) > 1:
                 error = BadUserInput(f"the document has {len(names)} operations ({', '.join(names[:10])}); "
                                      "name the one to run in operationName", field="operationName")
-                context.result = ExecutionResult(data=None, errors=[GraphQLError(
-                    str(error), original_error=error, extensions={"code": error.code, "field": error.field})])
+                refusal = GraphQLError(str(error), original_error=error,
+                                       extensions={"code": error.code, "field": error.field})
+                if context.operation_type is OperationType.SUBSCRIPTION:
+                    raise refusal  # Strawberry ignores a result set here for subscriptions, not an error raised
+                context.result = ExecutionResult(data=None, errors=[refusal])
         yield
 
 

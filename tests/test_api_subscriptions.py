@@ -128,3 +128,14 @@ def test_a_planner_hears_no_enrollment_in_a_village_whose_count_is_suppressed(tw
             assert recorded["data"]["recordEnrollment"]["status"] == "CREATED"
         assert next_payload(planner) == {"data": {"enrollmentRecorded": {"village": {"code": shown},
                                                                          "agent": {"code": pair["code"]}}}}
+
+
+def test_a_document_of_several_subscriptions_needs_an_operation_name(two_servers: tuple[str, str, str]) -> None:
+    _, a, _ = two_servers
+    query = ('subscription Villages { coverageChanged(regionCode: "99.01") { villages } } '
+             + 'subscription Enrollments { enrollmentRecorded { village { code } } }')
+    with subscription(a, query, token("admin")) as ws:
+        refused = next_payload(ws)
+    assert refused is not None, "no answer"
+    errors = refused.get("errors") or refused.get("payload")
+    assert [(e["extensions"]["code"], e["extensions"]["field"]) for e in errors] == [("BAD_USER_INPUT", "operationName")], refused
