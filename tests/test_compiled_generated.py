@@ -1,10 +1,12 @@
 """Generated queries (hypothesis-graphql through schemathesis, fixed seed): random selections,
 fragments, aliases and arguments, for every role. Each request is answered by at most one SQL
 statement on the data (counted by PostgreSQL, pg_stat_statements), never with an internal error;
+sent again, it is answered the same by the short path of admitted queries (schema/admitted.py);
 and where a generated query asks for a whole list's totalCount, it equals a count written here."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from hypothesis import strategies as st
 
 from embedded.cluster import EmbeddedCluster
 from tests.conftest import _clone, fetch, running_server, token
+from tests.test_admitted import admitted_count
 from tests.test_api_statements import statements
 from tests.test_fuzz import SCHEMA  # registers the scalar strategies (real codes, hostile text)
 
@@ -66,21 +69,29 @@ def unfiltered_totals(query: str) -> list[tuple[str, str]]:
 def test_generated_queries_are_one_statement_and_never_internal_errors(counted: tuple[str, str], role: str) -> None:
     server, url = counted
     client = httpx.Client(base_url=server, headers={"authorization": f"Bearer {ROLES[role]}"}, timeout=60)
-    most, answered, oracles = 0, 0, 0
+    most, answered, oracles, calls = 0, 0, 0, 0
+    admitted_before = admitted_count(server)
 
     @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
     @given(case=st.one_of([operation.as_strategy() for operation in QUERIES]))
     def send(case: schemathesis.Case) -> None:
-        nonlocal most, answered, oracles
+        nonlocal most, answered, oracles, calls
+        calls += 1
         query = case.body if isinstance(case.body, str) else case.body["query"]
         fetch(url, "SELECT pg_stat_statements_reset()")
-        body: dict[str, Any] = client.post("/graphql", json={"query": query}).json()
+        # The full path first (a persisted-query hash always takes it), then the same text plainly.
+        hashed = {"persistedQuery": {"version": 1, "sha256Hash": hashlib.sha256(query.encode()).hexdigest()}}
+        body: dict[str, Any] = client.post("/graphql", json={"query": query, "extensions": hashed}).json()
         sent = sum(calls for _, calls in statements(url))
         most = max(most, sent)
         assert "INTERNAL_SERVER_ERROR" not in str(body), (query, body)
         assert sent <= 1, (query, statements(url))
         answered += body.get("data") is not None
+        fetch(url, "SELECT pg_stat_statements_reset()")
+        again: dict[str, Any] = client.post("/graphql", json={"query": query}).json()
+        assert again == body, (query, body, again)
+        assert sum(calls for _, calls in statements(url)) <= 1, (query, statements(url))
         for key, name in unfiltered_totals(query):
             value = ((body.get("data") or {}).get(key) or {}).get("totalCount")
             if value is not None and role in COUNTS[name]:
@@ -88,8 +99,11 @@ def test_generated_queries_are_one_statement_and_never_internal_errors(counted: 
                 oracles += 1
 
     send()
-    print(f"{role}: at most {most} statement per request; {answered} answered with data; {oracles} totals checked")
+    short = admitted_count(server) - admitted_before
+    print(f"{role}: at most {most} statement per request; {answered} answered with data, "
+          f"{short:.0f} again by the short path; {oracles} totals checked")
     assert answered >= 10  # which generated queries ask for a whole list's total depends on the schema
+    assert answered <= short <= calls  # every query the compiler answered, answered again by the short path
 
 
 @pytest.mark.parametrize("role", ["admin", "manager"])
