@@ -33,6 +33,7 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    VariableNode,
     get_named_type,
     validate,
     value_from_ast_untyped,
@@ -271,13 +272,29 @@ def cost_refusal(document: DocumentNode, operation_name: str | None, variables: 
     operation = _operation(document.definitions, operation_name)
     if operation is None:
         return None
-    estimate = _Cost(document, variables, schema).operation(operation)
+    estimate = _fixed_cost(document, operation_name, schema)
+    if estimate is None:  # a page size is a variable: estimate this request's, defaults included
+        defaults = {d.variable.name.value: value_from_ast_untyped(d.default_value)
+                    for d in operation.variable_definitions or () if d.default_value is not None}
+        estimate = _Cost(document, {**defaults, **variables}, schema).operation(operation)
     if estimate <= max_cost:
         return None
     return refused(
         f"this query could return about {estimate:,} rows (page sizes multiplied along the nesting); "
         f"the limit is {max_cost:,}. Ask for smaller pages (first/last) or fewer nested lists."
     )
+
+
+@per_document
+def _fixed_cost(document: DocumentNode, operation_name: str | None, schema: GraphQLSchema) -> int | None:
+    """The operation's estimate when no page size comes from a variable (the same for every
+    request of the document), else None."""
+    operation = _operation(document.definitions, operation_name)
+    if operation is None:
+        return None
+    cost = _Cost(document, {}, schema)
+    estimate = cost.operation(operation)
+    return None if cost.read_variables else estimate
 
 
 def _operation(definitions: Any, name: str | None) -> OperationDefinitionNode | None:
@@ -295,6 +312,7 @@ class _Cost:
         self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
         self.variables = variables
         self.schema = schema
+        self.read_variables = False  # whether a page size came from a variable
         self.memo: dict[str, int] = {}
         for name in dependency_order(self.fragments):
             kind = schema.get_type(self.fragments[name].type_condition.name.value)
@@ -302,6 +320,16 @@ class _Cost:
 
     def operation(self, operation: OperationDefinitionNode) -> int:
         return self._cost(operation.selection_set, self.schema.get_root_type(operation.operation), 1)
+
+    def _page_size(self, node: FieldNode) -> int:
+        given = {a.name.value: a.value for a in node.arguments or () if a.name.value in ("first", "last")}
+        for name in ("last", "first"):
+            if name in given:
+                self.read_variables |= isinstance(given[name], VariableNode)
+                value = value_from_ast_untyped(given[name], self.variables)
+                if isinstance(value, int) and not isinstance(value, bool):
+                    return max(value, 1)
+        return DEFAULT_PAGE_SIZE
 
     def _cost(self, selections: SelectionSetNode | None, parent: Any, multiplier: int) -> int:
         if selections is None or parent is None:
@@ -315,7 +343,7 @@ class _Cost:
                 field_type = get_named_type(definition.type)
                 factor = multiplier
                 if isinstance(field_type, GraphQLObjectType) and field_type.name.endswith("Connection"):
-                    factor = multiplier * _page_size(node, self.variables)
+                    factor = multiplier * self._page_size(node)
                     total += factor
                 total += self._cost(node.selection_set, field_type, factor)
             elif isinstance(node, InlineFragmentNode):
@@ -324,12 +352,3 @@ class _Cost:
             elif isinstance(node, FragmentSpreadNode):
                 total += multiplier * self.memo.get(node.name.value, 0)
         return total
-
-
-def _page_size(node: FieldNode, variables: dict[str, Any]) -> int:
-    arguments = {a.name.value: value_from_ast_untyped(a.value, variables) for a in node.arguments or ()}
-    for name in ("last", "first"):
-        value = arguments.get(name)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return max(value, 1)
-    return DEFAULT_PAGE_SIZE

@@ -44,6 +44,12 @@ def test_cost_limit_multiplies_page_sizes_including_variables_and_fragments(serv
     assert "500,500" in message and "first/last" in message
     default_sizes = "{ provinces { edges { node { regencies { edges { node { districts { totalCount } } } } } } } }"
     assert "1,010,100" in refused(post(server, default_sizes))  # 100 per page when not given
+    # A variable left out counts its default: 500 + 500 × 500 + 500 × 500 × 2 = 750,500 (not 100 per page).
+    by_default = """query($n: Int = 500) { villages(first: $n) { edges { node {
+        agentsInReach(first: $n) { edges { node { villagesInReach(first: 2) { totalCount } } } } } } } }"""
+    for _ in range(2):  # the same document again: the estimate is not kept from the first request
+        assert "750,500" in refused(post(server, by_default))
+    assert "errors" not in post(server, by_default, {"n": 10})  # 10 + 100 + 200
 
 
 @pytest.fixture(scope="module")
