@@ -4,10 +4,10 @@ Every check of a document alone (tokens, parsing, shape limits, validation, intr
 production, registered documents) gives the same answer for the same text, so once a query's
 text has passed all of them and the compiler has answered it, the HTTP view admits it: later
 requests with the same text and operation name skip Strawberry's operation pipeline (its
-extension hooks and result handling were a fifth of a worker's CPU on the nested peer workload;
-BENCHMARKS.md) and run only what depends on the request: sign-in (in the view), the checks of
-`REQUEST_CHECKS` below, and the compiled statement. Both paths run the same checks from this one
-list, and the same `answer_compiled`; errors are coded by the same `coded`.
+extension hooks, result handling and request parsing were about a quarter of a worker's CPU on
+the nested peer workload; BENCHMARKS.md) and run only what depends on the request: sign-in (in
+the view), the checks `request_checks` lists, and the compiled statement. Both paths run the same
+checks from that one list, and the same `answer_compiled`; errors are coded by the same `coded`.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class RequestChecks(SchemaExtension):
 class AdmittedQuery:
     document: DocumentNode
     # The operation the full path ran: the request's operationName or, without one, the name of
-    # the document's first operation (Strawberry's choice); also the metrics' label.
+    # the document's only operation (NamedOperation refuses several); also the metrics' label.
     name: str | None
 
 
