@@ -9,6 +9,7 @@ on the request (cost, NUL characters, variable types, scope, sign-in, missing re
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from collections.abc import Iterator
@@ -118,7 +119,7 @@ def test_a_planner_is_refused_personal_fields_on_the_short_path_too(server: str)
     assert "FORBIDDEN" in [e["extensions"]["code"] for e in short.json()["errors"]]
 
 
-@pytest.mark.parametrize("auth", [None, "not-a-token", token("admin", ttl=__import__("datetime").timedelta(seconds=-1))])
+@pytest.mark.parametrize("auth", [None, "not-a-token", token("admin", ttl=dt.timedelta(seconds=-1))])
 def test_sign_in_is_checked_before_an_admitted_query_is_answered(server: str, auth: str | None) -> None:
     admit(server, DISTRICT, {"code": "99.01.01"})
     full, short, answered = both_paths(server, DISTRICT, {"code": "99.01.01"}, auth)

@@ -6,7 +6,6 @@ written here in Python."""
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -42,11 +41,6 @@ def rule(scope: list[str], value: str) -> bool:
     return any(value == code or value.startswith(code + ".") for code in scope)
 
 
-@pytest.fixture(scope="module")
-def connection(shared_demo_db: str) -> str:
-    return shared_demo_db
-
-
 def selected(url: str, scope: list[str], values: list[str]) -> list[bool]:
     """For each value, whether a village row with that code would be visible to a manager of `scope`."""
     predicate = visible_sql(Viewer("probe", Role.MANAGER, scope=tuple(scope)), "village", "v")
@@ -58,14 +52,14 @@ def selected(url: str, scope: list[str], values: list[str]) -> list[bool]:
 @settings(max_examples=60, deadline=None, database=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data(), size=st.sampled_from([1, MANY_SCOPE_CODES - 1, MANY_SCOPE_CODES, 12, 38]))
-def test_a_scope_selects_exactly_what_the_rule_names_in_either_form(connection: str, data: st.DataObject,
+def test_a_scope_selects_exactly_what_the_rule_names_in_either_form(shared_demo_db: str, data: st.DataObject,
                                                                     size: int) -> None:
     scope = data.draw(st.lists(region_codes(), min_size=size, max_size=size, unique=True))
     values = data.draw(st.lists(code_like_strings(scope), min_size=20, max_size=40))
-    assert selected(connection, scope, values) == [rule(scope, v) for v in values], (scope, values)
+    assert selected(shared_demo_db, scope, values) == [rule(scope, v) for v in values], (scope, values)
 
 
-def test_many_codes_are_written_once_per_length(connection: str) -> None:
+def test_many_codes_are_written_once_per_length(shared_demo_db: str) -> None:
     many = tuple(f"{p}" for p in range(11, 11 + MANY_SCOPE_CODES)) + ("34.71",)
     sql = visible_sql(Viewer("probe", Role.MANAGER, scope=many), "village", "v")
     assert sql.count("LIKE") == 0 and sql.count("left(v.code, 2)") == 1 and sql.count("left(v.code, 5)") == 1
@@ -73,9 +67,9 @@ def test_many_codes_are_written_once_per_length(connection: str) -> None:
     assert few == "(v.code = '34.71' OR v.code LIKE '34.71.%')"  # a range the code index can scan
 
 
-def test_the_rule_holds_on_the_stored_villages(connection: str) -> None:
+def test_the_rule_holds_on_the_stored_villages(shared_demo_db: str) -> None:
     """The forms agree on real rows too: every village of the demo, for a scope of each size."""
-    codes = [r["code"] for r in fetch(connection, "SELECT code FROM village ORDER BY code")]
+    codes = [r["code"] for r in fetch(shared_demo_db, "SELECT code FROM village ORDER BY code")]
     districts = sorted({c[:8] for c in codes})
     for scope in (districts[:1], districts[:MANY_SCOPE_CODES], [districts[0][:5], *districts[-MANY_SCOPE_CODES:]]):
-        assert selected(connection, scope, codes) == [rule(scope, c) for c in codes], scope
+        assert selected(shared_demo_db, scope, codes) == [rule(scope, c) for c in codes], scope
