@@ -16,6 +16,17 @@ from auth.oidc import OidcSettings
 from db.engine import Pooler
 
 
+def read_pool_default(workers: int, cores: int | None = None) -> int:
+    """Each worker's read connections when PERISAI_READ_POOL_SIZE is unset: 2 × cores + 1 over all
+    workers (the PostgreSQL wiki's rule for a database on these cores), at least 2, so one slow
+    statement never holds a worker's only connection. More connections than that add no throughput
+    and make PostgreSQL's backends and the workers wait for each other's time slices: 10 per worker
+    on 2 cores put the peer benchmark's p99 at 130-150 ms, 3 at ~50, at the same req/s
+    (BENCHMARKS.md)."""
+    cores = cores or len(os.sched_getaffinity(0))
+    return max(2, -(-(2 * cores + 1) // workers))
+
+
 class Settings(BaseSettings):
     """Every `PERISAI_*` variable, plus `DATABASE_URL`. See the README's configuration table."""
 
@@ -43,8 +54,9 @@ class Settings(BaseSettings):
     port: int = 8000
     jwt_secret: SecretStr | None = None
     statement_timeout_ms: int = Field(default=5_000, gt=0)
-    # Database connections per server worker for reads (compiled statements).
-    read_pool_size: int = Field(default=10, gt=0)
+    # Database connections per server worker for reads (compiled statements); `perisai serve
+    # --workers N` divides the default among its N workers.
+    read_pool_size: int = Field(default_factory=lambda: read_pool_default(1), gt=0)
     max_query_bytes: int = Field(default=100_000, gt=0)
     max_query_tokens: int = Field(default=5_000, gt=0)
     max_query_depth: int = Field(default=20, gt=0)

@@ -10,6 +10,7 @@ import uvicorn
 
 from cli.runtime import console, database_url, friendly_errors, settings
 from server.workers import serve as serve_workers
+from settings import read_pool_default
 
 
 @friendly_errors
@@ -25,6 +26,8 @@ def serve(
     url = database_url(config)
     # Workers are separate processes: hand them the resolved URL so none starts a cluster.
     os.environ["DATABASE_URL"] = url
+    if "read_pool_size" not in config.model_fields_set:  # neither the environment nor .env sets it
+        os.environ["PERISAI_READ_POOL_SIZE"] = str(read_pool_default(workers))
     host, port = host or config.host, port or config.port
     console.print(f"Serving on http://{host}:{port}/graphql")
     if not config.production:

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from settings import read_pool_default
 from tests.conftest import JWT_SECRET, NIK_KEY, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,10 +28,10 @@ CONNECTIONS = 16
 
 
 @contextmanager
-def serving(database_url: str, workdir: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+def serving(database_url: str, workdir: Path, **settings: str) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "PERISAI_ENV": "test", "PERISAI_JWT_SECRET": JWT_SECRET,
-           "PERISAI_NIK_KEY": NIK_KEY.decode(), "PERISAI_DATA_DIR": str(workdir / "unused-pgdata")}
+           "PERISAI_NIK_KEY": NIK_KEY.decode(), "PERISAI_DATA_DIR": str(workdir / "unused-pgdata"), **settings}
     log = (workdir / "serve.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--port", str(port), "--workers", str(WORKERS)],
                             env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
@@ -170,3 +171,26 @@ def test_workers_that_cannot_start_stop_the_server_with_their_error(shared_demo_
                             env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "cannot read the persisted queries" in result.stderr and "failed to start" in result.stderr
+
+
+def pool_size_of(pid: int) -> str | None:
+    """The read pool size a process was started with (its environment, as the kernel keeps it)."""
+    for entry in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+        if entry.startswith(b"PERISAI_READ_POOL_SIZE="):
+            return entry.split(b"=", 1)[1].decode()
+    return None
+
+
+@pytest.mark.parametrize("given", [None, "7"])
+def test_the_default_read_pool_is_divided_among_the_workers(shared_demo_db: str, tmp_path: Path, given: str | None) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("PERISAI_READ_POOL_SIZE", raising=False)
+        with serving(shared_demo_db, tmp_path, **({"PERISAI_READ_POOL_SIZE": given} if given else {})) as (proc, _):
+            sizes = {pool_size_of(pid) for pid in children(proc.pid)}  # the workers and a helper process
+    assert sizes == {given or str(read_pool_default(WORKERS))}
+
+
+def test_the_read_pool_rule() -> None:
+    """2 × cores + 1 connections over all workers (rounded up), never fewer than 2 per worker."""
+    assert [read_pool_default(workers, cores=2) for workers in (1, 2, 3, 8)] == [5, 3, 2, 2]
+    assert [read_pool_default(workers, cores=16) for workers in (1, 4, 16)] == [33, 9, 3]
