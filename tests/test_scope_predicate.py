@@ -1,6 +1,6 @@
 """A manager's scope of many codes is written compactly (db/access.MANY_SCOPE_CODES); whatever the
 form, PostgreSQL must select exactly the values the rule names: the code itself, or anything
-below it after a dot. Checked on generated scopes and values — well-formed codes, and strings
+below it after a dot; and `analyses`, the same rule in Python for regions asked for by code, too. Checked on generated scopes and values — well-formed codes, and strings
 that look like them (a code running on without a dot, cut short, empty) — against the rule
 written here in Python."""
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from db.access import MANY_SCOPE_CODES, Role, Viewer, visible_sql
+from db.access import MANY_SCOPE_CODES, Role, Viewer, analyses, visible_sql
 from tests.conftest import fetch
 
 PARTS = (st.integers(10, 99).map(str), st.integers(1, 99).map("{:02d}".format), st.integers(1, 99).map("{:02d}".format),
@@ -56,7 +56,10 @@ def test_a_scope_selects_exactly_what_the_rule_names_in_either_form(shared_demo_
                                                                     size: int) -> None:
     scope = data.draw(st.lists(region_codes(), min_size=size, max_size=size, unique=True))
     values = data.draw(st.lists(code_like_strings(scope), min_size=20, max_size=40))
-    assert selected(shared_demo_db, scope, values) == [rule(scope, v) for v in values], (scope, values)
+    expected = [rule(scope, v) for v in values]
+    assert selected(shared_demo_db, scope, values) == expected, (scope, values)
+    manager = Viewer("probe", Role.MANAGER, scope=tuple(scope))
+    assert [analyses(manager, v) for v in values] == expected, (scope, values)
 
 
 def test_many_codes_are_written_once_per_length(shared_demo_db: str) -> None:
