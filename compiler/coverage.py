@@ -293,9 +293,10 @@ def _coverage_gaps(b: Build, f: Field, alias: str, path: Path) -> str:
     return exists_or_not_found(b, f, level, code, gap_connection(b, f, bounds["lo"], bounds["hi"], path))
 
 
-def gap_connection(b: Build, f: Field, lo: str | Raw, hi: str | Raw, path: Path) -> str:
+def gap_connection(b: Build, f: Field, lo: str | Raw, hi: str | Raw, path: Path, *, stand_ins: bool = False) -> str:
     """The ranked gaps of the villages with codes in [lo, hi) (values, or SQL as Raw), as the
-    connection `f` selects with its arguments (kind, thresholds, activity, page), checked."""
+    connection `f` selects with its arguments (kind, thresholds, activity, page), checked.
+    `stand_ins`: placed under a scenario's agents and reach pairs (db.queries.gaps.gap_rows_sql)."""
     try:
         act = act_of(f)
         days = observed_days(f, "observedWithinDays")
@@ -307,7 +308,7 @@ def gap_connection(b: Build, f: Field, lo: str | Raw, hi: str | Raw, path: Path)
     except ApiError as error:
         return b.error(error, f.nodes)
     g = b.alias("g")
-    statement = bind(b, gap_rows_sql(GapKind(f.args["kind"].value)), {
+    statement = bind(b, gap_rows_sql(GapKind(f.args["kind"].value), act, stand_ins=stand_ins), {
         "lo": lo, "hi": hi, "within_days": act.within_days, "as_of": act.as_of,
         "below": float(below), "min_uncovered": least,
         "with_unknown": f.args["includeWithoutEstimate"], "observed_days": days, "suppress": suppresses(b.viewer),

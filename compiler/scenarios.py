@@ -123,7 +123,7 @@ def _coverage(b: Build, f: Field, alias: str, path: Path) -> str:
 @compiles("Scenario", field="coverageGaps")
 def _coverage_gaps(b: Build, f: Field, alias: str, path: Path) -> str:
     lo, hi = _bounds(alias)
-    return under_scenario(b, alias, gap_connection(b, f, lo, hi, path))
+    return under_scenario(b, alias, gap_connection(b, f, lo, hi, path, stand_ins=True))
 
 
 @compiles("Scenario", field="agentWorkload")

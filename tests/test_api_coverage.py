@@ -183,6 +183,28 @@ def test_gaps_ranked_and_explained_like_the_oracle(
         assert not (seen_unknown and n["coverage"]["uncoveredWorkers"] is not None)
 
 
+UNREACHED = """query($days: Int, $after: String) {
+  coverageGaps(regionCode: "99", kind: UNREACHED, activeWithinDays: $days, first: 100, after: $after) {
+    pageInfo { hasNextPage endCursor } edges { node { village { code } } } } }"""
+
+
+@pytest.mark.parametrize("days", [None, 60])
+def test_unreached_gaps_are_the_villages_the_oracle_finds_unreached(server: str, nominal: World, effective: World,
+                                                                   days: int | None) -> None:
+    """Without an activity window the statement reads the counter of active agents (migration
+    0014); with one, the reach pairs and recent enrollments: both against the oracle."""
+    world = nominal if days is None else effective
+    found, after = [], None
+    while True:
+        page = data(server, UNREACHED, {"days": days, "after": after})["coverageGaps"]
+        found += [e["node"]["village"]["code"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert sorted(found) == sorted(code for code, c in world.coverage.items() if not c.covered)
+    assert len(found) == len(set(found))
+
+
 NEAREST = """query($village: String, $point: LngLatInput, $k: Int!, $max: Float) {
   nearestAgents(villageCode: $village, point: $point, k: $k, maxDistanceM: $max) { distanceM agent { code } } }"""
 

@@ -16,6 +16,7 @@ from db.queries.coverage import VILLAGE_FIGURES, code_range, coverage_class
 from db.queries.gaps import GapKind, gap_reasons_sql, gap_rows_sql
 from db.queries.suppression import hidden, shown, suppresses
 from db.queries.workload import WORKLOAD_ROWS
+from db.records import Activity
 from db.rules import DEFAULT_OBSERVED_DAYS, LOW_PENETRATION
 
 BATCH = 2000
@@ -59,7 +60,7 @@ def _statement(kind: str, viewer: Viewer) -> str:
                                             "THEN greatest(0, g.informal_workers - g.active_enrollments) END")},
                    g.informal_workers, {shown(viewer, "g.code", "g.active_enrollments")}, g.agents_in_reach, v.estimate_source,
                    ST_AsBinary(ST_Multi(v.geom))
-            FROM ({gap_rows_sql(GapKind.ALL)}) g JOIN village v ON v.code = g.code
+            FROM ({gap_rows_sql(GapKind.ALL, Activity())}) g JOIN village v ON v.code = g.code
             WHERE {visible_sql(viewer, 'village', 'v')} ORDER BY g.rank_key, g.code"""
     return f"""SELECT a.code, a.home_village_code, a.status::text, w.villages, w.workers, w.share::float8, w.overlapping,
                w.n30, w.n90, ST_AsBinary(a.location)

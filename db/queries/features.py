@@ -18,6 +18,7 @@ from db.access import Viewer, visible_sql
 from db.queries.coverage import VILLAGE_COVERAGE_FIGURES, code_range, coverage_class
 from db.queries.gaps import GapKind, gap_reasons_sql, gap_rows_sql
 from db.queries.suppression import hidden, shown, suppresses
+from db.records import Activity
 from db.rules import DEFAULT_OBSERVED_DAYS, LOW_PENETRATION
 from db.sql import substituted
 
@@ -75,7 +76,7 @@ def _gaps(viewer: Viewer) -> str:
     # The gaps of the region, or of the villages whose codes span the box's (ItemsQuery needs one).
     span = ("SELECT {f}(b.code) FROM village b WHERE "
             "ST_Intersects(b.geom, ST_MakeEnvelope(:min_x, :min_y, :max_x, :max_y, 4326))")
-    gaps = substituted(gap_rows_sql(GapKind.ALL), {
+    gaps = substituted(gap_rows_sql(GapKind.ALL, Activity()), {
         "lo": f"coalesce(CAST(:region AS text) || '.', ({span.format(f='min')}))",
         "hi": f"coalesce(CAST(:region AS text) || '/', ({span.format(f='max')}) || '/')"})
     return f"""

@@ -16,8 +16,8 @@ from db.queries.coverage import (
     VILLAGE_FIGURES,
     active_enrollments,
     code_range,
-    counts,
     nearest_counting_agent,
+    reached,
     to_village_coverage,
     within,
 )
@@ -64,13 +64,14 @@ gaps AS (
 )"""
 
 
-# Unreached villages first, figures only for them: a region's reached villages (most of them) cost
-# one index probe each, instead of an aggregate of every reach pair and enrollment of the region.
-_UNREACHED_FIGURES = f"""
+def _unreached_figures(from_counter: bool) -> str:
+    """Unreached villages first, figures only for them: a region's reached villages (most of them)
+    cost one index probe each, instead of an aggregate of every reach pair and enrollment of the
+    region."""
+    return f"""
 unreached AS MATERIALIZED (  -- materialised: the gap conditions must not be pushed below the anti-join
     SELECT v.code, v.label_point, v.informal_workers FROM village v
-    WHERE {within("v.code")} AND NOT EXISTS (
-        SELECT 1 FROM agent_reach r JOIN agent a ON a.id = r.agent_id WHERE r.village_code = v.code AND {counts("a")})
+    WHERE {within("v.code")} AND NOT {reached("v.code", from_counter)}
 ),
 village_figures AS (
     SELECT u.*, 0::bigint AS agents_in_reach,
@@ -78,12 +79,17 @@ village_figures AS (
            {active_enrollments("u.code")} AS active_enrollments
     FROM unreached u
 )"""
+
+
 _LOW = "(f.suppressed OR f.active_enrollments < CAST(:below AS float8) * f.informal_workers)"
+# (kind, whether who counts may be read from the counters) → the statement's CTEs
 _KINDS = {
-    GapKind.UNREACHED: _gaps(_UNREACHED_FIGURES, "true"),
-    GapKind.UNDERPENETRATED: _gaps(VILLAGE_FIGURES, f"(f.informal_workers IS NULL OR {_LOW})"),
-    GapKind.ALL: _gaps(VILLAGE_FIGURES, f"(f.agents_in_reach = 0 OR f.informal_workers IS NULL OR {_LOW})"),
-    GapKind.PAPER_ONLY: _gaps(VILLAGE_FIGURES, f"f.agents_in_reach > 0 AND NOT {observed('f.code')}", "true"),
+    **{(GapKind.UNREACHED, counter): _gaps(_unreached_figures(counter), "true") for counter in (False, True)},
+    **{(kind, counter): statement for counter in (False, True) for kind, statement in {
+        GapKind.UNDERPENETRATED: _gaps(VILLAGE_FIGURES, f"(f.informal_workers IS NULL OR {_LOW})"),
+        GapKind.ALL: _gaps(VILLAGE_FIGURES, f"(f.agents_in_reach = 0 OR f.informal_workers IS NULL OR {_LOW})"),
+        GapKind.PAPER_ONLY: _gaps(VILLAGE_FIGURES, f"f.agents_in_reach > 0 AND NOT {observed('f.code')}", "true"),
+    }.items()},
 }
 
 
@@ -99,10 +105,17 @@ def gap_reasons_sql(gap: str, below: str = "CAST(:below AS float8)") -> str:
             f"CASE WHEN {gap}.paper_only THEN 'PAPER_ONLY' END], NULL)")
 
 
-def gap_rows_sql(kind: GapKind) -> str:
+def gap_rows_sql(kind: GapKind, activity: Activity, *, stand_ins: bool = False) -> str:
     """Every gap of kind `kind` in the region (:lo, :hi), with its village figures, rank key, label
-    point and whether it is reached only on paper (PAPER_ONLY also takes :observed_days)."""
-    return _KINDS[kind] + "SELECT * FROM gaps"
+    point and whether it is reached only on paper (PAPER_ONLY also takes :observed_days).
+    `stand_ins`: the statement will read `agent` and `agent_reach` from a scenario's WITH entries,
+    so nothing may come from the counters of the present. The text depends on that and on whether
+    `activity` has a window; values are bound as usual."""
+    return _KINDS[kind, _from_counter(activity, stand_ins)] + "SELECT * FROM gaps"
+
+
+def _from_counter(activity: Activity, stand_ins: bool) -> bool:
+    return activity.within_days is None and not stand_ins
 
 
 def _params(query: GapQuery) -> dict[str, object]:
@@ -122,7 +135,7 @@ class GapPage:
 async def gap_page(session: AsyncSession, query: GapQuery, limit: int, after: Key | None) -> GapPage:
     """A page of the ranked gaps and their total count, in one statement (the gaps are computed once)."""
     stmt = text(f"""
-        {_KINDS[query.kind]}
+        {_KINDS[query.kind, _from_counter(query.activity, stand_ins=False)]}
         SELECT g.code, g.informal_workers, g.agents_in_reach, g.agents_any, g.active_enrollments, g.rank_key,
                n.nearest_agent_id, n.nearest_m, total.n AS total
         FROM (SELECT count(*) AS n FROM gaps) total
