@@ -82,15 +82,22 @@ village_figures AS (
 
 
 _LOW = "(f.suppressed OR f.active_enrollments < CAST(:below AS float8) * f.informal_workers)"
-# (kind, whether who counts may be read from the counters) → the statement's CTEs
-_KINDS = {
-    **{(GapKind.UNREACHED, counter): _gaps(_unreached_figures(counter), "true") for counter in (False, True)},
-    **{(kind, counter): statement for counter in (False, True) for kind, statement in {
-        GapKind.UNDERPENETRATED: _gaps(VILLAGE_FIGURES, f"(f.informal_workers IS NULL OR {_LOW})"),
-        GapKind.ALL: _gaps(VILLAGE_FIGURES, f"(f.agents_in_reach = 0 OR f.informal_workers IS NULL OR {_LOW})"),
-        GapKind.PAPER_ONLY: _gaps(VILLAGE_FIGURES, f"f.agents_in_reach > 0 AND NOT {observed('f.code')}", "true"),
-    }.items()},
+# Unreached gaps, with whether who counts may be read from the counter → the statement's CTEs.
+_UNREACHED = {counter: _gaps(_unreached_figures(counter), "true") for counter in (False, True)}
+# The other kinds rank every village of the region by figures that count each reach pair with its
+# agent (the counter was tried for them and not kept: BENCHMARKS.md, 2026-12-01 06:37).
+_FIGURED = {
+    GapKind.UNDERPENETRATED: _gaps(VILLAGE_FIGURES, f"(f.informal_workers IS NULL OR {_LOW})"),
+    GapKind.ALL: _gaps(VILLAGE_FIGURES, f"(f.agents_in_reach = 0 OR f.informal_workers IS NULL OR {_LOW})"),
+    GapKind.PAPER_ONLY: _gaps(VILLAGE_FIGURES, f"f.agents_in_reach > 0 AND NOT {observed('f.code')}", "true"),
 }
+
+
+def _ctes(kind: GapKind, activity: Activity, stand_ins: bool) -> str:
+    """The WITH entries that define `gaps` for `kind` (stand_ins as in gap_rows_sql)."""
+    if kind is GapKind.UNREACHED:
+        return _UNREACHED[activity.within_days is None and not stand_ins]
+    return _FIGURED[kind]
 
 
 def gap_reasons_sql(gap: str, below: str = "CAST(:below AS float8)") -> str:
@@ -111,11 +118,7 @@ def gap_rows_sql(kind: GapKind, activity: Activity, *, stand_ins: bool = False) 
     `stand_ins`: the statement will read `agent` and `agent_reach` from a scenario's WITH entries,
     so nothing may come from the counters of the present. The text depends on that and on whether
     `activity` has a window; values are bound as usual."""
-    return _KINDS[kind, _from_counter(activity, stand_ins)] + "SELECT * FROM gaps"
-
-
-def _from_counter(activity: Activity, stand_ins: bool) -> bool:
-    return activity.within_days is None and not stand_ins
+    return _ctes(kind, activity, stand_ins) + "SELECT * FROM gaps"
 
 
 def _params(query: GapQuery) -> dict[str, object]:
@@ -135,7 +138,7 @@ class GapPage:
 async def gap_page(session: AsyncSession, query: GapQuery, limit: int, after: Key | None) -> GapPage:
     """A page of the ranked gaps and their total count, in one statement (the gaps are computed once)."""
     stmt = text(f"""
-        {_KINDS[query.kind, _from_counter(query.activity, stand_ins=False)]}
+        {_ctes(query.kind, query.activity, stand_ins=False)}
         SELECT g.code, g.informal_workers, g.agents_in_reach, g.agents_any, g.active_enrollments, g.rank_key,
                n.nearest_agent_id, n.nearest_m, total.n AS total
         FROM (SELECT count(*) AS n FROM gaps) total
