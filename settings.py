@@ -23,7 +23,8 @@ def read_pool_default(workers: int, cores: int | None = None) -> int:
     and make PostgreSQL's backends and the workers wait for each other's time slices: 10 per worker
     on 2 cores put the peer benchmark's p99 at 130-150 ms, 3 at ~50, at the same req/s
     (BENCHMARKS.md)."""
-    cores = cores or len(os.sched_getaffinity(0))
+    # The cores this process may run on (taskset, containers); macOS has no affinity call.
+    cores = cores or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     return max(2, -(-(2 * cores + 1) // workers))
 
 
