@@ -1,8 +1,8 @@
 """A manager's scope of many codes is written compactly (db/access.MANY_SCOPE_CODES); whatever the
 form, PostgreSQL must select exactly the values the rule names: the code itself, or anything
-below it after a dot; and `analyses`, the same rule in Python for regions asked for by code, too. Checked on generated scopes and values — well-formed codes, and strings
-that look like them (a code running on without a dot, cut short, empty) — against the rule
-written here in Python."""
+below it after a dot; and `analyses`, the same rule in Python for regions asked for by code, too.
+Checked on generated scopes and values — well-formed codes, and strings that look like them (a
+code running on without a dot, cut short, empty) — against the rule written here in Python."""
 
 from __future__ import annotations
 

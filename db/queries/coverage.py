@@ -56,7 +56,7 @@ def reached(village_code: str, from_counter: bool) -> str:
     which is right only for the present agents (not a scenario's stand-ins) and no activity window;
     joining the reach pairs with their agents took a quarter of the unreached-gaps statement's time
     (planning and running; bench-peers gaps workload)."""
-    if from_counter:
+    if from_counter:  # EXISTS, not `active_agents(…) > 0`: an anti-join for a whole country (250 vs 360 ms)
         return f"EXISTS (SELECT FROM village_agents va WHERE va.village_code = {village_code} AND va.active > 0)"
     return f"""EXISTS (
         SELECT 1 FROM agent_reach r JOIN agent a ON a.id = r.agent_id WHERE r.village_code = {village_code} AND {counts("a")})"""
