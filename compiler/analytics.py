@@ -93,11 +93,10 @@ compiles("NearbyAgent", field="agent")(
 def _agent_workload(b: Build, f: Field, alias: str, path: Path) -> str:
     try:
         act_of(f)
-        level, code = analysable(b, f)
+        region = analysable(b, f)
     except ApiError as error:
         return b.error(error, f.nodes)
-    bounds = code_range(code)
-    return exists_or_not_found(b, f, level, code, workload_connection(b, f, bounds["lo"], bounds["hi"], path))
+    return exists_or_not_found(b, f, region, workload_connection(b, f, region.lo, region.hi, path))
 
 
 def workload_connection(b: Build, f: Field, lo: str | Raw, hi: str | Raw, path: Path) -> str:
@@ -141,12 +140,11 @@ compiles("AgentWorkload", field="agent")(
 def _recommend_agent_sites(b: Build, f: Field, alias: str, path: Path) -> str:
     try:
         act_of(f)
-        level, code = analysable(b, f)
+        region = analysable(b, f)
         check_siting(f.args["count"], f.args["reachM"])
     except ApiError as error:
         return b.error(error, f.nodes)
-    bounds = code_range(code)
-    return exists_or_not_found(b, f, level, code, sites_value(b, f, bounds["lo"], bounds["hi"], path))
+    return exists_or_not_found(b, f, region, sites_value(b, f, region.lo, region.hi, path))
 
 
 def sites_value(b: Build, f: Field, lo: str | Raw, hi: str | Raw, path: Path) -> str:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from compiler.connection import Rows, connection
 from compiler.entities import agent_row, observed_days, region_row
 from compiler.objects import compiles, compiles_columns, object_json
 from compiler.plan import Field
-from compiler.sql import Build, Path, Raw, bind
+from compiler.sql import Build, Path, Raw, Shaped, bind
 from db.access import Role, analyses
 from db.queries.coverage import (
     COVERED_FRACTION,
@@ -61,26 +62,52 @@ def check_scope(viewer: Any, code: str | None, field: str) -> None:
     raise Forbidden("coverage analytics are for planners and managers", field=field)
 
 
-def analysable(b: Build, f: Field, field: str = "regionCode") -> tuple[Level | None, str | None]:
-    """The region argument of a root analytics field, checked (BadUserInput, Forbidden)."""
-    given = f.args.get(field)
-    if given is None:
-        check_scope(b.viewer, None, field)
-        return None, None
-    code = region_code(given, field)
-    level = Level.of_code(code)
-    if level is Level.VILLAGE:
-        raise BadUserInput("is a village code; ask village(code) { coverage } for one village", field=field)
-    check_scope(b.viewer, code, field)
-    return level, code
+@dataclass(frozen=True)
+class Region:
+    """The region argument of a root analytics field, checked, as SQL: the code's parameter (NULL
+    for all of Indonesia) and the bounds of the codes below it (db.queries.coverage.code_range)."""
+
+    level: Level | None
+    code: str
+    lo: Raw
+    hi: Raw
+
+    @property
+    def bounds(self) -> dict[str, Raw]:
+        return {"lo": self.lo, "hi": self.hi}
 
 
-def exists_or_not_found(b: Build, f: Field, level: Level | None, code: str | None, value: str) -> str:
+def analysable(b: Build, f: Field, field: str = "regionCode") -> Region:
+    """The region argument of a root analytics field, checked (BadUserInput, Forbidden). The code
+    and its bounds are parameters, and the statement depends only on the region's level: a
+    variable's other codes of that level reuse it (compiler/templates.py)."""
+    viewer = b.viewer
+
+    def check(given: str | None) -> Shaped:
+        if given is None:
+            check_scope(viewer, None, field)
+            everything = code_range(None)
+            return None, (None, everything["lo"], everything["hi"])
+        code = region_code(given, field)
+        level = Level.of_code(code)
+        if level is Level.VILLAGE:
+            raise BadUserInput("is a village code; ask village(code) { coverage } for one village", field=field)
+        check_scope(viewer, code, field)
+        below = code_range(code)
+        return level, (code, below["lo"], below["hi"])
+
+    level, (code, lo, hi) = b.bound_shaped(f, field, check, ("text", None, None))
+    assert level is None or isinstance(level, Level)
+    return Region(level, code, Raw(lo), Raw(hi))
+
+
+def exists_or_not_found(b: Build, f: Field, region: Region, value: str) -> str:
     """`value`, or NOT_FOUND when the region does not exist."""
+    level = region.level
     if level is None:
         return value
-    missing = b.error(NotFound(f"no {level} with code {code}", field="regionCode"), f.nodes)
-    return f"CASE WHEN EXISTS (SELECT 1 FROM {level.table} WHERE code = {b.add(code)}) THEN {value} ELSE {missing} END"
+    missing = b.error_of(region.code, lambda code: NotFound(f"no {level} with code {code}", field="regionCode"), f.nodes)
+    return f"CASE WHEN EXISTS (SELECT 1 FROM {level.table} WHERE code = {region.code}) THEN {value} ELSE {missing} END"
 
 
 # --- region figures ----------------------------------------------------------------------------------
@@ -185,11 +212,10 @@ for _level in (Level.PROVINCE, Level.REGENCY, Level.DISTRICT):
 def _coverage(b: Build, f: Field, alias: str, path: Path) -> str:
     try:
         act = act_of(f)  # the arguments' own checks first, then who may ask (as the resolvers did)
-        level, code = analysable(b, f)
+        region = analysable(b, f)
     except ApiError as error:
         return b.error(error, f.nodes)
-    figures = region_figures(b, f, level, b.add(code, "text") if code is not None else "NULL", act, path)
-    return exists_or_not_found(b, f, level, code, figures)
+    return exists_or_not_found(b, f, region, region_figures(b, f, region.level, region.code, act, path))
 
 
 # --- village figures ---------------------------------------------------------------------------------
@@ -286,11 +312,10 @@ def _gap_reasons(b: Build, f: Field, alias: str, path: Path) -> str:
 def _coverage_gaps(b: Build, f: Field, alias: str, path: Path) -> str:
     try:
         act_of(f)  # the arguments' own checks first, then who may ask (as the resolvers did)
-        level, code = analysable(b, f)
+        region = analysable(b, f)
     except ApiError as error:
         return b.error(error, f.nodes)
-    bounds = code_range(code)
-    return exists_or_not_found(b, f, level, code, gap_connection(b, f, bounds["lo"], bounds["hi"], path))
+    return exists_or_not_found(b, f, region, gap_connection(b, f, region.lo, region.hi, path))
 
 
 def gap_connection(b: Build, f: Field, lo: str | Raw, hi: str | Raw, path: Path, *, stand_ins: bool = False) -> str:

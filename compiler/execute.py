@@ -9,8 +9,8 @@ nullable parent, as GraphQL requires), or the value its function computes.
 from __future__ import annotations
 
 import asyncio
-import copy
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -64,10 +64,24 @@ def compile_operation(operation: Operation, viewer: Viewer,
     return "SELECT " + ", ".join(columns), b
 
 
+@dataclass(frozen=True)
+class Statement:
+    """A compiled query ready to run: its text and parameters, its deferred values, and its plan."""
+
+    operation: Operation
+    sql: str
+    values: list[Any]
+    deferred: list[Deferred]
+
+
 async def run_statement(pool: asyncpg.Pool, b: Build, sql: str) -> Any:
     """The statement's one row (a timeout is QUERY_TOO_COMPLEX)."""
+    return await fetch_row(pool, *b.params.finish(sql))
+
+
+async def fetch_row(pool: asyncpg.Pool, statement: str, values: list[Any]) -> Any:
+    """The statement's one row (a timeout is QUERY_TOO_COMPLEX)."""
     try:
-        statement, values = b.params.finish(sql)
         async with pool.acquire() as connection:
             metrics.observe_pool(pool.get_size(), pool.get_idle_size())
             with metrics.statement_seconds.time():
@@ -79,15 +93,16 @@ async def run_statement(pool: asyncpg.Pool, b: Build, sql: str) -> Any:
         raise
 
 
-async def run(pool: asyncpg.Pool, sql: str, b: Build, operation: Operation) -> tuple[dict[str, Any] | None, list[GraphQLError]]:
+async def run(pool: asyncpg.Pool, statement: Statement) -> tuple[dict[str, Any] | None, list[GraphQLError]]:
     """The response's data and errors."""
-    row = await run_statement(pool, b, sql)
+    operation = statement.operation
+    row = await fetch_row(pool, statement.sql, statement.values)
     texts = list(row.values()) if row is not None else [None] * len(operation.fields)
-    if not b.deferred or not any(t is not None and MARKER in t for t in texts):
+    if not statement.deferred or not any(t is not None and MARKER in t for t in texts):
         # Fragments go into the response as they are: parsing the database's JSON only to encode it
         # again held the nested peer workload at ~1,200 req/s (~1,600 without; BENCHMARKS.md).
         return {f.key: orjson.Fragment(t) if t is not None else None for f, t in zip(operation.fields, texts, strict=True)}, []
-    settle = _Settle(b.deferred)
+    settle = _Settle(statement.deferred)
     data: dict[str, Any] | None = {}
     for f, text in zip(operation.fields, texts, strict=True):
         value, bubble = await settle.value(orjson.loads(text) if text is not None else None, f, (f.key,))
@@ -114,11 +129,10 @@ class _Settle:
     async def _marker(self, marker: dict[str, Any], path: Path) -> Any:
         deferred = self.deferred[marker[MARKER]]
         try:
-            if deferred.error is not None:
-                raise copy.copy(deferred.error)  # one error per occurrence, as resolvers raise them
-            assert deferred.compute is not None
+            if deferred.compute is None:
+                return deferred.settle(marker.get("inputs"))  # an error: raises
             # Off the event loop: an exact siting solve may take seconds.
-            return await asyncio.to_thread(deferred.compute, marker.get("inputs"))
+            return await asyncio.to_thread(deferred.settle, marker.get("inputs"))
         except ApiError as error:
             self.errors.append(GraphQLError(str(error), nodes=list(deferred.nodes), path=list(path),
                                             original_error=error, extensions={"code": error.code}))

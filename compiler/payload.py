@@ -10,7 +10,6 @@ settled where graphql-core meets them, with its own error paths and null propaga
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -53,11 +52,7 @@ class Compiled(dict[str, Any]):
         return value
 
     def _marker(self, marker: dict[str, Any]) -> Any:
-        deferred = self.deferred[marker[MARKER]]
-        if deferred.error is not None:
-            raise copy.copy(deferred.error)
-        assert deferred.compute is not None
-        return self.wrap(deferred.compute(marker.get("inputs")))
+        return self.wrap(self.deferred[marker[MARKER]].settle(marker.get("inputs")))
 
 
 def field_of(info: GraphQLResolveInfo) -> Field:

@@ -31,11 +31,11 @@ from resolvers.inputs import region_code, row_id
 def _lookup(level: Level) -> object:
     def compile_lookup(b: Build, f: Field, alias: str, path: Path) -> str:
         try:
-            code = region_code(f.args["code"], "code", level)
+            code = b.bound(f, "code", lambda given: region_code(given, "code", level), "text")
         except ApiError as error:
             return b.error(error, f.nodes)
-        found = region_row(b, level, f.fields(), lambda r: f"{r}.code = {b.add(code)}", path)
-        return f"coalesce({found}, {b.error(NotFound(f'no {level.value} {code} that you can see'), f.nodes)})"
+        found = region_row(b, level, f.fields(), lambda r: f"{r}.code = {code}", path)
+        return f"coalesce({found}, {b.error_of(code, lambda given: NotFound(f'no {level.value} {given} that you can see'), f.nodes)})"
 
     return compile_lookup
 
@@ -121,7 +121,7 @@ def _enrollments(b: Build, f: Field, alias: str, path: Path) -> str:
 def _map_link(b: Build, f: Field, path: str) -> str:
     """`{base}/maps/{path}?…&token=…`, SQL text; `path` is SQL too (a region's path uses its code)."""
     assert b.map_link is not None
-    base, token = b.map_link()
+    base, token = b.link()
     query = f"?metric={f.args['metric'].value}&basemap={f.args['basemap'].value}&token={token}"
     return f"{b.add(f'{base}/maps/', 'text')} || {path} || {b.add(query, 'text')}"
 
@@ -156,7 +156,7 @@ def _export_coverage(b: Build, f: Field, alias: str, path: Path) -> str:
         return b.error(error, f.nodes)
     if b.map_link is None:
         return "NULL"
-    base, link = b.map_link()
+    base, link = b.link()
     query = urlencode({**({"regionCode": f.args["regionCode"].strip()} if f.args["regionCode"] else {}), "token": link})
     url = f"{base}/exports/{f.args['kind'].value}.{f.args['format'].value}?{query}"
     return f"to_json({b.add(url, 'text')})"  # a root field's column is JSON text

@@ -12,7 +12,6 @@ from compiler.objects import column, compiles, compiles_columns, object_json
 from compiler.plan import Field
 from compiler.sql import Build, Path, Raw, bind
 from db.access import Role, visible_sql
-from db.queries.coverage import code_range
 from db.queries.snapshots import CHANGES, TREND
 from db.queries.suppression import suppresses
 from db.regions import Level
@@ -42,15 +41,14 @@ def _snapshot_id(b: Build, day: dt.date | None) -> str:
 def _coverage_changes(b: Build, f: Field, alias: str, path: Path) -> str:
     first_day, last_day, threshold = f.args["from"], f.args["to"], f.args["penetrationChange"]
     try:
-        level, code = analysable(b, f)
+        region = analysable(b, f)
         if not (math.isfinite(threshold) and 0 < threshold <= 1):
             raise BadUserInput("is a share between 0 and 1 (0.05 = 5 points)", field="penetrationChange")
         if last_day is not None and last_day <= first_day:
             raise BadUserInput("must come after `from` (or be null for today)", field="to")
     except ApiError as error:
         return b.error(error, f.nodes)
-    bounds = code_range(code)
-    statement = bind(b, CHANGES, {**bounds, "from_id": Raw(_snapshot_id(b, first_day)),
+    statement = bind(b, CHANGES, {**region.bounds, "from_id": Raw(_snapshot_id(b, first_day)),
                                   "to_id": Raw(_snapshot_id(b, last_day)), "threshold": float(threshold),
                                   "within_days": None, "as_of": None, "suppress": suppresses(b.viewer)})
     c = b.alias("cc")
@@ -60,7 +58,7 @@ def _coverage_changes(b: Build, f: Field, alias: str, path: Path) -> str:
         if day is not None:
             missing = b.error(NotFound(f"no snapshot of {day}; coverageSnapshots lists them", field=name), f.nodes)
             listing = f"CASE WHEN {_snapshot_id(b, day)} IS NULL THEN {missing} ELSE {listing} END"
-    return exists_or_not_found(b, f, level, code, listing)
+    return exists_or_not_found(b, f, region, listing)
 
 
 compiles_columns("CoverageChange", {
@@ -84,14 +82,14 @@ compiles("CoverageChange", field="village")(
 @compiles("Query", field="coverageTrend")
 def _coverage_trend(b: Build, f: Field, alias: str, path: Path) -> str:
     try:
-        level, code = analysable(b, f)
+        region = analysable(b, f)
     except ApiError as error:
         return b.error(error, f.nodes)
     t = b.alias("t")
-    statement = bind(b, TREND, {**code_range(code), "region": code, "suppress": suppresses(b.viewer)})
+    statement = bind(b, TREND, {**region.bounds, "region": Raw(region.code), "suppress": suppresses(b.viewer)})
     item = object_json(b, "CoverageTrendPoint", f.fields(), t, (*path, 0))
     listing = f"(SELECT coalesce(json_agg({item} ORDER BY {t}.as_of), '[]'::json) FROM ({statement}) {t})"
-    return exists_or_not_found(b, f, level, code, listing)
+    return exists_or_not_found(b, f, region, listing)
 
 
 compiles_columns("CoverageTrendPoint", {

@@ -3,11 +3,16 @@ markers for values the statement cannot give (errors, values computed in Python 
 
 from __future__ import annotations
 
+import copy
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphql import FieldNode, GraphQLField, is_non_null_type
+from graphql.execution.values import VariableValues, get_argument_values
+
+from compiler.plan import Args, Field
 from db.access import Viewer
 from db.sql import Params
 from resolvers.errors import ApiError
@@ -41,12 +46,52 @@ def json_object(pairs: list[tuple[str, str]]) -> str:
 
 @dataclass(frozen=True)
 class Deferred:
-    """A value the statement leaves to Python: an error to report (the value becomes null) or a
-    function of what the statement selected there (`inputs`, JSON)."""
+    """A value the statement leaves to Python: an error to report (the value becomes null), an
+    error made from what the statement selected there (`inputs`, JSON), or a function of it."""
 
     error: ApiError | None = None
     compute: Callable[[Any], Any] | None = None
     nodes: tuple[Any, ...] = ()  # the field's nodes in the document: the error's locations
+    error_of: Callable[[Any], ApiError] | None = None
+
+    def settle(self, inputs: Any) -> Any:
+        """The value (raising the error, if it is one), computed on this thread."""
+        if self.error is not None:
+            raise copy.copy(self.error)  # one error per occurrence, as resolvers raise them
+        if self.error_of is not None:
+            raise self.error_of(inputs)
+        assert self.compute is not None
+        return self.compute(inputs)
+
+
+# What a bound argument's check returns: (shape, parameter values). The statement's text may depend
+# on the shape (a region's level, whether one was given) but never on the values.
+Shaped = tuple[Hashable, tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class Binding:
+    """Parameters made by a check from an argument written as one variable: a template of the
+    statement (compiler/templates.py) makes them from each request's variables."""
+
+    indexes: tuple[int, ...]  # in Params.values
+    field: GraphQLField
+    node: FieldNode
+    argument: str
+    variable: str
+    check: Callable[[Any], Shaped]
+    shape: Hashable
+
+    def values(self, variables: dict[str, Any]) -> tuple[Any, ...] | None:
+        """The parameters for these (coerced) variables; None when the check gives another shape
+        (the statement must be compiled again); ApiError or GraphQLError when it refuses them."""
+        given = variables.get(self.variable)
+        if given is None and (self.variable not in variables or is_non_null_type(self.field.args[self.argument].type)):
+            # A default, or a refusal: as graphql-core decides (otherwise the coerced value is the
+            # argument's, validation having checked that the variable's type fits its position).
+            given = get_argument_values(self.field, self.node, VariableValues({}, variables)).get(self.argument)
+        shape, values = self.check(given)
+        return values if shape == self.shape else None
 
 
 @dataclass
@@ -58,6 +103,8 @@ class Build:
     typed: bool = False  # every object carries its type name (values handed to Strawberry's executor)
     params: Params = field(default_factory=Params)
     deferred: list[Deferred] = field(default_factory=list)
+    bindings: list[Binding] = field(default_factory=list)
+    linked: bool = False  # a map link was signed into the statement: it holds for this request only
     with_children: set[str] = field(default_factory=set)  # region-figure rows whose children were computed
     # page rows carrying `page_share` (their bytes of a geometryBudget): alias → geometry fields sharing it
     geometry_shares: dict[str, int] = field(default_factory=dict)
@@ -70,6 +117,40 @@ class Build:
     def add(self, value: Any, cast: str | None = None) -> str:
         return self.params.add(value, cast)
 
+    def bound(self, f: Field, name: str, check: Callable[[Any], Any], cast: str | None = None) -> str:
+        """The parameter of argument `name` after `check` (which validates and normalises it, or
+        raises ApiError); the statement's text must not depend on the value (see `bound_shaped`)."""
+        _, (placeholder,) = self.bound_shaped(f, name, lambda given: (None, (check(given),)), (cast,))
+        return placeholder
+
+    def bound_shaped(self, f: Field, name: str, check: Callable[[Any], Shaped],
+                     casts: tuple[str | None, ...]) -> tuple[Hashable, tuple[str, ...]]:
+        """(shape, parameters) made from argument `name` by `check`, which validates it (raising
+        ApiError) and returns the shape and the parameters' values. The caller's SQL may depend on
+        the shape only: then, for an argument written as one variable, a template of the statement
+        answers later values of that variable with the same shape (compiler/templates.py)."""
+        args = f.args
+        variable = args.variable(name) if isinstance(args, Args) else None
+        if not isinstance(args, Args) or variable is None or f.definition is None:
+            shape, values = check(args.get(name))
+            return shape, tuple(self.add(v, c) for v, c in zip(values, casts, strict=True))
+        try:
+            shape, values = check(args.unread(name))
+        except ApiError:
+            args.get(name)  # read: a statement with this error holds for this value only
+            raise
+        first = len(self.params.values)
+        placeholders = tuple(self.add(v, c) for v, c in zip(values, casts, strict=True))
+        self.bindings.append(Binding(tuple(range(first, len(self.params.values))), f.definition, f.nodes[0], name,
+                                     variable, check, shape))
+        return shape, placeholders
+
+    def link(self) -> tuple[str, str]:
+        """(base URL, map-only token) for a mapUrl; the statement then holds for this request only."""
+        assert self.map_link is not None
+        self.linked = True
+        return self.map_link()
+
     def error(self, error: ApiError, nodes: tuple[Any, ...] = ()) -> str:
         """SQL for a marker: the field's value is null and `error` is reported at its path, once
         for every row the marker appears in (as a resolver raising it would be)."""
@@ -79,6 +160,12 @@ class Build:
     def compute(self, inputs: str, function: Callable[[Any], Any], nodes: tuple[Any, ...] = ()) -> str:
         """SQL for a marker whose value `function(inputs)` gives after the statement has run."""
         self.deferred.append(Deferred(compute=function, nodes=nodes))
+        return f"json_build_object('{MARKER}', {len(self.deferred) - 1}, 'inputs', {inputs})"
+
+    def error_of(self, inputs: str, make: Callable[[Any], ApiError], nodes: tuple[Any, ...] = ()) -> str:
+        """SQL for a marker: the value is null and `make(inputs)` is reported at its path, with
+        `inputs` (SQL) selected by the statement (a parameter named in the message, say)."""
+        self.deferred.append(Deferred(error_of=make, nodes=nodes))
         return f"json_build_object('{MARKER}', {len(self.deferred) - 1}, 'inputs', {inputs})"
 
 

@@ -28,11 +28,16 @@ class Params:
         """The statement and its values, without parameters its text does not use (PostgreSQL
         cannot type a parameter that appears nowhere): a fragment built and then left out, such
         as a list whose arguments turned out wrong, leaves its values behind."""
+        statement, used = self.finish_indexes(sql)
+        return statement, [self.values[i] for i in used]
+
+    def finish_indexes(self, sql: str) -> tuple[str, tuple[int, ...]]:
+        """As `finish`, with the indexes in `values` of the parameters kept instead of their values."""
         used = sorted({int(n) for n in _PLACEHOLDER.findall(sql)})
         if len(used) == len(self.values):
-            return sql, self.values
+            return sql, tuple(range(len(self.values)))
         renumbered = {old: new for new, old in enumerate(used, start=1)}
-        return _PLACEHOLDER.sub(lambda m: f"${renumbered[int(m.group(1))]}", sql), [self.values[n - 1] for n in used]
+        return _PLACEHOLDER.sub(lambda m: f"${renumbered[int(m.group(1))]}", sql), tuple(n - 1 for n in used)
 
 
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")

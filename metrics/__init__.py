@@ -27,6 +27,9 @@ operation_seconds = Histogram("perisai_graphql_operation_seconds", "GraphQL oper
                               ["operation", "type"], buckets=_LATENCY_BUCKETS)
 admitted = Counter("perisai_graphql_admitted_queries_total", "Queries answered by the short path, their text "
                    "having passed every check of a document alone before (schema/admitted.py)")
+templates = Counter("perisai_graphql_compiled_queries_total", "Queries whose statement was compiled, or reused "
+                    "from an earlier request of the same document with other values (compiler/templates.py)",
+                    ["how"])
 errors = Counter("perisai_graphql_errors_total", "GraphQL errors by extensions.code", ["code"])
 statement_seconds = Histogram("perisai_db_statement_seconds", "Time of the one statement of a compiled read",
                               buckets=_LATENCY_BUCKETS)

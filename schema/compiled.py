@@ -19,11 +19,14 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from compiler.execute import compile_operation, run
+from compiler.execute import run
 from compiler.payload import Compiled, build_for
-from compiler.plan import Operation, plan_operation
+from compiler.templates import Templates
 from resolvers.context import Context
 from resolvers.errors import ApiError, BadUserInput
+
+# One per process, like graphql-core's caches of parsed and validated documents.
+TEMPLATES = Templates()
 
 
 class CompiledReads(SchemaExtension):
@@ -51,27 +54,17 @@ async def answer_compiled(schema: GraphQLSchema, document: DocumentNode, operati
                           variables: dict[str, Any], request: Context) -> ExecutionResult | None:
     """A query's answer from one compiled statement; None for a query of schema introspection alone."""
     try:
-        operation = plan_operation(schema, document, operation_name, variables)
-        if _introspection_only(operation):
+        statement = TEMPLATES.statement(schema, document, operation_name, variables, request.viewer,
+                                        build_for(request).map_link)
+        if statement is None:
             return None
-        sql, build = compile_operation(operation, request.viewer, build_for(request).map_link)
-        data, errors = await request.read(lambda pool: run(pool, sql, build, operation))
+        data, errors = await request.read(lambda pool: run(pool, statement))
         return ExecutionResult(data=data, errors=errors or None)
     except ApiError as error:
         return ExecutionResult(
             data=None, errors=[GraphQLError(str(error), original_error=error, extensions={"code": error.code})])
     except GraphQLError as error:
         return ExecutionResult(data=None, errors=[error])
-
-
-def _introspection_only(operation: Operation) -> bool:
-    names = {f.name for f in operation.fields}
-    if not names & {"__schema", "__type"}:
-        return False
-    if names - {"__schema", "__type", "__typename"}:
-        raise BadUserInput("ask for the schema (__schema, __type) in a query of its own, without data fields",
-                           field="__schema")
-    return True
 
 
 class OperationInfo(SchemaExtension):
