@@ -110,6 +110,7 @@ class Templates:
         if introspection_only(operation):
             return None
         sql, b = compile_operation(operation, viewer, map_link)
+        metrics.templates.labels("compiled").inc()
         return self.keep(document, operation_name, viewer, operation, sql, b)
 
     def find(self, document: DocumentNode, operation_name: str | None, viewer: Viewer,
@@ -118,7 +119,6 @@ class Templates:
         key = (id(document), operation_name, viewer, dt.date.today())
         kept = self._kept.get(key)
         if kept is None or kept[0] is not document:  # an id can be reused once a document is freed
-            metrics.templates.labels("compiled").inc()
             return None
         for template in kept[1]:
             if template.matches(variables):
@@ -131,7 +131,6 @@ class Templates:
                 self._kept.move_to_end(key)
                 metrics.templates.labels("reused").inc()
                 return statement
-        metrics.templates.labels("compiled").inc()
         return None
 
     def keep(self, document: DocumentNode, operation_name: str | None, viewer: Viewer, operation: Operation,

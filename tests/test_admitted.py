@@ -41,9 +41,10 @@ def server(shared_demo_db: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         yield base
 
 
-def admitted_count(server: str) -> float:
+def admitted_count(server: str, series: str = "perisai_graphql_admitted_queries_total") -> float:
+    """A counter's value on the server (0 before it first counts); by default, admitted queries."""
     text = httpx.get(f"{server}/metrics").text
-    found = re.search(r"^perisai_graphql_admitted_queries_total (\S+)$", text, re.MULTILINE)
+    found = re.search(rf"^{re.escape(series)} (\S+)$", text, re.MULTILINE)
     return float(found.group(1)) if found else 0.0
 
 

@@ -9,12 +9,9 @@ own value, and the server's counter shows the statements were in fact reused.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 from graphql import DocumentNode, GraphQLError, parse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,7 +22,8 @@ from compiler.sql import Deferred
 from compiler.templates import Templates, same
 from db.access import Role, Viewer
 from schema import schema as api_schema
-from tests.conftest import fetch, running_server, token
+from tests.conftest import fetch, token
+from tests.test_admitted import admitted_count
 
 SCHEMA = api_schema._schema
 
@@ -141,16 +139,8 @@ def test_values_that_look_equal_in_python_are_not_the_same() -> None:
 
 # --- through HTTP -----------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def server(shared_demo_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running_server(shared_demo_db, tmp_path_factory.mktemp("templates")) as base:
-        yield base
-
-
 def reused(server: str) -> float:
-    text = httpx.get(f"{server}/metrics").text
-    found = re.search(r'^perisai_graphql_compiled_queries_total\{how="reused"\} (\S+)$', text, re.MULTILINE)
-    return float(found.group(1)) if found else 0.0
+    return admitted_count(server, 'perisai_graphql_compiled_queries_total{how="reused"}')
 
 
 def ask(server: str, query: str, variables: dict[str, Any], auth: str) -> dict[str, Any]:
