@@ -45,3 +45,18 @@ def test_a_parameter_null_in_every_set_is_written_as_null_and_one_null_in_some_s
     assert "p[2]" not in text and "p[1] AS p1" in text
     with pytest.raises(SystemExit, match="null in some variable sets only"):
         script(sql, [["a", None], ["b", "3"]])
+
+
+def test_several_rounds_are_judged_on_their_median_run_with_every_round_s_errors(tmp_path: Path) -> None:
+    from bench.peers import _runs
+
+    out = tmp_path / "run.jsonl"
+    rounds = [("nested", "perisai", 900.0, 0), ("nested", "perisai", 800.0, 2), ("nested", "perisai", 700.0, 1),
+              ("nested", "perisai-floor", 1500.0, 0)]
+    out.write_text("not a result line\n" + "".join(
+        f'{{"workload": "{wl}", "tool": "{tool}", "rps": {rps}, "p99_ms": {rps / 10}, "errors": {errors}}}\n'
+        for wl, tool, rps, errors in rounds))
+    runs = _runs(out)
+    assert runs["nested", "perisai"]["rps"] == 800.0 and runs["nested", "perisai"]["p99_ms"] == 80.0
+    assert runs["nested", "perisai"]["errors"] == 3
+    assert runs["nested", "perisai-floor"]["rps"] == 1500.0
