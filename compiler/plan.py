@@ -81,14 +81,16 @@ class Args(Mapping[str, Any]):
         return name in self._values
 
     def __iter__(self) -> Iterator[str]:
-        for variables in self._variables.values():
-            self._reads.update(variables)
+        self._read_all()
         return iter(self._values)
 
     def __len__(self) -> int:
+        self._read_all()
+        return len(self._values)
+
+    def _read_all(self) -> None:
         for variables in self._variables.values():
             self._reads.update(variables)
-        return len(self._values)
 
     def variable(self, name: str) -> str | None:
         """The variable the argument is, when it is written as one variable (`code: $code`)."""

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from graphql import DocumentNode, GraphQLError, GraphQLSchema
 
 import metrics
@@ -37,6 +38,10 @@ MISSING = object()  # a variable the request leaves out (and that has no default
 DOCUMENTS = 500  # documents kept, most recently used first
 VARIANTS = 4  # templates per document: a variable read by value (a page size, say) that takes many
 # values makes its document compile every time, as before, instead of filling the cache
+# A template keeps the request's variables (in its plan, its parameters): requests with larger ones
+# (a detailed polygon, say) are compiled each time, so that the kept templates stay within a few
+# hundred MB even when every request body is at PERISAI_MAX_REQUEST_BYTES.
+MAX_KEPT_VARIABLE_BYTES = 64_000
 
 
 def same(a: Any, b: Any) -> bool:
@@ -95,7 +100,13 @@ class Templates:
     def __init__(self, documents: int = DOCUMENTS, variants: int = VARIANTS) -> None:
         self.documents = documents
         self.variants = variants
-        self._kept: OrderedDict[tuple[int, str | None, Viewer, dt.date], tuple[DocumentNode, list[Template]]] = OrderedDict()
+        self._kept: OrderedDict[Hashable, tuple[DocumentNode, list[Template]]] = OrderedDict()
+
+    @staticmethod
+    def _key(document: DocumentNode, operation_name: str | None, viewer: Viewer) -> Hashable:
+        # Today: some checks compare dates with it. The document's identity: the parser's and the
+        # admitted queries' caches hand out the same node for the same text.
+        return id(document), operation_name, viewer, dt.date.today()
 
     def statement(self, schema: GraphQLSchema, document: DocumentNode, operation_name: str | None,
                   variables: dict[str, Any], viewer: Viewer,
@@ -116,7 +127,7 @@ class Templates:
     def find(self, document: DocumentNode, operation_name: str | None, viewer: Viewer,
              variables: dict[str, Any]) -> Statement | None:
         """The statement of a kept template for these (coerced) variables, or None: compile."""
-        key = (id(document), operation_name, viewer, dt.date.today())
+        key = self._key(document, operation_name, viewer)
         kept = self._kept.get(key)
         if kept is None or kept[0] is not document:  # an id can be reused once a document is freed
             return None
@@ -139,11 +150,11 @@ class Templates:
         statement_sql, used = b.params.finish_indexes(sql)
         values = b.params.values
         statement = Statement(operation, statement_sql, [values[i] for i in used], b.deferred)
-        if b.linked:
+        if b.linked or len(orjson.dumps(operation.variables, default=str)) > MAX_KEPT_VARIABLE_BYTES:
             return statement
         template = Template(operation, statement_sql, tuple(values), used, tuple(b.bindings), tuple(b.deferred),
                             tuple((name, operation.variables.get(name, MISSING)) for name in sorted(operation.reads)))
-        key = (id(document), operation_name, viewer, dt.date.today())
+        key = self._key(document, operation_name, viewer)
         kept = self._kept.get(key)
         if kept is None or kept[0] is not document:
             kept = self._kept[key] = (document, [])

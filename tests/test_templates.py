@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from compiler.execute import compile_operation
 from compiler.plan import plan_operation
 from compiler.sql import Deferred
-from compiler.templates import Templates, same
+from compiler.templates import MAX_KEPT_VARIABLE_BYTES, Templates, same
 from db.access import Role, Viewer
 from schema import schema as api_schema
 from tests.conftest import fetch, token
@@ -130,6 +130,14 @@ def test_a_district_page_compiles_once_for_every_district() -> None:
     assert templates.find(document, None, viewer, {"code": "99.01", "n": 3, "withName": True}) is None
     # Another caller, another template: scopes are part of the statement.
     assert templates.find(document, None, VIEWERS[2], {"code": "99.01.02", "n": 3, "withName": True}) is None
+
+
+def test_a_request_with_large_variables_is_compiled_every_time() -> None:
+    # Templates keep their variables: a worker must not hold 500 × 4 request bodies of 4 MB.
+    templates, document, viewer = Templates(), DOCUMENTS["two_levels"], VIEWERS[0]
+    for code in ("99.01.01", "9" * (MAX_KEPT_VARIABLE_BYTES + 1)):
+        through(templates, document, {"code": code}, viewer)
+        assert (templates.find(document, None, viewer, {"code": code}) is None) == (len(code) > MAX_KEPT_VARIABLE_BYTES)
 
 
 def test_values_that_look_equal_in_python_are_not_the_same() -> None:
