@@ -4,7 +4,8 @@ the lists below them and the links between them, each scoped by the caller's rol
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 from strawberry.relay import GlobalID
 from strawberry.relay.types import GlobalIDValueError
@@ -14,7 +15,7 @@ from compiler.objects import column, compiles, compiles_columns, global_id, obje
 from compiler.plan import Field
 from compiler.sql import Build, Path, bind
 from db.access import visible_sql
-from db.filters import ListFilter, filter_sql
+from db.filters import SPATIAL, ListFilter, filter_parameters, filter_sql
 from db.queries.observed import enrolled_village_codes, observed_reach_m
 from db.queries.suppression import fewest_shown, suppresses
 from db.regions import Level
@@ -36,9 +37,8 @@ def global_id_of(value: str) -> GlobalID:
         raise BadUserInput("is not an id this API issued; use the `id` of an object", field="id") from exc
 
 
-def plain_filter(f: Field) -> ListFilter:
-    """The `filter` argument as a checked ListFilter (BadUserInput names the bad field)."""
-    given: dict[str, Any] | None = f.args.get("filter")
+def checked_filter(given: dict[str, Any] | None) -> ListFilter:
+    """A `filter` argument as a checked ListFilter (BadUserInput names the bad field)."""
     if not given:
         return ListFilter()
     near = given.get("near")
@@ -50,9 +50,35 @@ def plain_filter(f: Field) -> ListFilter:
     )
 
 
-def _list(b: Build, f: Field, path: Path, node_type: str, make: Callable[[ListFilter], Rows]) -> str:
+@dataclass(frozen=True)
+class Filter:
+    """A list's checked `filter` argument in a statement: the placeholders of its parameters, by
+    name (bound: a reused statement takes each request's values; the names are its shape)."""
+
+    placeholders: dict[str, str]
+
+    @property
+    def searches_name(self) -> bool:
+        return "name" in self.placeholders
+
+    @property
+    def spatial(self) -> bool:
+        return any(name in self.placeholders for name in SPATIAL)
+
+
+def bound_filter(b: Build, f: Field) -> Filter:
+    """The `filter` argument of `f`, checked (BadUserInput names the bad field), as parameters."""
+    def check(given: dict[str, Any] | None) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+        parameters = filter_parameters(checked_filter(given))
+        return tuple(parameters), tuple(parameters.values())
+
+    names, placeholders = b.bound_shaped(f, "filter", check)
+    return Filter(dict(zip(cast(tuple[str, ...], names), placeholders, strict=True)))
+
+
+def _list(b: Build, f: Field, path: Path, node_type: str, make: Callable[[Filter], Rows]) -> str:
     try:
-        rows = make(plain_filter(f))
+        rows = make(bound_filter(b, f))
     except ApiError as error:
         return b.error(error, f.nodes)
     return connection(b, f, rows, node_type, path)
@@ -169,11 +195,11 @@ for _field in ("population", "estimateSource", "estimateYear"):
 compiles("Village", field="informalWorkers")(column("informal_workers"))
 
 
-def region_rows(b: Build, level: Level, filter: ListFilter, parent: str | None) -> Rows:
+def region_rows(b: Build, level: Level, filter: Filter, parent: str | None) -> Rows:
     """Regions of `level` (under the parent code SQL `parent`, if given), visible and filtered."""
     alias = b.alias(level.value[0])
-    condition, distance = filter_sql(filter, b.params, code=f"{alias}.code", name=f"{alias}.name",
-                                     shape=f"{alias}.geom", point=f"{alias}.label_point")
+    condition, distance = filter_sql(filter.placeholders, code=f"{alias}.code", name=f"{alias}.name", shape=f"{alias}.geom",
+                                     point=f"{alias}.label_point")
     where = [visible_sql(b.viewer, level.table, alias), condition]
     if parent is not None:
         where.append(f"{alias}.{level.parent_column} = {parent}")
@@ -259,11 +285,11 @@ def _home(b: Build, f: Field, alias: str, path: Path) -> str:
     return region_row(b, Level.VILLAGE, f.fields(), lambda v: f"{v}.code = {alias}.home_village_code", path)
 
 
-def agent_rows(b: Build, filter: ListFilter, *, where: Where = lambda a: "true", reaching: str | None = None) -> Rows:
+def agent_rows(b: Build, filter: Filter, *, where: Where = lambda a: "true", reaching: str | None = None) -> Rows:
     """Visible agents, filtered; `reaching` (a village code SQL): the active ones whose reach
     contains that village's label point, nearest first, with the distance on each edge."""
     alias = b.alias("a")
-    condition, distance = filter_sql(filter, b.params, code=f"{alias}.home_village_code", name=f"{alias}.name",
+    condition, distance = filter_sql(filter.placeholders, code=f"{alias}.home_village_code", name=f"{alias}.name",
                                      shape=f"{alias}.location", point=f"{alias}.location", status=f"{alias}.status")
     body = f"FROM agent {alias}"
     conditions = [visible_sql(b.viewer, "agent", alias), condition, where(alias)]
@@ -289,7 +315,7 @@ def _agents_in_reach(b: Build, f: Field, alias: str, path: Path) -> str:
 
 @compiles("Agent", field="villagesInReach")
 def _villages_in_reach(b: Build, f: Field, alias: str, path: Path) -> str:
-    def rows(filter: ListFilter) -> Rows:
+    def rows(filter: Filter) -> Rows:
         village = region_rows(b, Level.VILLAGE, filter, None)
         reach = b.alias("r")
         body = village.body.replace(f"FROM village {village.alias} WHERE",
@@ -356,22 +382,22 @@ def enrollment_row(b: Build, fields: tuple[Field, ...], where: Where, path: Path
             f"WHERE {where(e)} AND {visible_sql(b.viewer, 'enrollment', e)})")
 
 
-def enrollment_rows(b: Build, filter: ListFilter, where: Where = lambda e: "true") -> Rows:
+def enrollment_rows(b: Build, filter: Filter, where: Where = lambda e: "true") -> Rows:
     """Visible enrollments, filtered (a participant's name: not for planners)."""
-    if filter.name_contains is not None and not b.viewer.sees_personal_data:
+    if filter.searches_name and not b.viewer.sees_personal_data:
         raise Forbidden("searching by participant name uses personal data, which your role cannot see",
                         field="filter.nameContains")
     e = b.alias("e")
     body = f"FROM enrollment {e}"
-    spatial = filter.bbox is not None or filter.intersects is not None or filter.near is not None
+    spatial = filter.spatial
     village = b.alias("v")
     if spatial:
         body += f" JOIN village {village} ON {village}.code = {e}.village_code"
     participant = b.alias("pt")
-    if filter.name_contains is not None:
+    if filter.searches_name:
         body += f" JOIN participant {participant} ON {participant}.id = {e}.participant_id"
     condition, distance = filter_sql(
-        filter, b.params, code=f"{e}.village_code", name=f"{participant}.name" if filter.name_contains else None,
+        filter.placeholders, code=f"{e}.village_code", name=f"{participant}.name" if filter.searches_name else None,
         shape=f"{village}.geom" if spatial else None, point=f"{village}.label_point" if spatial else None,
         status=f"{e}.status")
     conditions = [visible_sql(b.viewer, "enrollment", e), condition, where(e)]

@@ -96,6 +96,10 @@ class Args(Mapping[str, Any]):
         """The variable the argument is, when it is written as one variable (`code: $code`)."""
         return self._direct.get(name)
 
+    def written_with_variables(self, name: str) -> bool:
+        """Whether the argument is written with variables (`$code`, `{bbox: [$xmin, …]}`)."""
+        return bool(self._variables.get(name))
+
     def unread(self, name: str) -> Any:
         """The argument's value (None when absent), without recording a read."""
         return self._values.get(name)

@@ -71,25 +71,32 @@ Shaped = tuple[Hashable, tuple[Any, ...]]
 
 @dataclass(frozen=True)
 class Binding:
-    """Parameters made by a check from an argument written as one variable: a template of the
+    """Parameters made by a check from an argument written with variables: a template of the
     statement (compiler/templates.py) makes them from each request's variables."""
 
     indexes: tuple[int, ...]  # in Params.values
     field: GraphQLField
     node: FieldNode
     argument: str
-    variable: str
+    variable: str | None  # when the argument is one variable (`code: $code`); else None (`{bbox: [$x, …]}`)
     check: Callable[[Any], Shaped]
     shape: Hashable
 
     def values(self, variables: dict[str, Any]) -> tuple[Any, ...] | None:
         """The parameters for these (coerced) variables; None when the check gives another shape
         (the statement must be compiled again); ApiError or GraphQLError when it refuses them."""
-        given = variables.get(self.variable)
-        if given is None and (self.variable not in variables or is_non_null_type(self.field.args[self.argument].type)):
-            # A default, or a refusal: as graphql-core decides (otherwise the coerced value is the
-            # argument's, validation having checked that the variable's type fits its position).
-            given = get_argument_values(self.field, self.node, VariableValues({}, variables)).get(self.argument)
+        def argument() -> Any:  # as graphql-core decides: a value written around variables, a default, a refusal
+            return get_argument_values(self.field, self.node, VariableValues({}, variables)).get(self.argument)
+
+        if self.variable is None:
+            given = argument()
+        else:
+            given = variables.get(self.variable)
+            if given is None and (self.variable not in variables
+                                  or is_non_null_type(self.field.args[self.argument].type)):
+                # Otherwise the coerced value is the argument's: validation checked that the
+                # variable's type fits its position.
+                given = argument()
         shape, values = self.check(given)
         return values if shape == self.shape else None
 
@@ -124,26 +131,30 @@ class Build:
         return placeholder
 
     def bound_shaped(self, f: Field, name: str, check: Callable[[Any], Shaped],
-                     casts: tuple[str | None, ...]) -> tuple[Hashable, tuple[str, ...]]:
+                     casts: tuple[str | None, ...] | None = None) -> tuple[Hashable, tuple[str, ...]]:
         """(shape, parameters) made from argument `name` by `check`, which validates it (raising
-        ApiError) and returns the shape and the parameters' values. The caller's SQL may depend on
-        the shape only: then, for an argument written as one variable, a template of the statement
-        answers later values of that variable with the same shape (compiler/templates.py)."""
+        ApiError) and returns the shape and the parameters' values (cast as `casts` says; None: not
+        cast). The caller's SQL may depend on the shape only: then, for an argument written with
+        variables, a template of the statement answers later values of them with the same shape
+        (compiler/templates.py)."""
         args = f.args
-        variable = args.variable(name) if isinstance(args, Args) else None
-        if not isinstance(args, Args) or variable is None or f.definition is None:
+
+        def placeholders(values: tuple[Any, ...]) -> tuple[str, ...]:
+            return tuple(self.add(v, c) for v, c in zip(values, casts or (None,) * len(values), strict=True))
+
+        if not isinstance(args, Args) or not args.written_with_variables(name) or f.definition is None:
             shape, values = check(args.get(name))
-            return shape, tuple(self.add(v, c) for v, c in zip(values, casts, strict=True))
+            return shape, placeholders(values)
         try:
             shape, values = check(args.unread(name))
         except ApiError:
             args.get(name)  # read: a statement with this error holds for this value only
             raise
         first = len(self.params.values)
-        placeholders = tuple(self.add(v, c) for v, c in zip(values, casts, strict=True))
+        added = placeholders(values)
         self.bindings.append(Binding(tuple(range(first, len(self.params.values))), f.definition, f.nodes[0], name,
-                                     variable, check, shape))
-        return shape, placeholders
+                                     args.variable(name), check, shape))
+        return shape, added
 
     def link(self) -> tuple[str, str]:
         """(base URL, map-only token) for a mapUrl; the statement then holds for this request only."""

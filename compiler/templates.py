@@ -4,8 +4,9 @@ as parameters run the same statement with their own values.
 
 The field compilers read arguments through `plan.Args`, which records every variable a read
 depends on (and the planner records the variables of `@include`/`@skip`); an argument that only
-becomes a parameter is read with `Build.bound` instead, which records a `Binding`: its variable,
-and the check (validation, normalisation) that makes the parameter from it. A template therefore
+becomes a parameter is read with `Build.bound` instead, which records a `Binding`: the argument
+(one variable, or a value written around variables, such as a box of four), and the check
+(validation, normalisation) that makes the parameters from it. A template therefore
 answers any request with equal values of the variables read, whose bound values pass their checks:
 the text, the plan and every other parameter are what compiling it again would give. A bound value
 its check refuses is compiled again, so its error is reported where and as it always is. A

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import shapely
 from graphql import DocumentNode, GraphQLError, parse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -43,8 +44,14 @@ ANALYSES = """query G($r: String, $kind: GapKind = ALL) {
   coverageGaps(regionCode: $r, kind: $kind, first: 3) { edges { node { reasons village { code } } } }
   coverage(regionCode: $r) { informalWorkers children { code } }
   coverageTrend(regionCode: $r) { asOf } }"""
+# Lists' filters: written around variables (a box of four), or as one variable of every condition.
+LISTS = """query B($x0: Float!, $y0: Float!, $x1: Float!, $y1: Float!, $r: String, $e: EnrollmentFilter, $a: AgentFilter) {
+  villages(filter: {bbox: [$x0, $y0, $x1, $y1], regionCode: $r}, first: 5) { edges { node { code } } }
+  enrollments(filter: $e, first: 2) { totalCount edges { distanceM node { status } } }
+  agents(filter: $a, first: 2) { edges { distanceM node { code } } } }"""
 DOCUMENTS = {name: parse(text) for name, text in
-             (("district", DISTRICT), ("two_levels", TWO_LEVELS), ("every_level", EVERY_LEVEL), ("agent", AGENT), ("analyses", ANALYSES))}
+             (("district", DISTRICT), ("two_levels", TWO_LEVELS), ("every_level", EVERY_LEVEL), ("agent", AGENT),
+              ("analyses", ANALYSES), ("lists", LISTS))}
 
 VIEWERS = [Viewer("admin", Role.ADMIN), Viewer("planner", Role.PLANNER), Viewer("m", Role.MANAGER, ("99.01",)),
            Viewer("a", Role.AGENT, agent_code="AG-000001")]
@@ -54,6 +61,18 @@ codes = st.one_of(
     st.sampled_from(["99", "99.01", "99.02", "99.01.01", "99.01.02", "99.02.03", "99.01.01.2001", "99.01.02.1003",
                      "34.71.01", " 99.01.01 ", "99.01.01.", "9", "99.1.01", "", "x", "99.01.01\u0661"]),
     st.text(max_size=12))
+coordinates = st.one_of(st.sampled_from([110.0, 110.5, 111.0, -8.0, -7.5, -7.0, 0.0]), st.floats(-200, 200),
+                        st.floats(allow_nan=True, allow_infinity=True))
+polygon = {"type": "Polygon", "coordinates": [[[110, -8], [111, -8], [111, -7], [110, -8]]]}
+filters = st.fixed_dictionaries({}, optional={
+    "regionCode": st.one_of(st.none(), codes),
+    "nameContains": st.one_of(st.none(), st.sampled_from(["a", "%_\\", " ", ""])),
+    "status": st.one_of(st.none(), st.sampled_from(["ACTIVE", "LAPSED", "INACTIVE"])),  # not every one fits both
+    "bbox": st.one_of(st.none(), st.lists(coordinates, min_size=3, max_size=5)),
+    "intersects": st.one_of(st.none(), st.sampled_from([polygon, {"type": "Polygon", "coordinates": []}, "x"])),
+    "near": st.one_of(st.none(), st.fixed_dictionaries({"lng": coordinates, "lat": coordinates,
+                                                       "radiusM": st.sampled_from([-1.0, 0.0, 500.0, 5e4, 1e9])})),
+})
 variables = {
     "district": st.fixed_dictionaries({"code": codes}, optional={
         "n": st.integers(-2, 4), "name": st.one_of(st.none(), st.sampled_from(["a", "%", "Desa"])),
@@ -63,6 +82,8 @@ variables = {
     "analyses": st.fixed_dictionaries({}, optional={"r": st.one_of(st.none(), codes),
                                                     "kind": st.sampled_from(["ALL", "UNREACHED", "UNDERPENETRATED"])}),
     "agent": st.fixed_dictionaries({}, optional={"code": st.one_of(st.none(), st.sampled_from(["AG-000001", "AG-000002", "nope"]))}),
+    "lists": st.fixed_dictionaries({"x0": coordinates, "y0": coordinates, "x1": coordinates, "y1": coordinates}, optional={
+        "r": st.one_of(st.none(), codes), "e": st.one_of(st.none(), filters), "a": st.one_of(st.none(), filters)}),
 }
 
 
@@ -130,6 +151,20 @@ def test_a_district_page_compiles_once_for_every_district() -> None:
     assert templates.find(document, None, viewer, {"code": "99.01", "n": 3, "withName": True}) is None
     # Another caller, another template: scopes are part of the statement.
     assert templates.find(document, None, VIEWERS[2], {"code": "99.01.02", "n": 3, "withName": True}) is None
+
+
+def test_a_box_s_page_compiles_once_for_every_box() -> None:
+    templates, document, viewer = Templates(), DOCUMENTS["lists"], VIEWERS[1]
+    box = {"x0": 110.0, "y0": -8.0, "x1": 110.5, "y1": -7.5}
+    first = through(templates, document, box, viewer)
+    for x0, y0, x1, y1 in ((110.1, -7.9, 110.2, -7.8), (95.0, -11.0, 141.0, 6.0)):
+        again = templates.find(document, None, viewer, {"x0": x0, "y0": y0, "x1": x1, "y1": y1})
+        assert again is not None and again.sql == first[0]
+        assert again.values[:4] == [x0, y0, x1, y1]  # the box is the statement's first parameters
+    # A box the check refuses, another set of conditions: compiled anew.
+    assert templates.find(document, None, viewer, {"x0": 111.0, "y0": -8.0, "x1": 110.0, "y1": -7.0}) is None
+    assert templates.find(document, None, viewer, {**box, "r": "99.01"}) is None
+    assert templates.find(document, None, viewer, {**box, "a": {"regionCode": "99.01"}}) is None
 
 
 def test_a_request_with_large_variables_is_compiled_every_time() -> None:
@@ -233,3 +268,27 @@ def test_a_region_s_analyses_refuse_each_request_s_own_code_between_reused_answe
     refused = ask(server, query, {"r": other}, manager)
     assert [e["extensions"]["code"] for e in refused["errors"]] == ["FORBIDDEN"] and other in refused["errors"][0]["message"]
     assert "errors" not in ask(server, query, {"r": one}, manager)
+
+
+BOX = """query Box($x0: Float!, $y0: Float!, $x1: Float!, $y1: Float!) {
+  villages(filter: {bbox: [$x0, $y0, $x1, $y1]}, first: 500) { edges { node { code } } } }"""
+
+
+def test_every_box_s_villages_through_one_reused_statement(shared_demo_db: str, server: str) -> None:
+    # Boxes around each district, as a map client sends them: its own villages must come back.
+    districts = fetch(shared_demo_db, "SELECT code, ST_XMin(geom) x0, ST_YMin(geom) y0, ST_XMax(geom) x1, "
+                                      "ST_YMax(geom) y1 FROM district ORDER BY code")
+    shapes = fetch(shared_demo_db, "SELECT code, ST_AsBinary(geom) AS wkb FROM village ORDER BY code")
+    before = reused(server)
+    for d in districts:
+        box = {k: float(d[k]) for k in ("x0", "y0", "x1", "y1")}
+        envelope = shapely.box(box["x0"], box["y0"], box["x1"], box["y1"])
+        expected = [v["code"] for v in shapes if shapely.from_wkb(v["wkb"]).intersects(envelope)]
+        body = ask(server, BOX, box, token("planner"))
+        assert "errors" not in body, body
+        got = [e["node"]["code"] for e in body["data"]["villages"]["edges"]]
+        assert got == expected[:500] and any(code.startswith(d["code"] + ".") for code in got), d["code"]
+    assert reused(server) - before >= len(districts) - 1
+    refused = ask(server, BOX, {"x0": 111.0, "y0": -8.0, "x1": 110.0, "y1": -7.0}, token("planner"))
+    assert [(e["extensions"]["code"], e["extensions"]["field"]) for e in refused["errors"]] == [("BAD_USER_INPUT", "filter.bbox")]
+    assert "minLng must be below maxLng" in refused["errors"][0]["message"]
