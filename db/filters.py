@@ -26,8 +26,6 @@ class ListFilter:
     near: Near | None = None
 
 
-NO_FILTER = ListFilter()
-
 
 def _like(text: str) -> str:
     """`text` as a literal ILIKE pattern part: `%`, `_` and the escape character itself escaped."""
