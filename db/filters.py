@@ -26,7 +26,6 @@ class ListFilter:
     near: Near | None = None
 
 
-
 def _like(text: str) -> str:
     """`text` as a literal ILIKE pattern part: `%`, `_` and the escape character itself escaped."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
