@@ -47,6 +47,7 @@ FORMS_RUN = tuple(os.environ.get("PEERS_FORMS", ",".join(FORMS)).split(","))
 # rig's report shows it). On a shared 2-core machine one pgbench run of the same statement differed
 # from the next by up to 40 % (BENCHMARKS.md), more than the targets' margins.
 REPS = int(os.environ.get("PEERS_REPS", "1"))
+ROUNDS = tuple(wl for _ in range(REPS) for wl in WORKLOADS)  # the workloads measured, round after round
 
 
 def tool(form: str, floor: bool = False) -> str:
@@ -128,7 +129,7 @@ def run() -> None:
                 same = compare(wl, theirs, (RIG / "workloads" / wl / "query.graphql").read_text(),
                                ours, queries[wl, form].read_text(), sample, headers[form])
                 print(f"{wl} ({form}): our answers equal PostGraphile's on {same} of {len(sample)} variable sets", flush=True)
-        for wl in [wl for _ in range(REPS) for wl in WORKLOADS]:
+        for wl in ROUNDS:
             for form in FORMS_RUN:
                 print(f"{wl}: perisai ({form}) …", flush=True)
                 bench(wl, tool(form), out, "--url", ours, "--query", str(queries[wl, form]), "--no-floor",
@@ -142,7 +143,7 @@ def run() -> None:
             bench(wl, "postgraphile", out, "--url", theirs, "--db", rig_url, "--compare-floor",
                   "--server-pid", str(their_pid), "--db-pid", postmaster)
     with postgraphile(rig_url, 2) as (theirs, their_pid):
-        for wl in [wl for _ in range(REPS) for wl in WORKLOADS]:
+        for wl in ROUNDS:
             print(f"{wl}: postgraphile-x2 …", flush=True)
             bench(wl, "postgraphile-x2", out, "--url", theirs, "--no-floor",
                   "--server-pid", str(their_pid), "--db-pid", postmaster)

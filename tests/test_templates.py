@@ -275,20 +275,25 @@ BOX = """query Box($x0: Float!, $y0: Float!, $x1: Float!, $y1: Float!) {
 
 
 def test_every_box_s_villages_through_one_reused_statement(shared_demo_db: str, server: str) -> None:
-    # Boxes around each district, as a map client sends them: its own villages must come back.
+    # Boxes around each district, as a map client sends them: its own villages must come back, and
+    # for a manager only those in its scope (a statement of its own, reused from box to box).
     districts = fetch(shared_demo_db, "SELECT code, ST_XMin(geom) x0, ST_YMin(geom) y0, ST_XMax(geom) x1, "
                                       "ST_YMax(geom) y1 FROM district ORDER BY code")
-    shapes = fetch(shared_demo_db, "SELECT code, ST_AsBinary(geom) AS wkb FROM village ORDER BY code")
+    shapes = [(v["code"], shapely.from_wkb(v["wkb"]))
+              for v in fetch(shared_demo_db, "SELECT code, ST_AsBinary(geom) AS wkb FROM village ORDER BY code")]
+    callers = (("planner", token("planner"), ""), ("manager", token("manager", "99.01"), "99.01."))
     before = reused(server)
-    for d in districts:
-        box = {k: float(d[k]) for k in ("x0", "y0", "x1", "y1")}
-        envelope = shapely.box(box["x0"], box["y0"], box["x1"], box["y1"])
-        expected = [v["code"] for v in shapes if shapely.from_wkb(v["wkb"]).intersects(envelope)]
-        body = ask(server, BOX, box, token("planner"))
-        assert "errors" not in body, body
-        got = [e["node"]["code"] for e in body["data"]["villages"]["edges"]]
-        assert got == expected[:500] and any(code.startswith(d["code"] + ".") for code in got), d["code"]
-    assert reused(server) - before >= len(districts) - 1
+    for role, auth, scope in callers:
+        for d in districts:
+            box = {k: float(d[k]) for k in ("x0", "y0", "x1", "y1")}
+            envelope = shapely.box(box["x0"], box["y0"], box["x1"], box["y1"])
+            expected = [code for code, shape in shapes if code.startswith(scope) and shape.intersects(envelope)]
+            body = ask(server, BOX, box, auth)
+            assert "errors" not in body, body
+            got = [e["node"]["code"] for e in body["data"]["villages"]["edges"]]
+            assert got == expected[:500], (role, d["code"])
+            assert any(code.startswith(d["code"] + ".") for code in got) == d["code"].startswith(scope), (role, d["code"])
+    assert reused(server) - before >= len(callers) * (len(districts) - 1)
     refused = ask(server, BOX, {"x0": 111.0, "y0": -8.0, "x1": 110.0, "y1": -7.0}, token("planner"))
     assert [(e["extensions"]["code"], e["extensions"]["field"]) for e in refused["errors"]] == [("BAD_USER_INPUT", "filter.bbox")]
     assert "minLng must be below maxLng" in refused["errors"][0]["message"]
