@@ -122,7 +122,7 @@ class Templates:
         if introspection_only(operation):
             return None
         sql, b = compile_operation(operation, viewer, map_link)
-        metrics.templates.labels("compiled").inc()
+        metrics.child(metrics.templates, "compiled").inc()
         return self.keep(document, operation_name, viewer, operation, sql, b)
 
     def find(self, document: DocumentNode, operation_name: str | None, viewer: Viewer,
@@ -141,7 +141,7 @@ class Templates:
                 if statement is None:
                     continue
                 self._kept.move_to_end(key)
-                metrics.templates.labels("reused").inc()
+                metrics.child(metrics.templates, "reused").inc()
                 return statement
         return None
 

@@ -8,11 +8,16 @@ sums them. Without the variable (one process) the default registry is used.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+from typing import TypeVar
 
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
+from prometheus_client.metrics import MetricWrapperBase
+
+M = TypeVar("M", bound=MetricWrapperBase)
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -53,9 +58,22 @@ def operation_label(name: str | None) -> str:
     return "other"
 
 
+@functools.cache  # every label value here is bounded (routes, statuses, codes, operation_label)
+def child(metric: M, *labels: str) -> M:
+    """`metric.labels(*labels)`, looked up once: `labels` validates and locks on every call."""
+    return metric.labels(*labels)
+
+
+_pool_seen: list[int] = [-1, -1]
+
+
 def observe_pool(size: int, idle: int) -> None:
-    pool_connections.labels("busy").set(size - idle)
-    pool_connections.labels("idle").set(idle)
+    """The read pool's busy and idle connections, written only when they change (each write is a
+    locked write to this worker's file in multiprocess mode, on every statement)."""
+    if _pool_seen != [size, idle]:
+        _pool_seen[:] = size, idle
+        child(pool_connections, "busy").set(size - idle)
+        child(pool_connections, "idle").set(idle)
 
 
 def exposition() -> bytes:

@@ -93,10 +93,10 @@ def record(name: str | None, kind: str, result: ExecutionResult, seconds: float)
     """Metrics of one operation, refusals before parsing included (kind "unknown")."""
     codes = [str((e.extensions or {}).get("code", "INTERNAL_SERVER_ERROR")) for e in result.errors or ()]
     label = metrics.operation_label(name if isinstance(name, str) else None)
-    metrics.operations.labels(label, kind, codes[0] if codes else "ok").inc()
-    metrics.operation_seconds.labels(label, kind).observe(seconds)
+    metrics.child(metrics.operations, label, kind, codes[0] if codes else "ok").inc()
+    metrics.child(metrics.operation_seconds, label, kind).observe(seconds)
     for code in codes:
-        metrics.errors.labels(code).inc()
+        metrics.child(metrics.errors, code).inc()
 
 
 class GraphQLApp(GraphQL[Context, None]):

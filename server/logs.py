@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
+import sys
 import time
-import uuid
 from contextvars import ContextVar
 
-from pythonjsonlogger.json import JsonFormatter
+from pythonjsonlogger.orjson import OrjsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import metrics
@@ -33,11 +34,19 @@ class _WithRequestId(logging.Filter):
 
 def configure_logging(level: int = logging.INFO) -> None:
     """JSON lines on stderr for the `perisai` loggers; uvicorn's own access log is turned off."""
+    # Our lines name no thread, process or source line, so none is looked up for each record (the
+    # logging HOWTO's "Optimization"). With that and orjson's encoder, a compiled read's access
+    # line costs ~65 µs less CPU (in process, 10 alternating rounds; it was 15 % of the request's
+    # Python, the largest part).
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    if sys.version_info >= (3, 12):
+        logging.logAsyncioTasks = False
+    logging._srcfile = None
     root = logging.getLogger("perisai")
     if not any(getattr(h, "perisai", False) for h in root.handlers):
         handler = logging.StreamHandler()
-        handler.setFormatter(JsonFormatter("{asctime}{levelname}{name}{message}{request_id}", style="{",
-                                           rename_fields={"asctime": "time", "levelname": "level"}))
+        handler.setFormatter(OrjsonFormatter("{asctime}{levelname}{name}{message}{request_id}", style="{",
+                                             rename_fields={"asctime": "time", "levelname": "level"}))
         handler.addFilter(_WithRequestId())
         handler.perisai = True  # type: ignore[attr-defined]
         root.addHandler(handler)
@@ -58,7 +67,7 @@ class RequestIds:
             await self.app(scope, receive, send)
             return
         offered = dict(scope.get("headers") or []).get(HEADER.encode(), b"").decode("latin-1")
-        request_id = offered if _CLIENT_ID.fullmatch(offered) else uuid.uuid4().hex[:16]
+        request_id = offered if _CLIENT_ID.fullmatch(offered) else secrets.token_hex(8)
         token = REQUEST_ID.set(request_id)
         started, status = time.perf_counter(), 0
 
@@ -76,6 +85,6 @@ class RequestIds:
             access.info("%s %s %s %.1f ms", scope.get("method", "WS"), scope["path"], status, elapsed * 1000)
             # The route's template (/maps/districts/{code}), never the path: labels stay few.
             route = getattr(scope.get("route"), "path", None) or "(no route)"
-            metrics.http_requests.labels(route, str(status) if status else scope["type"]).inc()
-            metrics.http_seconds.labels(route).observe(elapsed)
+            metrics.child(metrics.http_requests, route, str(status) if status else scope["type"]).inc()
+            metrics.child(metrics.http_seconds, route).observe(elapsed)
             REQUEST_ID.reset(token)
