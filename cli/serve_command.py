@@ -32,7 +32,9 @@ def serve(
     console.print(f"Serving on http://{host}:{port}/graphql")
     if not config.production:
         console.print("Every request needs a token: `.venv/bin/perisai token --role admin` prints one.")
-    server = uvicorn.Config("app:create_app", factory=True, host=host, port=port, log_level="info")
+    # access_log=False: the app writes its own access line (server/logs.py); uvicorn's, even with its
+    # logger disabled, still formatted its arguments (client, quoted path) for every response.
+    server = uvicorn.Config("app:create_app", factory=True, host=host, port=port, log_level="info", access_log=False)
     if workers == 1:
         uvicorn.Server(server).run()
     else:
