@@ -7,12 +7,14 @@ not uvicorn's: it records the path without its query string, so no token ever re
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import secrets
 import sys
 import time
 from contextvars import ContextVar
+from typing import Any
 
 from pythonjsonlogger.orjson import OrjsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,6 +26,18 @@ HEADER = "x-request-id"
 _CLIENT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 access = logging.getLogger("perisai.access")
+
+
+class _JsonLines(OrjsonFormatter):
+    """orjson's encoder (the access line is written for every request), and the standard library's
+    for a record orjson refuses: text with a lone surrogate (a file name decoded with
+    surrogateescape, a WebSocket payload) is written escaped instead of being lost."""
+
+    def jsonify_log_record(self, log_data: dict[str, Any]) -> str:
+        try:
+            return super().jsonify_log_record(log_data)
+        except TypeError:  # orjson.JSONEncodeError: "str is not valid UTF-8: surrogates not allowed"
+            return json.dumps(log_data, default=str, separators=(",", ":"))
 
 
 class _WithRequestId(logging.Filter):
@@ -45,8 +59,8 @@ def configure_logging(level: int = logging.INFO) -> None:
     root = logging.getLogger("perisai")
     if not any(getattr(h, "perisai", False) for h in root.handlers):
         handler = logging.StreamHandler()
-        handler.setFormatter(OrjsonFormatter("{asctime}{levelname}{name}{message}{request_id}", style="{",
-                                             rename_fields={"asctime": "time", "levelname": "level"}))
+        handler.setFormatter(_JsonLines("{asctime}{levelname}{name}{message}{request_id}", style="{",
+                                        rename_fields={"asctime": "time", "levelname": "level"}))
         handler.addFilter(_WithRequestId())
         handler.perisai = True  # type: ignore[attr-defined]
         root.addHandler(handler)
