@@ -85,6 +85,7 @@ def poke(page: object) -> list[str]:
             markers.nth(i).click(timeout=1000)
         except PlaywrightTimeout:
             continue
+        page.wait_for_timeout(20)  # type: ignore[attr-defined]  # for a planted handler to fire, if one could
         popups += page.locator(".leaflet-popup-content").all_inner_texts()  # type: ignore[attr-defined]
     return popups
 
