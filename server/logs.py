@@ -31,7 +31,8 @@ access = logging.getLogger("perisai.access")
 class _JsonLines(OrjsonFormatter):
     """orjson's encoder (the access line is written for every request), and the standard library's
     for a record orjson refuses: text with a lone surrogate (a file name decoded with
-    surrogateescape, a WebSocket payload) is written escaped instead of being lost."""
+    surrogateescape, say; request bodies cannot carry one, orjson refuses them) is written
+    escaped instead of being lost."""
 
     def jsonify_log_record(self, log_data: dict[str, Any]) -> str:
         try:
